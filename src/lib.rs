@@ -1,0 +1,86 @@
+//! Go's `sync.WaitGroup` for Rust: wait for a collection of tasks to finish.
+//!
+//! ```
+//! use groupwait::WaitGroup;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! let wg = WaitGroup::new();
+//! let sum = AtomicU64::new(0);
+//! std::thread::scope(|s| {
+//!     for n in 1..=10 {
+//!         wg.add(1);
+//!         let (wg, sum) = (&wg, &sum);
+//!         s.spawn(move || {
+//!             sum.fetch_add(n, Ordering::Relaxed);
+//!             wg.done();
+//!         });
+//!     }
+//!     wg.wait(); // every `done` happens-before this returns
+//!     assert_eq!(sum.load(Ordering::Relaxed), 55);
+//! });
+//! ```
+//!
+//! # From Go
+//!
+//! | Go (`sync`)                 | groupwait                                        |
+//! |-----------------------------|--------------------------------------------------|
+//! | `var wg sync.WaitGroup`     | `let wg = WaitGroup::new();` (or a `static`)     |
+//! | `wg.Add(n)`                 | [`wg.add(n)`](WaitGroup::add), or [`try_add`](WaitGroup::try_add) for a `Result` |
+//! | `wg.Done()`                 | [`wg.done()`](WaitGroup::done), or drop a [`guard`](WaitGroup::guard) |
+//! | `defer wg.Done()`           | `let _guard = wg.guard();`                       |
+//! | `wg.Wait()`                 | [`wg.wait()`](WaitGroup::wait)                   |
+//! | `wg.Go(f)` (Go 1.25)        | [`wg.go(f)`](WaitGroup::go) on an `Arc`, [`wg.go_scoped(scope, f)`](WaitGroup::go_scoped) |
+//! | `select` with `time.After`  | [`wg.wait_timeout(d)`](WaitGroup::wait_timeout), [`wait_deadline`](WaitGroup::wait_deadline) |
+//! | (none)                      | [`wg.count()`](WaitGroup::count), a progress snapshot |
+//!
+//! Go's three misuse panics are kept, with Go's words: `negative WaitGroup counter`,
+//! `WaitGroup misuse: Add called concurrently with Wait`, and
+//! `WaitGroup is reused before previous Wait has returned`. Unlike Go, a panicking `add` leaves
+//! the group as it was, and an `add` that would overflow the 32-bit counter panics
+//! (`WaitGroup counter overflow`) instead of being silently truncated.
+//!
+//! # Compared with
+//!
+//! * `crossbeam_utils::sync::WaitGroup`: a clone per task and a single waiter that consumes
+//!   the group; no `add(n)`, no timeout, no count; every count reaching zero takes a lock and a
+//!   wake call. Here `add`/`done` are one atomic instruction unless someone sleeps.
+//! * `std::thread::scope`: waits for its own threads and propagates their panics; a
+//!   `WaitGroup` also counts work that is not a thread (jobs on a pool, requests, callbacks),
+//!   can be waited on by several threads, with a timeout, and reused.
+//! * A `Mutex<usize>` + `Condvar`: what this replaces, at 16 bytes and without a lock on the
+//!   `add`/`done` path.
+//!
+//! # Panics in tasks
+//!
+//! A task started with [`go`](WaitGroup::go) or [`go_scoped`](WaitGroup::go_scoped) that
+//! panics still counts as done, and [`wait`](WaitGroup::wait) re-raises its payload once the
+//! counter is zero. A [`Guard`] dropped by a panic also calls `done`, and makes `wait` panic
+//! with a message saying so. A plain `done` that is never called (a task that panicked before
+//! reaching it) still blocks the waiter, as in Go: prefer guards or `go`.
+//!
+//! # Memory ordering
+//!
+//! Each `done` happens-before the return of every `wait` (and `wait_timeout`,
+//! `wait_deadline`) that it releases: writes a task made before its `done` are visible to the
+//! waiter after `wait` returns. See [`WaitGroup`] for details.
+//!
+//! # Size and allocation
+//!
+//! A `WaitGroup` is one `AtomicU64`: 8 bytes (the limit we keep is 16). Sleeping waiters wait
+//! in a static table keyed by the group's address, as in Go's runtime, so `add`, `done`,
+//! `wait` and the timed waits never allocate, even when they sleep.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod go;
+mod guard;
+mod panic_slot;
+mod parking;
+mod state;
+mod sync;
+mod wait_group;
+
+pub use error::Error;
+pub use guard::Guard;
+pub use wait_group::WaitGroup;

@@ -1,0 +1,541 @@
+//! The public `WaitGroup`: Go's Add/Done/Wait on one 64-bit state word.
+
+use crate::error::Error;
+use crate::panic_slot::{Payload, Slots};
+use crate::parking;
+use crate::state::{
+    counter, counter_addend, generation, released, waiters, COUNTER, MAX_COUNT, PANICKED, WAITERS,
+};
+use crate::sync::{AtomicU64, Ordering};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// How many times a waiter polls the state word before it goes to sleep. A wake-up through the
+/// kernel costs microseconds; when the last task is about to finish, a short spin catches the
+/// release without it. 64 rounds of `spin_loop` (about 1-2 µs on the machines we measured) gave
+/// the best hand-off latency; see DESIGN.md, "Spinning", for the measurement.
+const SPIN_LIMIT: u32 = 64;
+
+/// Payload re-raised by `wait` when a [`Guard`](crate::Guard) was dropped by a panic.
+pub(crate) const GUARD_PANIC: &str =
+    "groupwait: a task holding a WaitGroup guard panicked (the panic itself was reported on its thread)";
+
+/// Payload re-raised when a panic was recorded but its payload could not be found (the group
+/// was moved to another address while the payload waited).
+const LOST_PANIC: &str = "groupwait: a task of this WaitGroup panicked";
+
+/// Waits for a collection of tasks to finish: Go's `sync.WaitGroup`.
+///
+/// The group holds a counter. [`add`](Self::add) raises it by the number of tasks about to
+/// start, each task calls [`done`](Self::done) when it finishes, and [`wait`](Self::wait) blocks
+/// until the counter is back to zero. Any number of threads may wait at once; all of them are
+/// released together. Once every waiter has returned, the group can be used for a new round.
+///
+/// On top of Go: [`try_add`](Self::try_add) reports misuse as a value,
+/// [`wait_timeout`](Self::wait_timeout) and [`wait_deadline`](Self::wait_deadline) give up in
+/// time, [`count`](Self::count) shows progress, [`guard`](Self::guard) calls `done` even when
+/// the task panics, and [`go`](Self::go) / [`go_scoped`](Self::go_scoped) spawn counted threads
+/// whose panics are re-raised by `wait`.
+///
+/// The group is 16 bytes, `const`-constructible, and never allocates to wait or wake.
+/// Like Go's (`noCopy`), it is neither `Clone` nor `Copy`: share it by reference or in an `Arc`.
+///
+/// # Examples
+///
+/// ```
+/// use groupwait::WaitGroup;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let wg = WaitGroup::new();
+/// let hits = AtomicUsize::new(0);
+/// std::thread::scope(|s| {
+///     for _ in 0..4 {
+///         wg.add(1);
+///         s.spawn(|| {
+///             hits.fetch_add(1, Ordering::Relaxed);
+///             wg.done();
+///         });
+///     }
+///     wg.wait();
+///     assert_eq!(hits.load(Ordering::Relaxed), 4);
+/// });
+/// ```
+///
+/// # Memory ordering
+///
+/// Every `done` (and every `add`) happens-before the return of each `wait`, `wait_timeout` or
+/// `wait_deadline` it releases, and before a `count` that reads zero: whatever a task wrote
+/// before its `done` is visible to the waiter after `wait` returns, with no further
+/// synchronization.
+pub struct WaitGroup {
+    /// Counter, waiter count, generation and panic bit; see `state.rs` for the layout.
+    state: AtomicU64,
+}
+
+impl WaitGroup {
+    /// Creates a group with a zero counter. `const`, so a `static WaitGroup` works.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    ///
+    /// static STARTUP: WaitGroup = WaitGroup::new();
+    /// STARTUP.add(1);
+    /// STARTUP.done();
+    /// STARTUP.wait();
+    /// ```
+    #[must_use]
+    pub const fn new() -> Self {
+        WaitGroup {
+            state: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds `delta`, which may be negative, to the counter: Go's `Add`.
+    ///
+    /// Call it with a positive delta before starting the tasks (and before `wait`); each task
+    /// then calls [`done`](Self::done). When the counter reaches zero, every blocked waiter is
+    /// released. With no waiter registered this is a single atomic read-modify-write.
+    ///
+    /// # Panics
+    ///
+    /// On the misuses that [`try_add`](Self::try_add) reports, with the same message (Go's
+    /// words): `negative WaitGroup counter` if the counter would drop below zero,
+    /// `WaitGroup counter overflow` if it would exceed `i32::MAX` (Go silently truncates there),
+    /// and `WaitGroup misuse: Add called concurrently with Wait` if a positive delta on a zero
+    /// counter races with waiters being released. The group is left exactly as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    ///
+    /// let wg = WaitGroup::new();
+    /// wg.add(3);
+    /// wg.add(-2);
+    /// assert_eq!(wg.count(), 1);
+    /// wg.done();
+    /// wg.wait();
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn add(&self, delta: isize) {
+        if let Err(error) = self.try_add(delta) {
+            misuse(error)
+        }
+    }
+
+    /// Like [`add`](Self::add), but reports misuse as an [`Error`] instead of panicking. The
+    /// group is unchanged when an error is returned.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NegativeCounter`], [`Error::CounterOverflow`] or [`Error::AddDuringWait`], as
+    /// described under [`add`](Self::add).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::{Error, WaitGroup};
+    ///
+    /// let wg = WaitGroup::new();
+    /// assert_eq!(wg.try_add(-1), Err(Error::NegativeCounter));
+    /// assert!(matches!(wg.try_add(1 << 40), Err(Error::CounterOverflow { .. })));
+    /// assert_eq!(wg.count(), 0);
+    /// assert_eq!(wg.try_add(2), Ok(()));
+    /// ```
+    #[inline]
+    pub fn try_add(&self, delta: isize) -> Result<(), Error> {
+        if delta == 0 {
+            return Ok(());
+        }
+        // The counter is 32 bits, as in Go; a wider delta is refused before touching the word.
+        if delta.unsigned_abs() > MAX_COUNT as usize {
+            return Err(Error::CounterOverflow { delta });
+        }
+        let delta = delta as i64;
+        let addend = counter_addend(delta);
+        // Release: pairs with the Acquire loads of the waiters (`wait`, `count`, the re-checks
+        // while waiting); every later change of this word is a read-modify-write too, so the
+        // waiter that sees the counter at zero synchronizes with every `add` and `done` before
+        // it (release sequence), and this task's writes are visible after `wait` returns.
+        let before = self.state.fetch_add(addend, Ordering::Release);
+        let old = counter(before);
+        let new = old + delta;
+        let waiting = waiters(before);
+        let error = if new > MAX_COUNT {
+            Error::CounterOverflow {
+                delta: delta as isize,
+            }
+        } else if new < 0 {
+            Error::NegativeCounter
+        } else if delta > 0 && old == 0 && waiting != 0 {
+            // Waiters registered, yet the counter was zero: they are being released right now,
+            // and this `add` starts a new round before they returned (Go's check).
+            Error::AddDuringWait
+        } else {
+            if new == 0 && waiting != 0 {
+                self.release_waiters(before.wrapping_add(addend));
+            }
+            return Ok(());
+        };
+        self.undo_add(addend);
+        Err(error)
+    }
+
+    /// Takes back a refused `fetch_add` of `addend`.
+    #[cold]
+    fn undo_add(&self, addend: u64) {
+        // Release: same pairing as the `fetch_add` being undone.
+        let before = self.state.fetch_sub(addend, Ordering::Release);
+        let after = before.wrapping_sub(addend);
+        // While our faulty add was visible (a negative counter, say), a waiter may have
+        // registered; if undoing it brings the counter back to zero, the waiters are ours to
+        // release, or they would sleep forever.
+        if counter(after) == 0 && waiters(after) != 0 {
+            self.release_waiters(after);
+        }
+    }
+
+    /// Releases every registered waiter, once the counter is zero. `state` is the word as last
+    /// seen by the caller, with a zero counter and waiters.
+    #[cold]
+    fn release_waiters(&self, mut state: u64) {
+        loop {
+            // AcqRel: the Release half publishes the zero counter to the waiters' Acquire
+            // re-checks (they return on seeing the flipped generation); the Acquire half keeps
+            // the chain of every earlier `done` in this read-modify-write.
+            match self.state.compare_exchange_weak(
+                state,
+                released(state),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => {
+                    // A waiter timed out (fewer waiters: retry), all of them did (nothing to
+                    // do), or a faulty `add` is visible for an instant (its undo will release).
+                    if counter(now) != 0 || waiters(now) == 0 {
+                        return;
+                    }
+                    state = now;
+                }
+            }
+        }
+        // From here on the group may already be freed by a released waiter: only its address
+        // is used, as a key into the static sleeping table.
+        parking::unpark_all(self.key());
+    }
+
+    /// Decrements the counter by one: Go's `Done`, the same as `add(-1)`.
+    ///
+    /// # Panics
+    ///
+    /// With `negative WaitGroup counter` if the counter is already zero (the group is left
+    /// unchanged).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    ///
+    /// let wg = WaitGroup::new();
+    /// wg.add(1);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| wg.done());
+    ///     wg.wait();
+    /// });
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn done(&self) {
+        self.add(-1);
+    }
+
+    /// Blocks until the counter is zero: Go's `Wait`.
+    ///
+    /// Returns at once, after a single load, if the counter is already zero. Otherwise the
+    /// thread spins briefly, then sleeps until the `done` that brings the counter to zero.
+    ///
+    /// # Panics
+    ///
+    /// * If a task of the group started with [`go`](Self::go) or [`go_scoped`](Self::go_scoped)
+    ///   panicked, or a [`Guard`](crate::Guard) was dropped by a panic, `wait` re-raises the
+    ///   first such panic once the counter is zero (only one waiter receives it; it is then
+    ///   cleared).
+    /// * `WaitGroup is reused before previous Wait has returned` (Go's check) if, when this
+    ///   waiter is released, a new round has already started: the next round's `add` must
+    ///   happen after every `wait` of the previous round returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// let wg = Arc::new(WaitGroup::new());
+    /// wg.add(2);
+    /// for _ in 0..2 {
+    ///     let wg = Arc::clone(&wg);
+    ///     std::thread::spawn(move || wg.done());
+    /// }
+    /// wg.wait();
+    /// assert_eq!(wg.count(), 0);
+    /// ```
+    #[inline]
+    pub fn wait(&self) {
+        // Acquire: pairs with the Release of every `done`, so their writes are visible after
+        // this return.
+        let state = self.state.load(Ordering::Acquire);
+        if state & (COUNTER | PANICKED) == 0 {
+            return;
+        }
+        self.wait_slow(None);
+    }
+
+    /// Like [`wait`](Self::wait), but gives up after `timeout`. Returns `true` if the counter
+    /// reached zero, `false` if the time ran out first; never `false` before `timeout` has
+    /// passed. A waiter that gives up leaves no trace in the group.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait), when it would return `true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::time::Duration;
+    ///
+    /// let wg = WaitGroup::new();
+    /// wg.add(1);
+    /// assert!(!wg.wait_timeout(Duration::from_millis(10))); // nobody calls done
+    /// wg.done();
+    /// assert!(wg.wait_timeout(Duration::from_millis(10)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.wait_deadline(deadline),
+            None => {
+                self.wait();
+                true
+            }
+        }
+    }
+
+    /// Like [`wait`](Self::wait), but gives up at `deadline`. Returns `true` if the counter
+    /// reached zero, `false` if the deadline came first; never `false` before `deadline`.
+    /// A waiter that gives up leaves no trace in the group.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait), when it would return `true`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let wg = WaitGroup::new();
+    /// wg.add(1);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert!(!wg.wait_deadline(deadline));
+    /// assert!(Instant::now() >= deadline);
+    /// ```
+    pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        // Acquire: as in `wait`.
+        let state = self.state.load(Ordering::Acquire);
+        if state & (COUNTER | PANICKED) == 0 {
+            return true;
+        }
+        self.wait_slow(Some(deadline))
+    }
+
+    /// Registers as a waiter, waits for the release (or the deadline), and deregisters on
+    /// timeout. Returns `true` when released.
+    #[cold]
+    fn wait_slow(&self, deadline: Option<Instant>) -> bool {
+        // Acquire on every load here: pairs with the Release of `done`, as in `wait`.
+        let mut state = self.state.load(Ordering::Acquire);
+        let registered_gen = loop {
+            if counter(state) == 0 {
+                self.raise_pending_panic();
+                return true;
+            }
+            if waiters(state) == WAITERS {
+                panic!("groupwait: too many waiters on one WaitGroup");
+            }
+            // Relaxed on success: registering publishes nothing; we learn of the release
+            // through the Acquire re-checks below.
+            match self.state.compare_exchange_weak(
+                state,
+                state + 1,
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break generation(state),
+                Err(now) => state = now,
+            }
+        };
+
+        if !self.sleep_until_released(registered_gen, deadline) {
+            // Timed out: take our registration back, unless the release got us first (then
+            // the round is over and we report it, leaving nothing behind either way).
+            let mut state = self.state.load(Ordering::Acquire);
+            loop {
+                if generation(state) != registered_gen {
+                    break;
+                }
+                // Relaxed: deregistering publishes nothing, and we return `false` without
+                // reading any task's data.
+                match self.state.compare_exchange_weak(
+                    state,
+                    state - 1,
+                    Ordering::Relaxed,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => return false,
+                    Err(now) => state = now,
+                }
+            }
+        }
+
+        // Released. Go's check: the releaser zeroed counter and waiters; anything there now
+        // comes from a next round begun before this `wait` returned.
+        let state = self.state.load(Ordering::Acquire);
+        if state & (COUNTER | WAITERS) != 0 {
+            panic!("groupwait: WaitGroup is reused before previous Wait has returned");
+        }
+        self.raise_pending_panic();
+        true
+    }
+
+    /// Spins, then sleeps, until the generation differs from `registered_gen`. Returns `false`
+    /// if `deadline` passed first.
+    fn sleep_until_released(&self, registered_gen: u64, deadline: Option<Instant>) -> bool {
+        // Acquire: pairs with the AcqRel release in `release_waiters`, and through it with every
+        // `done` of the round.
+        let still_registered = || generation(self.state.load(Ordering::Acquire)) == registered_gen;
+        for _ in 0..SPIN_LIMIT {
+            if !still_registered() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        // `park` re-checks `still_registered` under the bucket lock before each sleep: that
+        // prevents losing the wake-up of a release that lands between the spin and the sleep.
+        parking::park(self.key(), still_registered, deadline)
+    }
+
+    /// Re-raises a task's panic recorded for this group, if any (and clears it).
+    fn raise_pending_panic(&self) {
+        // Relaxed: only a hint; the decision is taken under the slots lock in `take_panic`.
+        if self.state.load(Ordering::Relaxed) & PANICKED == 0 {
+            return;
+        }
+        if let Some(payload) = self.take_panic() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    /// Takes the recorded panic, if this caller is the first to see it.
+    fn take_panic(&self) -> Option<Payload> {
+        let mut slots = Slots::lock();
+        // The slots lock orders every change of PANICKED, so Relaxed suffices here.
+        if self.state.load(Ordering::Relaxed) & PANICKED == 0 {
+            return None; // another waiter took it first
+        }
+        self.state.fetch_and(!PANICKED, Ordering::Relaxed);
+        Some(
+            slots
+                .take(self.key())
+                .unwrap_or_else(|| Box::new(LOST_PANIC)),
+        )
+    }
+
+    /// Records a task's panic for a waiter to re-raise. The first panic of a round is kept;
+    /// later ones are dropped (their threads already reported them). Call before the task's
+    /// `done`, so the waiter it releases sees the record.
+    pub(crate) fn record_panic(&self, payload: Payload) {
+        let discarded = {
+            let mut slots = Slots::lock();
+            // Relaxed: the slots lock orders every change of PANICKED; the task's `done`
+            // (Release, after this) publishes the bit to the waiter it releases.
+            if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
+                Some(payload)
+            } else {
+                self.state.fetch_or(PANICKED, Ordering::Relaxed);
+                slots.put(self.key(), payload)
+            }
+        };
+        // Dropped outside the lock: a payload's destructor may itself panic.
+        drop(discarded);
+    }
+
+    /// A snapshot of the counter, for progress displays.
+    ///
+    /// Other threads may change it the moment it is read: use it to show progress, not to
+    /// decide that the tasks are finished (that is what [`wait`](Self::wait) and
+    /// [`wait_timeout`](Self::wait_timeout) are for). A reading of zero does synchronize like
+    /// `wait`: the tasks' writes before their `done` are visible.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    ///
+    /// let wg = WaitGroup::new();
+    /// wg.add(5);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 4);
+    /// ```
+    #[must_use]
+    pub fn count(&self) -> usize {
+        // Acquire: pairs with the Release of `done`, for the zero reading documented above.
+        // A misuse can make the counter negative for an instant; report that as zero.
+        counter(self.state.load(Ordering::Acquire)).max(0) as usize
+    }
+
+    /// The key of this group in the static sleeping and panic tables: its address.
+    fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+}
+
+/// Panics with a misuse error, at the caller's line.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn misuse(error: Error) -> ! {
+    panic!("{error}")
+}
+
+impl Default for WaitGroup {
+    /// The same as [`WaitGroup::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.load(Ordering::Relaxed);
+        f.debug_struct("WaitGroup")
+            .field("count", &counter(state))
+            .field("waiters", &waiters(state))
+            .field("panicked", &(state & PANICKED != 0))
+            .finish()
+    }
+}
+
+impl Drop for WaitGroup {
+    fn drop(&mut self) {
+        // A payload nobody waited for would otherwise stay in the global list.
+        if *self.state.get_mut() & PANICKED != 0 {
+            let payload = Slots::lock().take(self.key());
+            drop(payload);
+        }
+    }
+}
