@@ -84,3 +84,17 @@ mod wait_group;
 pub use error::Error;
 pub use guard::Guard;
 pub use wait_group::WaitGroup;
+
+/// A `WaitGroup` cannot be cloned or copied (Go's `noCopy`): share it by reference or `Arc`.
+///
+/// ```compile_fail
+/// let wg = groupwait::WaitGroup::new();
+/// let copy = wg.clone();
+/// ```
+///
+/// ```compile_fail
+/// fn needs_copy<T: Copy>() {}
+/// needs_copy::<groupwait::WaitGroup>();
+/// ```
+#[cfg(doctest)]
+pub struct NotCloneNorCopy;

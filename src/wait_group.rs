@@ -539,3 +539,83 @@ impl Drop for WaitGroup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Scenarios that need a hand on the state word: the windows in which Go's misuse checks
+    //! fire are a few instructions wide, so here they are opened on purpose.
+
+    use super::*;
+    use crate::state::counter_addend;
+
+    /// Spins until `wg` has `n` registered waiters.
+    fn await_waiters(wg: &WaitGroup, n: u64) {
+        while waiters(wg.state.load(Ordering::Acquire)) != n {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn add_while_waiters_are_being_released_is_refused_and_they_are_still_released() {
+        let wg = WaitGroup::new();
+        // Counter zero, one registered waiter: the instant between the last `done` and the
+        // release of the waiters. The faulty `add` makes the releaser's exchange fail, so the
+        // undo must release them (or they would sleep forever).
+        wg.state.store(1, Ordering::Relaxed);
+        assert_eq!(wg.try_add(1), Err(Error::AddDuringWait));
+        assert_eq!(wg.state.load(Ordering::Relaxed), released(1));
+        assert_eq!(wg.count(), 0);
+    }
+
+    #[test]
+    fn waiter_released_into_a_new_round_panics_with_gos_reuse_message() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| wg.wait());
+            await_waiters(&wg, 1);
+            // The release of the round, and at once a next round's `add`, before the
+            // released waiter looked at the word.
+            let state = wg.state.load(Ordering::Acquire);
+            let next_round = released(state - counter_addend(1)).wrapping_add(counter_addend(1));
+            wg.state.store(next_round, Ordering::Release);
+            parking::unpark_all(wg.key());
+            let payload = waiter.join().unwrap_err();
+            let text = payload.downcast_ref::<&str>().copied().unwrap_or_default();
+            assert!(
+                text.contains("WaitGroup is reused before previous Wait has returned"),
+                "{text}"
+            );
+        });
+        wg.state.store(0, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn waiter_registered_during_a_faulty_done_is_released_by_its_undo() {
+        let wg = WaitGroup::new();
+        // A `done` on a zero counter has made it -1 for an instant...
+        let faulty = counter_addend(-1);
+        wg.state.store(faulty, Ordering::Relaxed);
+        std::thread::scope(|s| {
+            // ...and a waiter, seeing a non-zero counter, registers.
+            let waiter = s.spawn(|| wg.wait());
+            await_waiters(&wg, 1);
+            // The undo brings the counter back to zero: it must release that waiter.
+            wg.undo_add(faulty);
+            waiter.join().unwrap();
+        });
+        assert_eq!(wg.state.load(Ordering::Relaxed) & (COUNTER | WAITERS), 0);
+    }
+
+    #[test]
+    fn release_skips_when_every_waiter_timed_out() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        assert!(!wg.wait_timeout(Duration::from_millis(1)));
+        // The waiter is gone: the last `done` takes the fast path and leaves the generation.
+        let before = wg.state.load(Ordering::Relaxed);
+        wg.done();
+        assert_eq!(wg.state.load(Ordering::Relaxed), before - counter_addend(1));
+        assert_eq!(generation(before), 0);
+    }
+}

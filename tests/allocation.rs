@@ -1,0 +1,119 @@
+//! `add`, `done`, `wait` and the timed waits never allocate, not even when they sleep.
+//!
+//! A counting global allocator counts, per thread, every allocation; each scenario checks the
+//! count on the thread that runs the group's operations.
+
+// A global allocator cannot be written without `unsafe`; the library itself forbids it.
+#![allow(unsafe_code)]
+
+use groupwait::WaitGroup;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// The counting allocator forwards to `System`; a thread-local counter with a `const`
+// initializer needs no allocation itself.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: forwarded unchanged to the system allocator, under the same contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator, under the same contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+#[test]
+fn add_done_and_wait_on_zero_do_not_allocate() {
+    let wg = WaitGroup::new();
+    let n = allocations_during(|| {
+        for _ in 0..1000 {
+            wg.add(3);
+            wg.done();
+            let _ = wg.try_add(-2);
+            wg.wait();
+            assert!(wg.wait_timeout(Duration::ZERO));
+            drop(wg.guard());
+        }
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn a_wait_that_really_sleeps_does_not_allocate() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Long enough that the waiter is past its brief spin and asleep.
+            std::thread::sleep(Duration::from_millis(50));
+            wg.done();
+        });
+        assert_eq!(allocations_during(|| wg.wait()), 0);
+    });
+}
+
+#[test]
+fn a_timed_wait_that_sleeps_and_times_out_does_not_allocate() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    let n = allocations_during(|| {
+        assert!(!wg.wait_timeout(Duration::from_millis(20)));
+    });
+    assert_eq!(n, 0);
+    wg.done();
+}
+
+#[test]
+fn a_timed_wait_woken_by_done_does_not_allocate() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            wg.done();
+        });
+        let n = allocations_during(|| assert!(wg.wait_timeout(Duration::from_secs(3600))));
+        assert_eq!(n, 0);
+    });
+}
+
+#[test]
+fn the_releasing_done_does_not_allocate() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| wg.wait());
+        while format!("{wg:?}").contains("waiters: 0") {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(Duration::from_millis(20)); // let it fall asleep
+        assert_eq!(allocations_during(|| wg.done()), 0);
+        waiter.join().unwrap();
+    });
+}
+
+#[test]
+fn the_counter_catches_allocations() {
+    // The instrument itself works: a real allocation is counted.
+    let n = allocations_during(|| drop(std::hint::black_box(Box::new(7_u64))));
+    assert_eq!(n, 1);
+}

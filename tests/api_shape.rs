@@ -1,0 +1,35 @@
+//! The promises of the type itself: size, traits, `const`.
+
+use groupwait::{Error, Guard, WaitGroup};
+
+const fn assert_send_sync<T: Send + Sync>() {}
+const fn assert_send<T: Send>() {}
+const _: () = assert_send_sync::<WaitGroup>();
+const _: () = assert_send::<Guard<'static>>();
+const _: () = assert_send_sync::<Error>();
+
+#[test]
+fn a_group_is_at_most_sixteen_bytes() {
+    assert!(std::mem::size_of::<WaitGroup>() <= 16);
+    assert!(std::mem::size_of::<Guard<'_>>() <= std::mem::size_of::<usize>());
+}
+
+#[test]
+fn new_is_const_and_default_is_new() {
+    const GROUP: WaitGroup = WaitGroup::new();
+    let wg = GROUP;
+    assert_eq!(wg.count(), 0);
+    assert_eq!(format!("{:?}", WaitGroup::default()), format!("{wg:?}"));
+}
+
+#[test]
+fn debug_shows_counter_and_waiters() {
+    let wg = WaitGroup::new();
+    wg.add(3);
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 3, waiters: 0, panicked: false }"
+    );
+    let guard = wg.guard();
+    assert!(format!("{guard:?}").contains("count: 4"));
+}

@@ -1,0 +1,138 @@
+//! Panicking tasks: never a deadlock, never silently lost.
+
+use groupwait::WaitGroup;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The message of a caught panic, whether it was raised with a `&str` or a `String`.
+fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string payload>".to_string()
+    }
+}
+
+#[test]
+fn wait_reraises_the_payload_of_a_panicking_go_task() {
+    let wg = Arc::new(WaitGroup::new());
+    let handle = wg.go(|| std::panic::panic_any(42_u32));
+    let caught = catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err();
+    assert_eq!(caught.downcast_ref::<u32>(), Some(&42));
+    // The panic was caught inside the task, and delivered once: the group is clean again.
+    handle.join().unwrap();
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+    wg.wait();
+}
+
+#[test]
+fn wait_reraises_only_after_every_task_finished() {
+    let wg = WaitGroup::new();
+    let finished = AtomicUsize::new(0);
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        std::thread::scope(|s| {
+            wg.go_scoped(s, || panic!("first task failed"));
+            for _ in 0..3 {
+                wg.go_scoped(s, || {
+                    std::thread::sleep(Duration::from_millis(10));
+                    finished.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            wg.wait();
+        })
+    }))
+    .unwrap_err();
+    assert_eq!(message(&*caught), "first task failed");
+    assert_eq!(finished.load(Ordering::Relaxed), 3);
+}
+
+#[test]
+fn the_first_panic_is_kept_and_later_ones_dropped() {
+    let wg = WaitGroup::new();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        std::thread::scope(|s| {
+            wg.go_scoped(s, || panic!("one")).join().unwrap();
+            wg.go_scoped(s, || panic!("two")).join().unwrap();
+            wg.wait();
+        })
+    }))
+    .unwrap_err();
+    assert_eq!(message(&*caught), "one");
+    wg.wait(); // delivered once, then cleared
+}
+
+#[test]
+fn exactly_one_of_several_waiters_receives_the_panic() {
+    let wg = Arc::new(WaitGroup::new());
+    let gate = Arc::new(WaitGroup::new());
+    gate.add(1);
+    let g = Arc::clone(&gate);
+    wg.go(move || {
+        g.wait();
+        panic!("boom");
+    });
+    let outcomes: Vec<_> = (0..4)
+        .map(|_| {
+            let wg = Arc::clone(&wg);
+            std::thread::spawn(move || catch_unwind(AssertUnwindSafe(|| wg.wait())).is_err())
+        })
+        .collect();
+    gate.done();
+    let panicked = outcomes
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|&p| p)
+        .count();
+    assert_eq!(panicked, 1);
+}
+
+#[test]
+fn timed_waits_report_the_panic_too() {
+    let wg = Arc::new(WaitGroup::new());
+    wg.go(|| panic!("timed")).join().unwrap();
+    let caught =
+        catch_unwind(AssertUnwindSafe(|| wg.wait_timeout(Duration::from_secs(1)))).unwrap_err();
+    assert_eq!(message(&*caught), "timed");
+    assert!(wg.wait_timeout(Duration::ZERO));
+}
+
+#[test]
+fn a_panic_under_a_guard_calls_done_and_the_waiter_panics_too() {
+    let wg = WaitGroup::new();
+    std::thread::scope(|s| {
+        let guard = wg.guard();
+        let worker = s.spawn(move || {
+            let _guard = guard;
+            panic!("worker failed");
+        });
+        let caught = catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err();
+        assert!(message(&*caught).contains("guard panicked"));
+        // The worker's own payload stays with its thread.
+        assert_eq!(message(&*worker.join().unwrap_err()), "worker failed");
+    });
+    assert_eq!(wg.count(), 0);
+    wg.wait();
+}
+
+#[test]
+fn a_dropped_group_takes_its_unclaimed_payload_with_it() {
+    for _ in 0..3 {
+        let wg = WaitGroup::new();
+        std::thread::scope(|s| {
+            wg.go_scoped(s, || panic!("never waited for"));
+        });
+        assert!(format!("{wg:?}").contains("panicked: true"));
+        drop(wg);
+        // A fresh group, possibly at the same address, starts clean.
+        let fresh = WaitGroup::new();
+        fresh.wait();
+        assert!(format!("{fresh:?}").contains("panicked: false"));
+    }
+}
