@@ -98,3 +98,8 @@ pub use wait_group::WaitGroup;
 /// ```
 #[cfg(doctest)]
 pub struct NotCloneNorCopy;
+
+/// The README's example is compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExample;

@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(counter(counter_addend(7) + 3), 7);
         assert_eq!(counter(counter_addend(-1)), -1);
         assert_eq!(counter(counter_addend(MAX_COUNT)), MAX_COUNT);
-        assert_eq!(counter(counter_addend(MAX_COUNT).wrapping_add(counter_addend(1))), i32::MIN as i64);
+        assert_eq!(
+            counter(counter_addend(MAX_COUNT).wrapping_add(counter_addend(1))),
+            i32::MIN as i64
+        );
     }
 
     #[test]

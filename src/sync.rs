@@ -10,5 +10,7 @@ pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 /// Locks `mutex`, ignoring poisoning: no code of ours panics while holding one of these locks,
 /// and the data they guard (counters and a payload list) stays consistent at every step.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

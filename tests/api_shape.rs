@@ -16,8 +16,8 @@ fn a_group_is_at_most_sixteen_bytes() {
 
 #[test]
 fn new_is_const_and_default_is_new() {
-    const GROUP: WaitGroup = WaitGroup::new();
-    let wg = GROUP;
+    static GROUP: WaitGroup = WaitGroup::new();
+    let wg = &GROUP;
     assert_eq!(wg.count(), 0);
     assert_eq!(format!("{:?}", WaitGroup::default()), format!("{wg:?}"));
 }
