@@ -141,7 +141,7 @@ impl WaitGroup {
     ///
     /// let wg = WaitGroup::new();
     /// assert_eq!(wg.try_add(-1), Err(Error::NegativeCounter));
-    /// assert!(matches!(wg.try_add(1 << 40), Err(Error::CounterOverflow { .. })));
+    /// assert!(matches!(wg.try_add(isize::MIN), Err(Error::CounterOverflow { .. })));
     /// assert_eq!(wg.count(), 0);
     /// assert_eq!(wg.try_add(2), Ok(()));
     /// ```

@@ -22,14 +22,22 @@ fn try_add_refuses_a_negative_counter_and_changes_nothing() {
 fn deltas_outside_the_counter_range_are_refused() {
     let wg = WaitGroup::new();
     wg.add(1);
-    for delta in [
-        1_isize << 32,
-        (i32::MAX as isize) + 1,
-        isize::MAX,
-        isize::MIN,
-        -(1_isize << 32),
-        (i32::MIN as isize),
-    ] {
+    // Wider than the 32-bit counter in either direction (on a 32-bit target only the
+    // negative extreme of `isize` is).
+    let deltas: Vec<isize> = [
+        1_i64 << 32,
+        i32::MAX as i64 + 1,
+        isize::MAX as i64,
+        isize::MIN as i64,
+        -(1_i64 << 32),
+        i32::MIN as i64,
+    ]
+    .into_iter()
+    .filter_map(|d| isize::try_from(d).ok())
+    .filter(|d| d.unsigned_abs() > i32::MAX as usize)
+    .collect();
+    assert!(deltas.contains(&isize::MIN));
+    for delta in deltas {
         assert_eq!(
             wg.try_add(delta),
             Err(Error::CounterOverflow { delta }),
@@ -58,7 +66,7 @@ fn add_panics_with_the_overflow_message_and_leaves_the_state() {
     let wg = WaitGroup::new();
     wg.add(5);
     let before = debug(&wg);
-    let caught = catch_unwind(AssertUnwindSafe(|| wg.add(1 << 40))).unwrap_err();
+    let caught = catch_unwind(AssertUnwindSafe(|| wg.add(isize::MIN))).unwrap_err();
     let text = caught.downcast_ref::<String>().unwrap();
     assert!(text.contains("WaitGroup counter overflow"), "{text}");
     assert_eq!(debug(&wg), before);

@@ -21,7 +21,7 @@ fn misuse_panics_point_at_the_callers_line() {
     let done_line = line!() + 1;
     let done = catch_unwind(AssertUnwindSafe(|| wg.done()));
     let add_line = line!() + 1;
-    let add = catch_unwind(AssertUnwindSafe(|| wg.add(isize::MAX)));
+    let add = catch_unwind(AssertUnwindSafe(|| wg.add(isize::MIN)));
     let guard_line = line!() + 1;
     let guard = catch_unwind(AssertUnwindSafe(|| {
         wg.add(i32::MAX as isize);
