@@ -6,6 +6,23 @@ use std::fmt;
 ///
 /// Each refused call left the group exactly as it was. The messages contain Go's own panic
 /// texts, so a Go user recognises them.
+///
+/// # Examples
+///
+/// ```
+/// use groupwait::{Error, WaitGroup};
+///
+/// let wg = WaitGroup::new();
+/// match wg.try_add(-1) {
+///     Err(Error::NegativeCounter) => {} // more `done`s than `add`s: a bug in the caller
+///     other => panic!("unexpected: {other:?}"),
+/// }
+/// assert!(Error::NegativeCounter.to_string().contains("negative WaitGroup counter"));
+/// ```
+///
+/// # Panics
+///
+/// Its methods never panic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

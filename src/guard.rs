@@ -34,6 +34,11 @@ use std::fmt;
 ///     wg.wait();
 /// });
 /// ```
+///
+/// # Panics
+///
+/// Dropping a guard panics only if the group's counter is already zero (some other code
+/// called `done` too often), with `negative WaitGroup counter`; never during a panic.
 #[must_use = "dropping the guard at once calls `done` at once"]
 pub struct Guard<'a> {
     wg: &'a WaitGroup,

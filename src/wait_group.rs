@@ -85,6 +85,10 @@ impl WaitGroup {
     /// STARTUP.done();
     /// STARTUP.wait();
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never.
     #[must_use]
     pub const fn new() -> Self {
         WaitGroup {
@@ -133,6 +137,10 @@ impl WaitGroup {
     ///
     /// [`Error::NegativeCounter`], [`Error::CounterOverflow`] or [`Error::AddDuringWait`], as
     /// described under [`add`](Self::add).
+    ///
+    /// # Panics
+    ///
+    /// Never: misuse is returned as an error.
     ///
     /// # Examples
     ///
@@ -491,6 +499,10 @@ impl WaitGroup {
     /// wg.done();
     /// assert_eq!(wg.count(), 4);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Never.
     #[must_use]
     pub fn count(&self) -> usize {
         // Acquire: pairs with the Release of `done`, for the zero reading documented above.
