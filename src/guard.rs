@@ -45,8 +45,14 @@ pub struct Guard<'a> {
 }
 
 impl<'a> Guard<'a> {
-    pub(crate) fn new(wg: &'a WaitGroup) -> Self {
+    /// Takes over one unit that the caller already added to `wg`.
+    pub(crate) fn adopt(wg: &'a WaitGroup) -> Self {
         Guard { wg }
+    }
+
+    /// The group this guard holds a unit of.
+    pub(crate) fn group(&self) -> &'a WaitGroup {
+        self.wg
     }
 }
 
@@ -72,7 +78,7 @@ impl WaitGroup {
     #[track_caller]
     pub fn guard(&self) -> Guard<'_> {
         self.add(1);
-        Guard::new(self)
+        Guard::adopt(self)
     }
 }
 

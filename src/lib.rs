@@ -79,10 +79,13 @@ mod panic_slot;
 mod parking;
 mod state;
 mod sync;
+mod track;
+mod wait_async;
 mod wait_group;
 
 pub use error::Error;
 pub use guard::Guard;
+pub use wait_async::Wait;
 pub use wait_group::WaitGroup;
 
 /// A `WaitGroup` cannot be cloned or copied (Go's `noCopy`): share it by reference or `Arc`.

@@ -23,26 +23,49 @@
 //! std's own futex-backed `Mutex`/`Condvar` in a static table gives all we need in safe code,
 //! and is exactly what a model checker can replace (loom has both).
 //!
+//! Async waiters wait here too: a bucket also holds the `Waker`s of pending `wait_async`
+//! futures, so one release wakes threads and tasks alike.
+//!
 //! Interface: [`park`] sleeps while a condition holds, re-checking it under the bucket lock;
-//! [`unpark_all`] wakes every sleeper of a key after the caller has made the condition false.
+//! [`register_waker`] / [`cancel_waker`] do the same for a task; [`unpark_all`] wakes every
+//! sleeper and task of a key after the caller has made the condition false.
 
 use crate::sync::{lock, Condvar, Mutex};
+use std::task::Waker;
 use std::time::Instant;
 
 /// Number of buckets. Groups whose addresses hash alike share a bucket; a wake then also wakes
-/// the other group's sleepers, which re-check their own word and sleep again.
+/// the other group's sleeping threads, which re-check their own word and sleep again (tasks
+/// are woken by key, never by bucket).
 const BUCKETS: usize = 64;
+
+/// How many wakers `unpark_all` takes out per lock acquisition; they are woken outside the lock.
+const WAKE_BATCH: usize = 16;
 
 #[repr(align(64))] // one cache line each, so neighbouring buckets do not contend
 struct Bucket {
-    /// How many threads sleep (or are about to) on `wakeup`.
-    sleepers: Mutex<usize>,
+    waiting: Mutex<Waiting>,
     wakeup: Condvar,
+}
+
+/// Who waits in a bucket.
+struct Waiting {
+    /// How many threads sleep (or are about to) on `wakeup`.
+    sleepers: usize,
+    /// Pending async waiters: key, registration id, waker. The vector keeps its capacity, so
+    /// once it has grown to the peak number of pending tasks, registering allocates nothing.
+    tasks: Vec<(usize, u64, Waker)>,
+    /// The next registration id in this bucket.
+    next_id: u64,
 }
 
 static TABLE: [Bucket; BUCKETS] = [const {
     Bucket {
-        sleepers: Mutex::new(0),
+        waiting: Mutex::new(Waiting {
+            sleepers: 0,
+            tasks: Vec::new(),
+            next_id: 0,
+        }),
         wakeup: Condvar::new(),
     }
 }; BUCKETS];
@@ -60,7 +83,7 @@ fn bucket(key: usize) -> &'static Bucket {
 /// (never before it). `should_sleep` is evaluated under the bucket lock.
 pub(crate) fn park(key: usize, should_sleep: impl Fn() -> bool, deadline: Option<Instant>) -> bool {
     let bucket = bucket(key);
-    let mut sleepers = lock(&bucket.sleepers);
+    let mut waiting = lock(&bucket.waiting);
     loop {
         // The re-check under the lock prevents the lost wakeup where the waker makes the
         // condition false and calls `unpark_all` between our last look at the state and our
@@ -69,37 +92,127 @@ pub(crate) fn park(key: usize, should_sleep: impl Fn() -> bool, deadline: Option
         if !should_sleep() {
             return true;
         }
-        *sleepers += 1;
-        sleepers = match deadline {
+        waiting.sleepers += 1;
+        waiting = match deadline {
             None => bucket
                 .wakeup
-                .wait(sleepers)
+                .wait(waiting)
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
             Some(deadline) => {
                 let now = Instant::now();
                 if now >= deadline {
-                    *sleepers -= 1;
+                    waiting.sleepers -= 1;
                     return false;
                 }
                 bucket
                     .wakeup
-                    .wait_timeout(sleepers, deadline - now)
+                    .wait_timeout(waiting, deadline - now)
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .0
             }
         };
-        *sleepers -= 1;
+        waiting.sleepers -= 1;
     }
 }
 
-/// Wakes every thread parked on `key` (and any other key sharing its bucket).
+/// What [`register_waker`] found.
+pub(crate) enum Registered {
+    /// `should_sleep()` was false: released, nothing is stored.
+    Released,
+    /// The waker is stored under this id, to be woken by [`unpark_all`].
+    Pending(u64),
+}
+
+/// Stores `waker` to be woken by [`unpark_all`] for `key`, unless `should_sleep()` is already
+/// false. `id` is the id of an earlier registration of the same task (its waker is replaced).
+pub(crate) fn register_waker(
+    key: usize,
+    should_sleep: impl Fn() -> bool,
+    id: Option<u64>,
+    waker: &Waker,
+) -> Registered {
+    let mut waiting = lock(&bucket(key).waiting);
+    // The same re-check as in `park`, for the same lost wakeup: a release that lands after the
+    // caller's last look is either seen here, or finds this waker stored when it takes the lock.
+    if !should_sleep() {
+        if let Some(id) = id {
+            waiting.remove(key, id);
+        }
+        return Registered::Released;
+    }
+    if let Some(id) = id {
+        if let Some(entry) = waiting.tasks.iter_mut().find(|e| e.0 == key && e.1 == id) {
+            if !entry.2.will_wake(waker) {
+                entry.2.clone_from(waker);
+            }
+            return Registered::Pending(id);
+        }
+    }
+    let id = waiting.next_id;
+    waiting.next_id += 1;
+    waiting.tasks.push((key, id, waker.clone()));
+    Registered::Pending(id)
+}
+
+/// Removes the waker stored by [`register_waker`] under `id`, if it is still there.
+pub(crate) fn cancel_waker(key: usize, id: u64) {
+    let removed = lock(&bucket(key).waiting).remove(key, id);
+    // Dropped outside the lock: a waker's destructor is the executor's code.
+    drop(removed);
+}
+
+impl Waiting {
+    fn remove(&mut self, key: usize, id: u64) -> Option<Waker> {
+        let index = self.tasks.iter().position(|e| e.0 == key && e.1 == id)?;
+        Some(self.tasks.swap_remove(index).2)
+    }
+}
+
+/// Wakes every thread parked on `key` (and any other key sharing its bucket) and every task
+/// registered for `key`, each task once.
 ///
-/// Call it after making the sleepers' condition false. Skips the wake-up call when nobody
-/// sleeps in the bucket (the registered waiters are all still spinning).
+/// Call it after making the waiters' condition false. Makes no wake-up system call when no
+/// thread sleeps in the bucket (the registered threads are all still spinning, or all waiters
+/// are tasks); wakers are called outside the lock.
 pub(crate) fn unpark_all(key: usize) {
     let bucket = bucket(key);
-    let sleepers = lock(&bucket.sleepers);
-    if *sleepers > 0 {
-        bucket.wakeup.notify_all();
+    let mut first = true;
+    loop {
+        let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
+        let mut taken = 0;
+        {
+            let mut waiting = lock(&bucket.waiting);
+            if first && waiting.sleepers > 0 {
+                bucket.wakeup.notify_all();
+            }
+            first = false;
+            let mut i = 0;
+            while i < waiting.tasks.len() && taken < WAKE_BATCH {
+                if waiting.tasks[i].0 == key {
+                    batch[taken] = Some(waiting.tasks.swap_remove(i).2);
+                    taken += 1;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        for waker in batch.iter_mut().take(taken) {
+            if let Some(waker) = waker.take() {
+                waker.wake();
+            }
+        }
+        if taken < WAKE_BATCH {
+            return;
+        }
     }
+}
+
+/// The number of task wakers stored for `key`: for tests that check nothing is left behind.
+#[cfg(test)]
+pub(crate) fn registered_wakers(key: usize) -> usize {
+    lock(&bucket(key).waiting)
+        .tasks
+        .iter()
+        .filter(|e| e.0 == key)
+        .count()
 }

@@ -365,67 +365,88 @@ impl WaitGroup {
     /// timeout. Returns `true` when released.
     #[cold]
     fn wait_slow(&self, deadline: Option<Instant>) -> bool {
+        let Some(registered_gen) = self.register() else {
+            self.raise_pending_panic();
+            return true;
+        };
+        if !self.sleep_until_released(registered_gen, deadline) && self.deregister(registered_gen) {
+            return false;
+        }
+        self.finish_released();
+        true
+    }
+
+    /// Registers one waiter, unless the counter is zero (then `None`: no need to wait).
+    /// Returns the generation registered under; the waiter is released when it changes.
+    pub(crate) fn register(&self) -> Option<u64> {
         // Acquire on every load here: pairs with the Release of `done`, as in `wait`.
         let mut state = self.state.load(Ordering::Acquire);
-        let registered_gen = loop {
+        loop {
             if counter(state) == 0 {
-                self.raise_pending_panic();
-                return true;
+                return None;
             }
             if waiters(state) == WAITERS {
                 panic!("groupwait: too many waiters on one WaitGroup");
             }
-            // Relaxed on success: registering publishes nothing; we learn of the release
-            // through the Acquire re-checks below.
+            // Relaxed on success: registering publishes nothing; the waiter learns of its
+            // release through Acquire re-checks of the generation.
             match self.state.compare_exchange_weak(
                 state,
                 state + 1,
                 Ordering::Relaxed,
                 Ordering::Acquire,
             ) {
-                Ok(_) => break generation(state),
+                Ok(_) => return Some(generation(state)),
                 Err(now) => state = now,
             }
-        };
+        }
+    }
 
-        if !self.sleep_until_released(registered_gen, deadline) {
-            // Timed out: take our registration back, unless the release got us first (then
-            // the round is over and we report it, leaving nothing behind either way).
-            let mut state = self.state.load(Ordering::Acquire);
-            loop {
-                if generation(state) != registered_gen {
-                    break;
-                }
-                // Relaxed: deregistering publishes nothing, and we return `false` without
-                // reading any task's data.
-                match self.state.compare_exchange_weak(
-                    state,
-                    state - 1,
-                    Ordering::Relaxed,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => return false,
-                    Err(now) => state = now,
-                }
+    /// Whether a waiter registered under `registered_gen` is still waiting (not released).
+    #[inline]
+    pub(crate) fn still_registered(&self, registered_gen: u64) -> bool {
+        // Acquire: pairs with the AcqRel release in `release_waiters`, and through it with
+        // every `done` of the round.
+        generation(self.state.load(Ordering::Acquire)) == registered_gen
+    }
+
+    /// Takes back a registration made under `registered_gen` (a timed-out or cancelled
+    /// waiter). Returns `false` if the release got there first: the round is over and the
+    /// waiter counts as released. Either way nothing is left behind.
+    pub(crate) fn deregister(&self, registered_gen: u64) -> bool {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            if generation(state) != registered_gen {
+                return false;
+            }
+            // Relaxed: deregistering publishes nothing, and the caller reads no task's data.
+            match self.state.compare_exchange_weak(
+                state,
+                state - 1,
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => state = now,
             }
         }
+    }
 
-        // Released. Go's check: the releaser zeroed counter and waiters; anything there now
-        // comes from a next round begun before this `wait` returned.
+    /// The end of a released wait: Go's reuse check, then a task's panic, if any.
+    pub(crate) fn finish_released(&self) {
+        // Go's check: the releaser zeroed counter and waiters; anything there now comes from
+        // a next round begun before this `wait` returned. Acquire: as in `wait`.
         let state = self.state.load(Ordering::Acquire);
         if state & (COUNTER | WAITERS) != 0 {
             panic!("groupwait: WaitGroup is reused before previous Wait has returned");
         }
         self.raise_pending_panic();
-        true
     }
 
     /// Spins, then sleeps, until the generation differs from `registered_gen`. Returns `false`
     /// if `deadline` passed first.
     fn sleep_until_released(&self, registered_gen: u64, deadline: Option<Instant>) -> bool {
-        // Acquire: pairs with the AcqRel release in `release_waiters`, and through it with every
-        // `done` of the round.
-        let still_registered = || generation(self.state.load(Ordering::Acquire)) == registered_gen;
+        let still_registered = || self.still_registered(registered_gen);
         for _ in 0..SPIN_LIMIT {
             if !still_registered() {
                 return true;
@@ -438,7 +459,7 @@ impl WaitGroup {
     }
 
     /// Re-raises a task's panic recorded for this group, if any (and clears it).
-    fn raise_pending_panic(&self) {
+    pub(crate) fn raise_pending_panic(&self) {
         // Relaxed: only a hint; the decision is taken under the slots lock in `take_panic`.
         if self.state.load(Ordering::Relaxed) & PANICKED == 0 {
             return;
@@ -511,7 +532,7 @@ impl WaitGroup {
     }
 
     /// The key of this group in the static sleeping and panic tables: its address.
-    fn key(&self) -> usize {
+    pub(crate) fn key(&self) -> usize {
         std::ptr::from_ref(self) as usize
     }
 }

@@ -1,0 +1,138 @@
+//! `track` and `track_owned`: a future counted in the group while it runs.
+
+use crate::guard::Guard;
+use crate::wait_group::WaitGroup;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::sync::Arc;
+
+/// The payload a tracked future's task panics with, once the original payload has been handed
+/// to the group.
+const TRACKED_PANIC: &str =
+    "groupwait: a tracked future panicked; its payload is re-raised by the WaitGroup's wait";
+
+impl WaitGroup {
+    /// Counts `fut` in the group until it completes or is dropped: `add(1)` now, `done()` when
+    /// the returned future finishes or is dropped unfinished. `tokio::spawn(wg.track(job))`
+    /// replaces the `add(1)` + `done()` bookkeeping; it is the async form of [`go`](Self::go).
+    ///
+    /// If `fut` panics, the panic follows the rule of `go`: its payload is handed to the group,
+    /// and [`wait`](Self::wait) or [`wait_async`](Self::wait_async) re-raise it once the counter
+    /// is zero. The task running the tracked future still fails (it panics with a short
+    /// message saying where the payload went), so its executor sees the failure too.
+    ///
+    /// # Panics
+    ///
+    /// As [`add`](Self::add)`(1)`, at the call (not when the future is polled).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// static WG: WaitGroup = WaitGroup::new();
+    /// for i in 0..10 {
+    ///     tokio::spawn(WG.track(async move {
+    ///         tokio::task::yield_now().await;
+    ///         i * 2
+    ///     }));
+    /// }
+    /// WG.wait_async().await;
+    /// assert_eq!(WG.count(), 0);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn track<'a, F>(&'a self, fut: F) -> impl Future<Output = F::Output> + 'a
+    where
+        F: Future + 'a,
+    {
+        tracked(self.guard(), fut)
+    }
+
+    /// [`track`](Self::track) for a group in an `Arc`: the returned future owns a reference to
+    /// the group, so it is `'static` when `fut` is, as `tokio::spawn` requires.
+    ///
+    /// # Panics
+    ///
+    /// As [`track`](Self::track).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let wg = Arc::new(WaitGroup::new());
+    /// let handles: Vec<_> = (0..3)
+    ///     .map(|i| tokio::spawn(wg.track_owned(async move { i + 1 })))
+    ///     .collect();
+    /// wg.wait_async().await;
+    /// let mut sum = 0;
+    /// for h in handles {
+    ///     sum += h.await.unwrap();
+    /// }
+    /// assert_eq!(sum, 6);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn track_owned<F: Future>(self: &Arc<Self>, fut: F) -> impl Future<Output = F::Output> {
+        tracked(OwnedUnit::new(Arc::clone(self)), fut)
+    }
+}
+
+/// One unit of an `Arc`ed group's counter, given back on drop (the owned form of `Guard`).
+struct OwnedUnit(Arc<WaitGroup>);
+
+impl OwnedUnit {
+    #[track_caller]
+    fn new(wg: Arc<WaitGroup>) -> Self {
+        wg.add(1);
+        OwnedUnit(wg)
+    }
+}
+
+impl Drop for OwnedUnit {
+    fn drop(&mut self) {
+        // The same drop as a `Guard`'s, on the owned group.
+        drop(Guard::adopt(&self.0));
+    }
+}
+
+/// A unit of a group's counter held for a tracked future: a `Guard` or an `OwnedUnit`.
+trait Unit {
+    fn group(&self) -> &WaitGroup;
+}
+
+impl Unit for Guard<'_> {
+    fn group(&self) -> &WaitGroup {
+        Guard::group(self)
+    }
+}
+
+impl Unit for OwnedUnit {
+    fn group(&self) -> &WaitGroup {
+        &self.0
+    }
+}
+
+/// Runs `fut` holding `unit`; a panic of `fut` hands its payload to the group.
+async fn tracked<U, F>(unit: U, fut: F) -> F::Output
+where
+    U: Unit,
+    F: Future,
+{
+    let mut fut = pin!(fut);
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                unit.group().record_panic(payload);
+                resume_unwind(Box::new(TRACKED_PANIC))
+            }
+        },
+    )
+    .await
+}

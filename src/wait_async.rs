@@ -1,0 +1,193 @@
+//! `wait_async`: the `Wait` future, an async waiter on the same group as blocking ones.
+
+use crate::parking::{self, Registered};
+use crate::wait_group::WaitGroup;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A future that resolves when the group's counter reaches zero. Made by
+/// [`WaitGroup::wait_async`].
+///
+/// It works with any executor: it stores the task's `Waker` in the same address-keyed table
+/// that blocking waiters sleep in, and the `done` that brings the counter to zero wakes every
+/// blocking and async waiter of the round together.
+///
+/// # Cancel safety
+///
+/// Dropping a pending `Wait` takes back its registration: the group's waiter count is restored
+/// and its waker is removed, nothing leaks, and no wake-up meant for another waiter is lost
+/// (each waiter is woken through its own entry). If the group was released while the future was
+/// being dropped, the release simply counts it as released. So a `Wait` can be used in
+/// `select!` or under a timeout and polled again as a new `wait_async()` later.
+///
+/// # Panics
+///
+/// When polled, as [`WaitGroup::wait`]: it re-raises a panic of a `go`/`track`ed task once the
+/// counter is zero, and panics if the group is reused before it returned.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Wait<'a> {
+    wg: &'a WaitGroup,
+    /// Set while registered: the generation registered under and the waker's id.
+    registration: Option<(u64, u64)>,
+}
+
+impl WaitGroup {
+    /// Waits asynchronously until the counter is zero: the async form of
+    /// [`wait`](Self::wait), on the same group, alongside blocking waiters.
+    ///
+    /// A group whose counter is already zero makes the future ready at its first poll, with
+    /// no allocation. Otherwise the waiter registers in the group and its waker is stored in a
+    /// global table (whose storage is reused, so a steady state allocates nothing). Use the
+    /// executor's timer for a timeout; the future is cancel safe (see [`Wait`]).
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait), when the future is polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let wg = Arc::new(WaitGroup::new());
+    /// wg.add(2);
+    /// for _ in 0..2 {
+    ///     let wg = Arc::clone(&wg);
+    ///     std::thread::spawn(move || wg.done());
+    /// }
+    /// wg.wait_async().await;
+    /// assert_eq!(wg.count(), 0);
+    /// # });
+    /// ```
+    ///
+    /// With a timeout from tokio's timer:
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::time::Duration;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let wg = WaitGroup::new();
+    /// wg.add(1);
+    /// let outcome = tokio::time::timeout(Duration::from_millis(10), wg.wait_async()).await;
+    /// assert!(outcome.is_err()); // timed out; the dropped future left no trace
+    /// wg.done();
+    /// wg.wait_async().await;
+    /// # });
+    /// ```
+    pub fn wait_async(&self) -> Wait<'_> {
+        Wait {
+            wg: self,
+            registration: None,
+        }
+    }
+}
+
+impl Future for Wait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let wg = this.wg;
+        let (registered_gen, id) = match this.registration {
+            Some((registered_gen, id)) => (registered_gen, Some(id)),
+            None => match wg.register() {
+                Some(registered_gen) => (registered_gen, None),
+                None => {
+                    // The counter was zero: nothing to wait for.
+                    wg.raise_pending_panic();
+                    return Poll::Ready(());
+                }
+            },
+        };
+        // Stored (or refreshed) under the bucket lock after re-checking the generation there:
+        // a release between `register` and here is seen, not lost.
+        match parking::register_waker(
+            wg.key(),
+            || wg.still_registered(registered_gen),
+            id,
+            cx.waker(),
+        ) {
+            Registered::Pending(id) => {
+                this.registration = Some((registered_gen, id));
+                Poll::Pending
+            }
+            Registered::Released => {
+                this.registration = None;
+                wg.finish_released();
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        if let Some((registered_gen, id)) = self.registration.take() {
+            // Waker first, then the count: once the count is back, a release no longer counts
+            // this waiter, and its waker must not be found by one either.
+            parking::cancel_waker(self.wg.key(), id);
+            self.wg.deregister(registered_gen);
+        }
+    }
+}
+
+impl fmt::Debug for Wait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait")
+            .field("group", self.wg)
+            .field("registered", &self.registration.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    #[test]
+    fn dropped_pending_waits_leave_no_waker_and_no_waiter() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut futures: Vec<_> = (0..10).map(|_| wg.wait_async()).collect();
+        for f in &mut futures {
+            assert!(Pin::new(f).poll(&mut cx).is_pending());
+        }
+        assert_eq!(parking::registered_wakers(wg.key()), 10);
+        assert!(format!("{wg:?}").contains("waiters: 10"));
+        drop(futures);
+        assert_eq!(parking::registered_wakers(wg.key()), 0);
+        assert!(format!("{wg:?}").contains("waiters: 0"));
+        wg.done();
+    }
+
+    #[test]
+    fn release_removes_every_waker_of_the_group() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut futures: Vec<_> = (0..40).map(|_| wg.wait_async()).collect();
+        for f in &mut futures {
+            assert!(Pin::new(f).poll(&mut cx).is_pending());
+        }
+        wg.done();
+        assert_eq!(parking::registered_wakers(wg.key()), 0);
+        for f in &mut futures {
+            assert!(Pin::new(f).poll(&mut cx).is_ready());
+        }
+    }
+}
