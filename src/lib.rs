@@ -32,6 +32,8 @@
 //! | `wg.Go(f)` (Go 1.25)        | [`wg.go(f)`](WaitGroup::go) on an `Arc`, [`wg.go_scoped(scope, f)`](WaitGroup::go_scoped) |
 //! | `select` with `time.After`  | [`wg.wait_timeout(d)`](WaitGroup::wait_timeout), [`wait_deadline`](WaitGroup::wait_deadline) |
 //! | (none)                      | [`wg.count()`](WaitGroup::count), a progress snapshot |
+//! | (none: `Wait` blocks)       | [`wg.wait_async().await`](WaitGroup::wait_async), beside blocking waiters |
+//! | `wg.Go(f)` for a task       | [`tokio::spawn(wg.track_owned(fut))`](WaitGroup::track_owned), [`track`](WaitGroup::track) |
 //!
 //! Go's three misuse panics are kept, with Go's words: `negative WaitGroup counter`,
 //! `WaitGroup misuse: Add called concurrently with Wait`, and
@@ -50,13 +52,39 @@
 //! * A `Mutex<usize>` + `Condvar`: what this replaces, at 16 bytes and without a lock on the
 //!   `add`/`done` path.
 //!
+//! # Async
+//!
+//! [`wait_async`](WaitGroup::wait_async) returns a [`Wait`] future that works under any
+//! executor (no runtime dependency) and waits on the same group as blocking waiters: one
+//! `done` releases threads and tasks together. It is cancel safe. [`track`](WaitGroup::track)
+//! counts a future in the group while it runs:
+//!
+//! ```
+//! use groupwait::WaitGroup;
+//! use std::sync::Arc;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let wg = Arc::new(WaitGroup::new());
+//! for i in 0..100 {
+//!     tokio::spawn(wg.track_owned(async move { i * i }));
+//! }
+//! let blocking = {
+//!     let wg = Arc::clone(&wg);
+//!     std::thread::spawn(move || wg.wait()) // a thread waits on the same group
+//! };
+//! wg.wait_async().await;
+//! blocking.join().unwrap();
+//! # });
+//! ```
+//!
 //! # Panics in tasks
 //!
 //! A task started with [`go`](WaitGroup::go) or [`go_scoped`](WaitGroup::go_scoped) that
 //! panics still counts as done, and [`wait`](WaitGroup::wait) re-raises its payload once the
 //! counter is zero. A [`Guard`] dropped by a panic also calls `done`, and makes `wait` panic
 //! with a message saying so. A plain `done` that is never called (a task that panicked before
-//! reaching it) still blocks the waiter, as in Go: prefer guards or `go`.
+//! reaching it) still blocks the waiter, as in Go: prefer guards or `go`. A future run under
+//! [`track`](WaitGroup::track) that panics is treated like a `go` task.
 //!
 //! # Memory ordering
 //!
@@ -68,7 +96,9 @@
 //!
 //! A `WaitGroup` is one `AtomicU64`: 8 bytes (the limit we keep is 16). Sleeping waiters wait
 //! in a static table keyed by the group's address, as in Go's runtime, so `add`, `done`,
-//! `wait` and the timed waits never allocate, even when they sleep.
+//! `wait` and the timed waits never allocate, even when they sleep. A `wait_async` that pends
+//! stores its waker in the same table, whose storage is reused: it allocates only while the
+//! table grows to the peak number of pending tasks.
 
 #![forbid(unsafe_code)]
 

@@ -184,6 +184,8 @@ pub(crate) fn unpark_all(key: usize) {
             let mut waiting = lock(&bucket.waiting);
             if first && waiting.sleepers > 0 {
                 bucket.wakeup.notify_all();
+                #[cfg(test)]
+                lock(&NOTIFIED).push(key);
             }
             first = false;
             let mut i = 0;
@@ -205,6 +207,19 @@ pub(crate) fn unpark_all(key: usize) {
             return;
         }
     }
+}
+
+/// The keys whose `unpark_all` made a wake-up call on a condvar: for tests that check that a
+/// release with only async waiters makes none.
+#[cfg(test)]
+pub(crate) static NOTIFIED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Held by the unit tests that put threads to sleep, or that check that a release made no
+/// wake-up call: with it, no other unit test's sleeper shares a bucket with theirs.
+#[cfg(test)]
+pub(crate) fn serialize_sleeping_tests() -> crate::sync::MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    lock(&SERIAL)
 }
 
 /// The number of task wakers stored for `key`: for tests that check nothing is left behind.

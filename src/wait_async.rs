@@ -175,6 +175,61 @@ mod tests {
     }
 
     #[test]
+    fn a_release_with_only_async_waiters_wakes_each_once_without_a_wake_call() {
+        let _serial = parking::serialize_sleeping_tests();
+        #[derive(Default)]
+        struct Counting(std::sync::atomic::AtomicUsize);
+        impl Wake for Counting {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let counters: Vec<Arc<Counting>> = (0..5).map(|_| Arc::default()).collect();
+        let mut futures: Vec<_> = counters
+            .iter()
+            .map(|c| {
+                let mut f = wg.wait_async();
+                let waker = Waker::from(Arc::clone(c));
+                assert!(Pin::new(&mut f)
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending());
+                f
+            })
+            .collect();
+        wg.done();
+        for c in &counters {
+            assert_eq!(c.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+        }
+        assert!(!crate::sync::lock(&parking::NOTIFIED).contains(&wg.key()));
+        let waker = Waker::from(Arc::new(Noop));
+        for f in &mut futures {
+            assert!(Pin::new(f)
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready());
+        }
+    }
+
+    #[test]
+    fn a_release_with_a_sleeping_thread_makes_the_wake_call() {
+        let _serial = parking::serialize_sleeping_tests();
+        // The instrument works: with a thread asleep, the release does notify.
+        let wg = WaitGroup::new();
+        wg.add(1);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| wg.wait());
+            while !format!("{wg:?}").contains("waiters: 1") {
+                std::thread::yield_now();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50)); // past its spin
+            wg.done();
+            waiter.join().unwrap();
+        });
+        assert!(crate::sync::lock(&parking::NOTIFIED).contains(&wg.key()));
+    }
+
+    #[test]
     fn release_removes_every_waker_of_the_group() {
         let wg = WaitGroup::new();
         wg.add(1);

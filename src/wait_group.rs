@@ -602,6 +602,7 @@ mod tests {
 
     #[test]
     fn waiter_released_into_a_new_round_panics_with_gos_reuse_message() {
+        let _serial = parking::serialize_sleeping_tests();
         let wg = WaitGroup::new();
         wg.add(1);
         std::thread::scope(|s| {
@@ -625,6 +626,7 @@ mod tests {
 
     #[test]
     fn waiter_registered_during_a_faulty_done_is_released_by_its_undo() {
+        let _serial = parking::serialize_sleeping_tests();
         let wg = WaitGroup::new();
         // A `done` on a zero counter has made it -1 for an instant...
         let faulty = counter_addend(-1);
@@ -642,6 +644,7 @@ mod tests {
 
     #[test]
     fn release_skips_when_every_waiter_timed_out() {
+        let _serial = parking::serialize_sleeping_tests();
         let wg = WaitGroup::new();
         wg.add(1);
         assert!(!wg.wait_timeout(Duration::from_millis(1)));

@@ -117,3 +117,62 @@ fn the_counter_catches_allocations() {
     let n = allocations_during(|| drop(std::hint::black_box(Box::new(7_u64))));
     assert_eq!(n, 1);
 }
+
+mod async_waiters {
+    use super::allocations_during;
+    use groupwait::WaitGroup;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    #[test]
+    fn wait_async_on_zero_does_not_allocate() {
+        let wg = WaitGroup::new();
+        let waker = Waker::from(Arc::new(Noop));
+        let n = allocations_during(|| {
+            let mut fut = wg.wait_async();
+            assert!(Pin::new(&mut fut)
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready());
+        });
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_pending_wait_async_allocates_at_most_once_and_not_in_steady_state() {
+        let wg = WaitGroup::new();
+        let waker = Waker::from(Arc::new(Noop));
+        let round = |waiters: usize| {
+            allocations_during(|| {
+                wg.add(1);
+                let mut futures: Vec<_> = Vec::with_capacity(0);
+                futures.extend((0..waiters).map(|_| wg.wait_async()));
+                for f in futures.iter_mut() {
+                    assert!(Pin::new(f)
+                        .poll(&mut Context::from_waker(&waker))
+                        .is_pending());
+                }
+                wg.done();
+                for f in futures.iter_mut() {
+                    assert!(Pin::new(f)
+                        .poll(&mut Context::from_waker(&waker))
+                        .is_ready());
+                }
+            })
+        };
+        // The first rounds may grow the table's storage (plus the test's own `Vec`: one
+        // allocation per round at most).
+        let first = round(4);
+        assert!(first <= 4 + 1, "{first} allocations for 4 pending waits");
+        // Then the storage is reused: only the test's `Vec` allocates.
+        for _ in 0..10 {
+            assert_eq!(round(4), 1);
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Async waiters: any executor, mixed with blocking waiters, cancel safe, nothing leaked.
+
+use groupwait::{Wait, WaitGroup};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+const fn assert_send_sync<T: Send + Sync>() {}
+const _: () = assert_send_sync::<Wait<'static>>();
+
+fn assert_send<T: Send>(t: T) -> T {
+    t
+}
+
+/// Miri is slow: smaller sizes there, the same assertions.
+const fn size(full: usize, miri: usize) -> usize {
+    if cfg!(miri) {
+        miri
+    } else {
+        full
+    }
+}
+
+/// A waker that counts its wake-ups; `Arc::strong_count` of it tells how many clones of it are
+/// alive, i.e. how many registrations still hold it.
+#[derive(Default)]
+struct CountingWaker {
+    wakes: AtomicUsize,
+}
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::Relaxed);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn poll_once(fut: &mut Wait<'_>, waker: &Waker) -> Poll<()> {
+    Pin::new(fut).poll(&mut Context::from_waker(waker))
+}
+
+#[test]
+fn tokio_multi_thread_fan_out_of_ten_thousand_tasks() {
+    let tasks = size(10_000, 50);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let wg = Arc::new(WaitGroup::new());
+        let finished = Arc::new(AtomicUsize::new(0));
+        for i in 0..tasks {
+            let finished = Arc::clone(&finished);
+            tokio::spawn(wg.track_owned(async move {
+                if i % 3 == 0 {
+                    tokio::task::yield_now().await;
+                }
+                finished.fetch_add(1, Ordering::Relaxed);
+            }));
+        }
+        assert_send(wg.wait_async()).await;
+        assert_eq!(finished.load(Ordering::Relaxed), tasks);
+        assert_eq!(wg.count(), 0);
+    });
+}
+
+#[test]
+fn tokio_current_thread_with_a_timer_timeout() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        static WG: WaitGroup = WaitGroup::new();
+        let slow = WG.track(tokio::time::sleep(Duration::from_millis(30)));
+        let handle = tokio::spawn(slow);
+        let early = tokio::time::timeout(Duration::from_millis(1), WG.wait_async()).await;
+        assert!(early.is_err(), "the tracked sleep is still running");
+        assert!(format!("{WG:?}").contains("waiters: 0"), "{WG:?}");
+        WG.wait_async().await;
+        handle.await.unwrap();
+        assert_eq!(WG.count(), 0);
+    });
+}
+
+#[test]
+fn futures_executor_with_thread_workers() {
+    let wg = WaitGroup::new();
+    let sum = AtomicUsize::new(0);
+    wg.add(4);
+    std::thread::scope(|s| {
+        for i in 1..=4 {
+            let (wg, sum) = (&wg, &sum);
+            s.spawn(move || {
+                sum.fetch_add(i, Ordering::Relaxed);
+                wg.done();
+            });
+        }
+        futures::executor::block_on(wg.wait_async());
+        assert_eq!(sum.load(Ordering::Relaxed), 10);
+    });
+}
+
+#[test]
+fn async_executor_runs_tracked_tasks_and_a_waiter() {
+    let wg = WaitGroup::new();
+    let finished = AtomicUsize::new(0);
+    let executor = async_executor::Executor::new();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            executor.spawn(wg.track(async {
+                futures::future::ready(()).await;
+                finished.fetch_add(1, Ordering::Relaxed);
+            }))
+        })
+        .collect();
+    futures::executor::block_on(executor.run(async {
+        wg.wait_async().await;
+        for task in tasks {
+            task.await;
+        }
+    }));
+    assert_eq!(finished.load(Ordering::Relaxed), 100);
+}
+
+#[test]
+fn blocking_and_async_waiters_are_released_by_the_same_done() {
+    let wg = WaitGroup::new();
+    let released = AtomicUsize::new(0);
+    wg.add(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                wg.wait();
+                released.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        s.spawn(|| {
+            runtime.block_on(async {
+                let waits = (0..3).map(|_| async {
+                    wg.wait_async().await;
+                    released.fetch_add(1, Ordering::Relaxed);
+                });
+                futures::future::join_all(waits).await;
+            })
+        });
+        // All six register before the one `done` (not needed for correctness, but it makes
+        // the release really serve both kinds at once).
+        while !format!("{wg:?}").contains("waiters: 6") {
+            std::thread::yield_now();
+        }
+        assert_eq!(released.load(Ordering::Relaxed), 0);
+        wg.done();
+    });
+    assert_eq!(released.load(Ordering::Relaxed), 6);
+}
+
+#[test]
+fn cancelled_waits_interleaved_with_real_ones_leak_nothing() {
+    let wg = WaitGroup::new();
+    let counting = Arc::new(CountingWaker::default());
+    let waker = Waker::from(Arc::clone(&counting));
+    for _ in 0..size(1000, 20) {
+        wg.add(1);
+        let mut real = wg.wait_async();
+        assert!(poll_once(&mut real, &waker).is_pending());
+        let mut cancelled = wg.wait_async();
+        assert!(poll_once(&mut cancelled, &waker).is_pending());
+        drop(cancelled);
+        let wakes_before = counting.wakes.load(Ordering::Relaxed);
+        wg.done();
+        // The real waiter's wake-up was not swallowed by the cancelled one.
+        assert_eq!(counting.wakes.load(Ordering::Relaxed), wakes_before + 1);
+        assert!(poll_once(&mut real, &waker).is_ready());
+    }
+    // No registration holds a clone of the waker, and the group counts no waiter.
+    drop(waker);
+    assert_eq!(Arc::strong_count(&counting), 1);
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+}
+
+#[test]
+fn waiters_dropped_while_done_runs_leave_nothing_behind() {
+    let wg = WaitGroup::new();
+    let counting = Arc::new(CountingWaker::default());
+    for _ in 0..size(2000, 10) {
+        wg.add(1);
+        let waker = Waker::from(Arc::clone(&counting));
+        let mut pending: Vec<_> = (0..4).map(|_| wg.wait_async()).collect();
+        for f in &mut pending {
+            assert!(poll_once(f, &waker).is_pending());
+        }
+        std::thread::scope(|s| {
+            s.spawn(|| drop(pending));
+            s.spawn(|| wg.done());
+        });
+        drop(waker);
+        assert_eq!(Arc::strong_count(&counting), 1);
+        assert_eq!(
+            format!("{wg:?}"),
+            "WaitGroup { count: 0, waiters: 0, panicked: false }"
+        );
+    }
+}
+
+#[test]
+fn wait_async_on_zero_is_ready_at_first_poll() {
+    let wg = WaitGroup::new();
+    let waker = Waker::from(Arc::new(CountingWaker::default()));
+    let mut fut = wg.wait_async();
+    assert!(poll_once(&mut fut, &waker).is_ready());
+    assert!(format!("{fut:?}").contains("registered: false"));
+}
+
+#[test]
+fn reuse_over_many_async_rounds() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let wg = Arc::new(WaitGroup::new());
+        let total = Arc::new(AtomicUsize::new(0));
+        for round in 1..=size(300, 5) {
+            for _ in 0..8 {
+                let total = Arc::clone(&total);
+                tokio::spawn(wg.track_owned(async move {
+                    tokio::task::yield_now().await;
+                    total.fetch_add(1, Ordering::Relaxed);
+                }));
+            }
+            let other = tokio::spawn({
+                let wg = Arc::clone(&wg);
+                async move { wg.wait_async().await }
+            });
+            wg.wait_async().await;
+            other.await.unwrap();
+            assert_eq!(total.load(Ordering::Relaxed), round * 8);
+        }
+    });
+}
+
+#[test]
+fn a_panicking_tracked_future_is_reraised_by_the_waiter() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let wg = Arc::new(WaitGroup::new());
+    let task = runtime.spawn(wg.track_owned(async {
+        tokio::task::yield_now().await;
+        std::panic::panic_any(7_u8);
+    }));
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        runtime.block_on(async {
+            wg.wait_async().await;
+        })
+    }))
+    .unwrap_err();
+    assert_eq!(caught.downcast_ref::<u8>(), Some(&7));
+    // The task itself failed too, and the group is clean and usable again.
+    assert!(runtime.block_on(task).unwrap_err().is_panic());
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+    wg.wait();
+}
+
+#[test]
+fn a_dropped_tracked_future_calls_done() {
+    let wg = WaitGroup::new();
+    let tracked = wg.track(std::future::pending::<()>());
+    assert_eq!(wg.count(), 1);
+    drop(tracked);
+    assert_eq!(wg.count(), 0);
+    wg.wait();
+}
+
+#[test]
+fn tracked_futures_are_send_when_their_future_is() {
+    let wg = Arc::new(WaitGroup::new());
+    let owned = assert_send(wg.track_owned(async {}));
+    let borrowed = assert_send(wg.track(async {}));
+    futures::executor::block_on(async {
+        owned.await;
+        borrowed.await;
+    });
+    assert_eq!(wg.count(), 0);
+}
