@@ -11,7 +11,9 @@ use std::any::Any;
 /// What `std::panic::catch_unwind` returns for a panic.
 pub(crate) type Payload = Box<dyn Any + Send + 'static>;
 
-static SLOTS: Mutex<Vec<(usize, Payload)>> = Mutex::new(Vec::new());
+crate::sync::static_sync! {
+    static SLOTS: Mutex<Vec<(usize, Payload)>> = Mutex::new(Vec::new());
+}
 
 /// Exclusive access to the payload list. Hold it while reading or changing `PANICKED`.
 pub(crate) struct Slots(MutexGuard<'static, Vec<(usize, Payload)>>);

@@ -37,7 +37,8 @@ use std::time::Instant;
 /// Number of buckets. Groups whose addresses hash alike share a bucket; a wake then also wakes
 /// the other group's sleeping threads, which re-check their own word and sleep again (tasks
 /// are woken by key, never by bucket).
-const BUCKETS: usize = 64;
+/// (Two under loom: fewer objects for the model checker, and shared buckets get explored.)
+const BUCKETS: usize = if cfg!(groupwait_loom) { 2 } else { 64 };
 
 /// How many wakers `unpark_all` takes out per lock acquisition; they are woken outside the lock.
 const WAKE_BATCH: usize = 16;
@@ -59,16 +60,28 @@ struct Waiting {
     next_id: u64,
 }
 
-static TABLE: [Bucket; BUCKETS] = [const {
-    Bucket {
-        waiting: Mutex::new(Waiting {
-            sleepers: 0,
-            tasks: Vec::new(),
-            next_id: 0,
-        }),
-        wakeup: Condvar::new(),
-    }
-}; BUCKETS];
+/// An empty bucket.
+macro_rules! empty_bucket {
+    () => {
+        Bucket {
+            waiting: Mutex::new(Waiting {
+                sleepers: 0,
+                tasks: Vec::new(),
+                next_id: 0,
+            }),
+            wakeup: Condvar::new(),
+        }
+    };
+}
+
+#[cfg(not(groupwait_loom))]
+static TABLE: [Bucket; BUCKETS] = [const { empty_bucket!() }; BUCKETS];
+
+// loom's locks are created inside each model execution, hence lazily.
+#[cfg(groupwait_loom)]
+loom::lazy_static! {
+    static ref TABLE: [Bucket; BUCKETS] = std::array::from_fn(|_| empty_bucket!());
+}
 
 fn bucket(key: usize) -> &'static Bucket {
     // Fibonacci hashing: the multiplication spreads the address bits, the top bits pick the
@@ -98,6 +111,14 @@ pub(crate) fn park(key: usize, should_sleep: impl Fn() -> bool, deadline: Option
                 .wakeup
                 .wait(waiting)
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
+            // Under loom a timed wait gives up whenever it would sleep: the model checker
+            // then explores that give-up at every point of the other threads' progress.
+            #[cfg(groupwait_loom)]
+            Some(_) => {
+                waiting.sleepers -= 1;
+                return false;
+            }
+            #[cfg(not(groupwait_loom))]
             Some(deadline) => {
                 let now = Instant::now();
                 if now >= deadline {

@@ -1,16 +1,51 @@
-//! The one door through which the crate reaches atomics and locks.
+//! The one door through which the crate reaches atomics, locks and spin hints.
 //!
 //! Every atomic and every lock used by the state machine is imported from here, so that a model
-//! checker can swap the whole set at once (under `cfg(groupwait_loom)`, a crate-specific cfg, so
-//! loom-aware dependencies are not switched with us).
+//! checker can swap the whole set at once: under `--cfg groupwait_loom` (a crate-specific cfg,
+//! so loom-aware dependencies are not switched with us) they come from loom, which then
+//! explores every interleaving of the models in `tests/loom.rs`.
 
-pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
-pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(not(groupwait_loom))]
+pub(crate) use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Condvar, Mutex, MutexGuard,
+};
+
+#[cfg(groupwait_loom)]
+pub(crate) use loom::sync::{
+    atomic::{AtomicU64, Ordering},
+    Condvar, Mutex, MutexGuard,
+};
 
 /// Locks `mutex`, ignoring poisoning: no code of ours panics while holding one of these locks,
-/// and the data they guard (counters and a payload list) stays consistent at every step.
+/// and the data they guard (counters, wakers, a payload list) stays consistent at every step.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// One round of a spin-wait. Under loom, a yield to the model's scheduler.
+#[inline]
+pub(crate) fn spin_loop() {
+    #[cfg(not(groupwait_loom))]
+    std::hint::spin_loop();
+    #[cfg(groupwait_loom)]
+    loom::thread::yield_now();
+}
+
+/// Defines a `static` that std builds as a constant and loom builds lazily (loom's locks are
+/// created inside each model execution).
+macro_rules! static_sync {
+    ($(#[$attr:meta])* static $name:ident: $ty:ty = $init:expr;) => {
+        #[cfg(not(groupwait_loom))]
+        $(#[$attr])*
+        static $name: $ty = $init;
+        #[cfg(groupwait_loom)]
+        loom::lazy_static! {
+            $(#[$attr])*
+            static ref $name: $ty = $init;
+        }
+    };
+}
+pub(crate) use static_sync;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// kernel costs microseconds; when the last task is about to finish, a short spin catches the
 /// release without it. 64 rounds of `spin_loop` (about 1-2 µs on the machines we measured) gave
 /// the best hand-off latency; see DESIGN.md, "Spinning", for the measurement.
-const SPIN_LIMIT: u32 = 64;
+const SPIN_LIMIT: u32 = if cfg!(groupwait_loom) { 1 } else { 64 };
 
 /// Payload re-raised by `wait` when a [`Guard`](crate::Guard) was dropped by a panic.
 pub(crate) const GUARD_PANIC: &str =
@@ -89,8 +89,22 @@ impl WaitGroup {
     /// # Panics
     ///
     /// Never.
+    #[cfg(not(groupwait_loom))]
     #[must_use]
     pub const fn new() -> Self {
+        WaitGroup {
+            state: AtomicU64::new(0),
+        }
+    }
+
+    /// Creates a group with a zero counter (the model checker's build: not `const`).
+    ///
+    /// # Panics
+    ///
+    /// Never.
+    #[cfg(groupwait_loom)]
+    #[must_use]
+    pub fn new() -> Self {
         WaitGroup {
             state: AtomicU64::new(0),
         }
@@ -451,7 +465,7 @@ impl WaitGroup {
             if !still_registered() {
                 return true;
             }
-            std::hint::spin_loop();
+            crate::sync::spin_loop();
         }
         // `park` re-checks `still_registered` under the bucket lock before each sleep: that
         // prevents losing the wake-up of a release that lands between the spin and the sleep.
@@ -566,7 +580,8 @@ impl fmt::Debug for WaitGroup {
 impl Drop for WaitGroup {
     fn drop(&mut self) {
         // A payload nobody waited for would otherwise stay in the global list.
-        if *self.state.get_mut() & PANICKED != 0 {
+        // Relaxed: `&mut self`, no other thread can touch the word any more.
+        if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
             let payload = Slots::lock().take(self.key());
             drop(payload);
         }
