@@ -41,7 +41,9 @@ impl WaitGroup {
     ///
     /// If `f` panics, the panic is not lost: `done` is still called, and once the counter is
     /// zero, [`wait`](Self::wait) re-raises the first such panic with its original payload
-    /// (one waiter receives it). Go 1.26 instead crashes the program.
+    /// (one waiter receives it). Go 1.26 instead crashes the program. Since the panic is
+    /// caught inside the thread to be handed to the group, the returned `JoinHandle` joins
+    /// `Ok(())` either way.
     ///
     /// # Panics
     ///

@@ -94,7 +94,7 @@
 //!
 //! # Size and allocation
 //!
-//! A `WaitGroup` is one `AtomicU64`: 8 bytes (the limit we keep is 16). Sleeping waiters wait
+//! A `WaitGroup` is 16 bytes: the state word and a panic id. Sleeping waiters wait
 //! in a static table keyed by the group's address, as in Go's runtime, so `add`, `done`,
 //! `wait` and the timed waits never allocate, even when they sleep. A `wait_async` that pends
 //! stores its waker in the same table, whose storage is reused: it allocates only while the

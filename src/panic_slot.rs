@@ -1,9 +1,10 @@
 //! Panic payloads of a group's tasks, waiting for a waiter to re-raise them.
 //!
-//! Like the sleepers, payloads live outside the group, in a global list keyed by the group's
-//! address, so the group stays 16 bytes. The list is touched only when a task panicked; its
-//! lock also orders every change of the state word's `PANICKED` bit, so the bit and the list
-//! always agree.
+//! Like the sleepers, payloads live outside the group, in a global list, so the group stays
+//! 16 bytes. They are keyed by an id the group takes the first time one of its tasks panics
+//! (not by address: a group may be moved, or swapped with another, while a payload waits).
+//! The list is touched only when a task panicked; its lock also orders every change of the
+//! state word's `PANICKED` bit and of the group's id, so the bit, the id and the list agree.
 
 use crate::sync::{lock, Mutex, MutexGuard};
 use std::any::Any;
@@ -11,29 +12,44 @@ use std::any::Any;
 /// What `std::panic::catch_unwind` returns for a panic.
 pub(crate) type Payload = Box<dyn Any + Send + 'static>;
 
-crate::sync::static_sync! {
-    static SLOTS: Mutex<Vec<(usize, Payload)>> = Mutex::new(Vec::new());
+struct SlotList {
+    /// The next id to hand out; 0 means "no id yet" in a group.
+    next_id: u64,
+    entries: Vec<(u64, Payload)>,
 }
 
-/// Exclusive access to the payload list. Hold it while reading or changing `PANICKED`.
-pub(crate) struct Slots(MutexGuard<'static, Vec<(usize, Payload)>>);
+crate::sync::static_sync! {
+    static SLOTS: Mutex<SlotList> = Mutex::new(SlotList {
+        next_id: 1,
+        entries: Vec::new(),
+    });
+}
+
+/// Exclusive access to the payload list. Hold it while reading or changing `PANICKED` or a
+/// group's panic id.
+pub(crate) struct Slots(MutexGuard<'static, SlotList>);
 
 impl Slots {
     pub(crate) fn lock() -> Self {
         Slots(lock(&SLOTS))
     }
 
-    /// Stores `payload` for `key`, replacing a stale one left by a group that was moved away
-    /// from this address while it had a payload.
-    pub(crate) fn put(&mut self, key: usize, payload: Payload) -> Option<Payload> {
-        let stale = self.take(key);
-        self.0.push((key, payload));
-        stale
+    /// A fresh id for a group.
+    pub(crate) fn new_id(&mut self) -> u64 {
+        let id = self.0.next_id;
+        self.0.next_id += 1;
+        id
     }
 
-    /// Removes and returns the payload stored for `key`.
-    pub(crate) fn take(&mut self, key: usize) -> Option<Payload> {
-        let index = self.0.iter().position(|(k, _)| *k == key)?;
-        Some(self.0.swap_remove(index).1)
+    /// Stores `payload` under `id` (which holds none).
+    pub(crate) fn put(&mut self, id: u64, payload: Payload) {
+        debug_assert!(self.0.entries.iter().all(|(k, _)| *k != id));
+        self.0.entries.push((id, payload));
+    }
+
+    /// Removes and returns the payload stored under `id`.
+    pub(crate) fn take(&mut self, id: u64) -> Option<Payload> {
+        let index = self.0.entries.iter().position(|(k, _)| *k == id)?;
+        Some(self.0.entries.swap_remove(index).1)
     }
 }

@@ -1,37 +1,43 @@
 //! The 64-bit state word: its layout, and pure helpers to read and build it.
 //!
 //! ```text
-//!  63                              32 31  30 29                            0
-//! +----------------------------------+---+---+------------------------------+
-//! |  counter (i32, two's complement)  |GEN|PAN|  waiters (30 bits, unsigned)  |
-//! +----------------------------------+---+---+------------------------------+
+//!  63                               32 31  30       24 23                      0
+//! +-----------------------------------+---+-----------+-------------------------+
+//! |  counter (0 ..= i32::MAX)          |PAN| GEN (7 b) |  waiters (24 bits)       |
+//! +-----------------------------------+---+-----------+-------------------------+
 //! ```
 //!
-//! * `counter`: Go's counter, in the high half as in Go, so `add(delta)` is one `fetch_add` of
-//!   `delta << 32`. It is never negative at rest; a misuse makes it negative for the instant
-//!   between the faulty `fetch_add` and its undo.
+//! * `counter`: Go's counter, in the high half as in Go. Every change is a compare-exchange
+//!   that checks the new value first, so it is never negative and never above `i32::MAX`,
+//!   not even for an instant: a refused `add` writes nothing.
 //! * `waiters`: waiters that registered while the counter was non-zero and have not been
-//!   released (or timed out) yet.
-//! * `GEN`: flipped by the release that wakes the waiters. A registered waiter sleeps until it
-//!   sees a different `GEN` than the one it registered under, so the release is a single write
-//!   to this word and the waker never has to touch the group again afterwards (the waiter may
-//!   free the group the moment it sees the flip).
+//!   released, timed out or cancelled yet. At most 2^24 - 1 at once.
+//! * `GEN`: the generation, advanced (mod 128) by the release that wakes the waiters. A
+//!   registered waiter waits until it sees a different `GEN` than the one it registered under,
+//!   so the release is a single write to this word and the waker never has to touch the group
+//!   again afterwards (the waiter may free the group the moment it sees the change). Seven bits
+//!   make a waiter of an old round mistake a later round for its own only after 128 releases
+//!   happened while it had not returned, which Go's rules already forbid.
 //! * `PAN`: a panic payload from a task of this group waits to be re-raised by a waiter.
 //!
-//! The all-zero word is the idle group, so `wait` on an idle group is one load and one compare.
+//! Invariant outside the instant of a release: `waiters > 0` implies `counter > 0`. The
+//! all-zero word (any `GEN`) is the idle group, so `wait` on an idle group is one load and one
+//! compare.
 
 /// Mask of the waiter count.
-pub(crate) const WAITERS: u64 = (1 << 30) - 1;
+pub(crate) const WAITERS: u64 = (1 << 24) - 1;
+/// The lowest bit of the generation.
+const GEN_ONE: u64 = 1 << 24;
+/// Mask of the generation.
+pub(crate) const GEN: u64 = 0x7F << 24;
 /// Set while a task's panic payload waits to be re-raised by `wait`.
-pub(crate) const PANICKED: u64 = 1 << 30;
-/// The generation bit, flipped each time registered waiters are released.
-pub(crate) const GEN: u64 = 1 << 31;
+pub(crate) const PANICKED: u64 = 1 << 31;
 /// Mask of the counter.
 pub(crate) const COUNTER: u64 = !0 << 32;
 /// The largest counter value.
 pub(crate) const MAX_COUNT: i64 = i32::MAX as i64;
 
-/// The counter, read as Go reads it: a signed 32-bit number.
+/// The counter.
 #[inline]
 pub(crate) const fn counter(state: u64) -> i64 {
     (state >> 32) as u32 as i32 as i64
@@ -43,7 +49,7 @@ pub(crate) const fn waiters(state: u64) -> u64 {
     state & WAITERS
 }
 
-/// The generation bit, as 0 or [`GEN`].
+/// The generation, in place (masked, not shifted).
 #[inline]
 pub(crate) const fn generation(state: u64) -> u64 {
     state & GEN
@@ -56,10 +62,10 @@ pub(crate) const fn counter_addend(delta: i64) -> u64 {
 }
 
 /// The word after releasing every waiter of `state`: counter and waiters zero, the
-/// generation flipped, a pending panic kept.
+/// generation advanced, a pending panic kept.
 #[inline]
 pub(crate) const fn released(state: u64) -> u64 {
-    (state & PANICKED) | ((state ^ GEN) & GEN)
+    (state & PANICKED) | (state.wrapping_add(GEN_ONE) & GEN)
 }
 
 #[cfg(test)]
@@ -67,28 +73,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counter_sits_in_the_high_half_and_reads_signed() {
+    fn counter_sits_in_the_high_half() {
         assert_eq!(counter(0), 0);
         assert_eq!(counter(counter_addend(7) + 3), 7);
-        assert_eq!(counter(counter_addend(-1)), -1);
         assert_eq!(counter(counter_addend(MAX_COUNT)), MAX_COUNT);
         assert_eq!(
-            counter(counter_addend(MAX_COUNT).wrapping_add(counter_addend(1))),
-            i32::MIN as i64
+            counter(counter_addend(5).wrapping_add(counter_addend(-2))),
+            3
         );
     }
 
     #[test]
     fn adding_to_the_counter_leaves_the_low_half_alone() {
         let s = 5 | GEN | PANICKED;
-        let s2 = s.wrapping_add(counter_addend(-3));
-        assert_eq!(counter(s2), -3);
+        let s2 = s.wrapping_add(counter_addend(9));
+        assert_eq!(counter(s2), 9);
         assert_eq!(s2 & !COUNTER, s);
-        assert_eq!(counter(s2.wrapping_add(counter_addend(3))), 0);
+        let s3 = s2.wrapping_add(counter_addend(-9));
+        assert_eq!(s3, s);
     }
 
     #[test]
-    fn fields_do_not_overlap() {
+    fn fields_do_not_overlap_and_cover_the_word() {
         assert_eq!(COUNTER & (WAITERS | PANICKED | GEN), 0);
         assert_eq!(WAITERS & (PANICKED | GEN), 0);
         assert_eq!(PANICKED & GEN, 0);
@@ -96,14 +102,25 @@ mod tests {
     }
 
     #[test]
-    fn release_clears_counts_flips_generation_keeps_panic() {
+    fn release_clears_counts_advances_generation_keeps_panic() {
         let s = 9 | PANICKED;
         let r = released(s);
         assert_eq!(waiters(r), 0);
         assert_eq!(counter(r), 0);
-        assert_eq!(generation(r), GEN);
+        assert_eq!(generation(r), GEN_ONE);
         assert_eq!(r & PANICKED, PANICKED);
-        assert_eq!(generation(released(r | 2)), 0);
-        assert_eq!(released(3), GEN);
+        assert_eq!(released(3), GEN_ONE);
+    }
+
+    #[test]
+    fn generation_wraps_after_128_releases_without_touching_other_fields() {
+        let mut s = 0;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..128 {
+            assert!(seen.insert(generation(s)));
+            s = released(s | 1);
+        }
+        assert_eq!(s, 0);
+        assert_eq!(released(GEN | PANICKED | 4), PANICKED);
     }
 }

@@ -20,10 +20,6 @@ const SPIN_LIMIT: u32 = if cfg!(groupwait_loom) { 1 } else { 64 };
 pub(crate) const GUARD_PANIC: &str =
     "groupwait: a task holding a WaitGroup guard panicked (the panic itself was reported on its thread)";
 
-/// Payload re-raised when a panic was recorded but its payload could not be found (the group
-/// was moved to another address while the payload waited).
-const LOST_PANIC: &str = "groupwait: a task of this WaitGroup panicked";
-
 /// Waits for a collection of tasks to finish: Go's `sync.WaitGroup`.
 ///
 /// The group holds a counter. [`add`](Self::add) raises it by the number of tasks about to
@@ -70,6 +66,9 @@ const LOST_PANIC: &str = "groupwait: a task of this WaitGroup panicked";
 pub struct WaitGroup {
     /// Counter, waiter count, generation and panic bit; see `state.rs` for the layout.
     state: AtomicU64,
+    /// The key of this group's panic payload in `panic_slot`, taken at its first task panic
+    /// (0: none yet). Read and written only under the slots lock.
+    panic_id: AtomicU64,
 }
 
 impl WaitGroup {
@@ -94,6 +93,7 @@ impl WaitGroup {
     pub const fn new() -> Self {
         WaitGroup {
             state: AtomicU64::new(0),
+            panic_id: AtomicU64::new(0),
         }
     }
 
@@ -107,6 +107,7 @@ impl WaitGroup {
     pub fn new() -> Self {
         WaitGroup {
             state: AtomicU64::new(0),
+            panic_id: AtomicU64::new(0),
         }
     }
 
@@ -178,55 +179,57 @@ impl WaitGroup {
         }
         let delta = delta as i64;
         let addend = counter_addend(delta);
-        // Release: pairs with the Acquire loads of the waiters (`wait`, `count`, the re-checks
-        // while waiting); every later change of this word is a read-modify-write too, so the
-        // waiter that sees the counter at zero synchronizes with every `add` and `done` before
-        // it (release sequence), and this task's writes are visible after `wait` returns.
-        let before = self.state.fetch_add(addend, Ordering::Release);
-        let old = counter(before);
-        let new = old + delta;
-        let waiting = waiters(before);
-        let error = if new > MAX_COUNT {
-            Error::CounterOverflow {
-                delta: delta as isize,
+        // Check, then write, in one compare-exchange: a refused `add` never writes, so no
+        // other thread ever sees a counter out of range, not even for an instant (Go writes
+        // first and checks after, which lets a misuse on one thread fail correct calls on
+        // others). Uncontended this is one load and one read-modify-write.
+        // Relaxed load: only a guess for the compare-exchange, which checks it.
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            let old = counter(state);
+            let new = old + delta;
+            if new > MAX_COUNT {
+                return Err(Error::CounterOverflow {
+                    delta: delta as isize,
+                });
             }
-        } else if new < 0 {
-            Error::NegativeCounter
-        } else if delta > 0 && old == 0 && waiting != 0 {
-            // Waiters registered, yet the counter was zero: they are being released right now,
-            // and this `add` starts a new round before they returned (Go's check).
-            Error::AddDuringWait
-        } else {
-            if new == 0 && waiting != 0 {
-                self.release_waiters(before.wrapping_add(addend));
+            if new < 0 {
+                return Err(Error::NegativeCounter);
             }
-            return Ok(());
-        };
-        self.undo_add(addend);
-        Err(error)
-    }
-
-    /// Takes back a refused `fetch_add` of `addend`.
-    #[cold]
-    fn undo_add(&self, addend: u64) {
-        // Release: same pairing as the `fetch_add` being undone.
-        let before = self.state.fetch_sub(addend, Ordering::Release);
-        let after = before.wrapping_sub(addend);
-        // While our faulty add was visible (a negative counter, say), a waiter may have
-        // registered; if undoing it brings the counter back to zero, the waiters are ours to
-        // release, or they would sleep forever.
-        if counter(after) == 0 && waiters(after) != 0 {
-            self.release_waiters(after);
+            if delta > 0 && old == 0 && waiters(state) != 0 {
+                // Waiters registered, yet the counter is zero: they are being released right
+                // now, and this `add` would start a new round before they returned (Go's check).
+                return Err(Error::AddDuringWait);
+            }
+            // Release: pairs with the Acquire loads of the waiters (`wait`, `count`, the
+            // re-checks while waiting); every change of this word is a read-modify-write, so
+            // the waiter that sees the counter at zero synchronizes with every `add` and `done`
+            // before it (release sequence), and this task's writes are visible after `wait`
+            // returns. Relaxed on failure: we only retry with the fresh value.
+            match self.state.compare_exchange_weak(
+                state,
+                state.wrapping_add(addend),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    if new == 0 && waiters(state) != 0 {
+                        self.release_waiters(state.wrapping_add(addend));
+                    }
+                    return Ok(());
+                }
+                Err(now) => state = now,
+            }
         }
     }
 
-    /// Releases every registered waiter, once the counter is zero. `state` is the word as last
-    /// seen by the caller, with a zero counter and waiters.
+    /// Releases every registered waiter, once the counter is zero. `state` is the word the
+    /// caller wrote: a zero counter and waiters.
     #[cold]
     fn release_waiters(&self, mut state: u64) {
         loop {
             // AcqRel: the Release half publishes the zero counter to the waiters' Acquire
-            // re-checks (they return on seeing the flipped generation); the Acquire half keeps
+            // re-checks (they return on seeing the new generation); the Acquire half keeps
             // the chain of every earlier `done` in this read-modify-write.
             match self.state.compare_exchange_weak(
                 state,
@@ -236,9 +239,11 @@ impl WaitGroup {
             ) {
                 Ok(_) => break,
                 Err(now) => {
-                    // A waiter timed out (fewer waiters: retry), all of them did (nothing to
-                    // do), or a faulty `add` is visible for an instant (its undo will release).
-                    if counter(now) != 0 || waiters(now) == 0 {
+                    // While the counter is zero with waiters, `add` refuses every delta and no
+                    // waiter registers, so only deregistrations (timed-out or cancelled
+                    // waiters) change the word: retry with fewer waiters, or stop at none.
+                    debug_assert_eq!(counter(now), 0);
+                    if waiters(now) == 0 {
                         return;
                     }
                     state = now;
@@ -430,7 +435,11 @@ impl WaitGroup {
     pub(crate) fn deregister(&self, registered_gen: u64) -> bool {
         let mut state = self.state.load(Ordering::Acquire);
         loop {
-            if generation(state) != registered_gen {
+            // A changed generation means released. A zero count with our generation can only
+            // be a later round's (the generation wrapped while this waiter, against Go's
+            // rules, had not returned): treat it as released too, and let the reuse check
+            // report it, rather than take a count that is not ours.
+            if generation(state) != registered_gen || waiters(state) == 0 {
                 return false;
             }
             // Relaxed: deregistering publishes nothing, and the caller reads no task's data.
@@ -485,32 +494,38 @@ impl WaitGroup {
 
     /// Takes the recorded panic, if this caller is the first to see it.
     fn take_panic(&self) -> Option<Payload> {
-        let mut slots = Slots::lock();
-        // The slots lock orders every change of PANICKED, so Relaxed suffices here.
-        if self.state.load(Ordering::Relaxed) & PANICKED == 0 {
-            return None; // another waiter took it first
-        }
-        self.state.fetch_and(!PANICKED, Ordering::Relaxed);
-        Some(
-            slots
-                .take(self.key())
-                .unwrap_or_else(|| Box::new(LOST_PANIC)),
-        )
+        let payload = {
+            let mut slots = Slots::lock();
+            // The slots lock orders every change of PANICKED and of the id: Relaxed suffices.
+            if self.state.load(Ordering::Relaxed) & PANICKED == 0 {
+                return None; // another waiter took it first
+            }
+            self.state.fetch_and(!PANICKED, Ordering::Relaxed);
+            slots.take(self.panic_id.load(Ordering::Relaxed))
+        };
+        // PANICKED is set exactly while a payload is stored under the id.
+        Some(payload.expect("groupwait: a recorded panic has its payload"))
     }
 
-    /// Records a task's panic for a waiter to re-raise. The first panic of a round is kept;
-    /// later ones are dropped (their threads already reported them). Call before the task's
-    /// `done`, so the waiter it releases sees the record.
+    /// Records a task's panic for a waiter to re-raise. The first panic is kept until a
+    /// waiter takes it; later ones are dropped (their threads already reported them). Call
+    /// before the task's `done`, so the waiter it releases sees the record.
     pub(crate) fn record_panic(&self, payload: Payload) {
         let discarded = {
             let mut slots = Slots::lock();
-            // Relaxed: the slots lock orders every change of PANICKED; the task's `done`
-            // (Release, after this) publishes the bit to the waiter it releases.
+            // Relaxed: the slots lock orders every change of PANICKED and of the id; the
+            // task's `done` (Release, after this) publishes the bit to the waiter it releases.
             if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
                 Some(payload)
             } else {
+                let mut id = self.panic_id.load(Ordering::Relaxed);
+                if id == 0 {
+                    id = slots.new_id();
+                    self.panic_id.store(id, Ordering::Relaxed);
+                }
+                slots.put(id, payload);
                 self.state.fetch_or(PANICKED, Ordering::Relaxed);
-                slots.put(self.key(), payload)
+                None
             }
         };
         // Dropped outside the lock: a payload's destructor may itself panic.
@@ -541,8 +556,8 @@ impl WaitGroup {
     #[must_use]
     pub fn count(&self) -> usize {
         // Acquire: pairs with the Release of `done`, for the zero reading documented above.
-        // A misuse can make the counter negative for an instant; report that as zero.
-        counter(self.state.load(Ordering::Acquire)).max(0) as usize
+        // The counter is never negative (every `add` checks before it writes).
+        counter(self.state.load(Ordering::Acquire)) as usize
     }
 
     /// The key of this group in the static sleeping and panic tables: its address.
@@ -582,7 +597,7 @@ impl Drop for WaitGroup {
         // A payload nobody waited for would otherwise stay in the global list.
         // Relaxed: `&mut self`, no other thread can touch the word any more.
         if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
-            let payload = Slots::lock().take(self.key());
+            let payload = Slots::lock().take(self.panic_id.load(Ordering::Relaxed));
             drop(payload);
         }
     }
@@ -604,15 +619,15 @@ mod tests {
     }
 
     #[test]
-    fn add_while_waiters_are_being_released_is_refused_and_they_are_still_released() {
+    fn add_while_waiters_are_being_released_is_refused_without_a_write() {
         let wg = WaitGroup::new();
         // Counter zero, one registered waiter: the instant between the last `done` and the
-        // release of the waiters. The faulty `add` makes the releaser's exchange fail, so the
-        // undo must release them (or they would sleep forever).
+        // release of the waiters.
         wg.state.store(1, Ordering::Relaxed);
         assert_eq!(wg.try_add(1), Err(Error::AddDuringWait));
-        assert_eq!(wg.state.load(Ordering::Relaxed), released(1));
-        assert_eq!(wg.count(), 0);
+        assert_eq!(wg.try_add(-1), Err(Error::NegativeCounter));
+        assert_eq!(wg.state.load(Ordering::Relaxed), 1);
+        wg.state.store(0, Ordering::Relaxed);
     }
 
     #[test]
@@ -640,21 +655,62 @@ mod tests {
     }
 
     #[test]
-    fn waiter_registered_during_a_faulty_done_is_released_by_its_undo() {
+    fn the_release_retries_when_a_waiter_deregisters_under_it() {
         let _serial = parking::serialize_sleeping_tests();
         let wg = WaitGroup::new();
-        // A `done` on a zero counter has made it -1 for an instant...
-        let faulty = counter_addend(-1);
-        wg.state.store(faulty, Ordering::Relaxed);
+        wg.add(1);
         std::thread::scope(|s| {
-            // ...and a waiter, seeing a non-zero counter, registers.
-            let waiter = s.spawn(|| wg.wait());
-            await_waiters(&wg, 1);
-            // The undo brings the counter back to zero: it must release that waiter.
-            wg.undo_add(faulty);
-            waiter.join().unwrap();
+            // (A broken retry leaves this one asleep: it then times out and the test fails.)
+            let stays = s.spawn(|| wg.wait_timeout(Duration::from_secs(60)));
+            let leaves = s.spawn(|| wg.wait_timeout(Duration::from_millis(30)));
+            await_waiters(&wg, 2);
+            // The last `done` saw two waiters; one of them times out before the release.
+            let seen = wg.state.load(Ordering::Acquire);
+            wg.state.fetch_sub(counter_addend(1), Ordering::Release);
+            assert!(!leaves.join().unwrap());
+            wg.release_waiters(seen - counter_addend(1));
+            assert!(stays.join().unwrap());
         });
         assert_eq!(wg.state.load(Ordering::Relaxed) & (COUNTER | WAITERS), 0);
+    }
+
+    #[test]
+    fn deregistering_never_takes_a_count_that_is_not_there() {
+        let wg = WaitGroup::new();
+        let gen = generation(wg.state.load(Ordering::Relaxed));
+        // Same generation, no waiters: a wrapped generation, not our registration.
+        assert!(!wg.deregister(gen));
+        assert_eq!(wg.state.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn dropping_a_group_frees_its_unclaimed_payload() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        wg.record_panic(Box::new("first"));
+        wg.record_panic(Box::new("second, dropped"));
+        let id = wg.panic_id.load(Ordering::Relaxed);
+        assert_ne!(id, 0);
+        let stored = Slots::lock().take(id).unwrap();
+        assert_eq!(stored.downcast_ref::<&str>(), Some(&"first"));
+        Slots::lock().put(id, stored);
+        drop(wg);
+        assert!(Slots::lock().take(id).is_none());
+    }
+
+    #[test]
+    fn payloads_follow_their_group_when_groups_are_swapped() {
+        let mut a = WaitGroup::new();
+        let mut b = WaitGroup::new();
+        a.record_panic(Box::new("from a"));
+        b.record_panic(Box::new("from b"));
+        std::mem::swap(&mut a, &mut b);
+        let message = |wg: &WaitGroup| {
+            let payload = wg.take_panic().unwrap();
+            *payload.downcast_ref::<&str>().unwrap()
+        };
+        assert_eq!(message(&a), "from b");
+        assert_eq!(message(&b), "from a");
     }
 
     #[test]
@@ -665,8 +721,8 @@ mod tests {
         assert!(!wg.wait_timeout(Duration::from_millis(1)));
         // The waiter is gone: the last `done` takes the fast path and leaves the generation.
         let before = wg.state.load(Ordering::Relaxed);
+        assert_eq!(waiters(before), 0);
         wg.done();
         assert_eq!(wg.state.load(Ordering::Relaxed), before - counter_addend(1));
-        assert_eq!(generation(before), 0);
     }
 }

@@ -113,3 +113,30 @@ fn errors_read_like_gos_panics() {
     let boxed: Box<dyn std::error::Error> = Box::new(Error::NegativeCounter);
     assert!(boxed.source().is_none());
 }
+
+#[test]
+fn refused_adds_never_disturb_correct_calls_on_other_threads() {
+    // A misusing thread hammers the group with deltas that must be refused; a correct thread
+    // adds and finishes work at the same time. The refused calls write nothing, so the
+    // correct thread never sees an out-of-range counter and never fails.
+    let rounds = if cfg!(miri) { 200 } else { 200_000 };
+    let wg = WaitGroup::new();
+    wg.add(1);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                assert!(wg.try_add(i32::MAX as isize).is_err());
+                assert!(wg.try_add(-(i32::MAX as isize)).is_err());
+            }
+        });
+        for _ in 0..rounds {
+            wg.add(1);
+            wg.done();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(wg.count(), 1);
+    wg.done();
+    wg.wait();
+}

@@ -122,17 +122,20 @@ fn a_panic_under_a_guard_calls_done_and_the_waiter_panics_too() {
 }
 
 #[test]
-fn a_dropped_group_takes_its_unclaimed_payload_with_it() {
-    for _ in 0..3 {
-        let wg = WaitGroup::new();
+fn an_unclaimed_panic_waits_for_the_next_wait_even_in_a_later_round() {
+    let wg = WaitGroup::new();
+    std::thread::scope(|s| {
+        wg.go_scoped(s, || panic!("round one"));
+    });
+    // Nobody waited in round one; round two's waiter receives it (and round two's own panic
+    // is dropped, as any later panic while one is pending).
+    let caught = catch_unwind(AssertUnwindSafe(|| {
         std::thread::scope(|s| {
-            wg.go_scoped(s, || panic!("never waited for"));
-        });
-        assert!(format!("{wg:?}").contains("panicked: true"));
-        drop(wg);
-        // A fresh group, possibly at the same address, starts clean.
-        let fresh = WaitGroup::new();
-        fresh.wait();
-        assert!(format!("{fresh:?}").contains("panicked: false"));
-    }
+            wg.go_scoped(s, || panic!("round two"));
+            wg.wait();
+        })
+    }))
+    .unwrap_err();
+    assert_eq!(message(&*caught), "round one");
+    wg.wait();
 }
