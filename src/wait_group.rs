@@ -241,9 +241,12 @@ impl WaitGroup {
                 Err(now) => {
                     // While the counter is zero with waiters, `add` refuses every delta and no
                     // waiter registers, so only deregistrations (timed-out or cancelled
-                    // waiters) change the word: retry with fewer waiters, or stop at none.
-                    debug_assert_eq!(counter(now), 0);
-                    if waiters(now) == 0 {
+                    // waiters) change the word: retry with fewer waiters. Once the last one is
+                    // gone the group is idle and a new round may begin (found by the loom
+                    // model `timed_waiter_races_final_done_then_new_round`): stop, unless the
+                    // word again shows a zero counter with waiters, which may be released by
+                    // anyone, in whatever round.
+                    if counter(now) != 0 || waiters(now) == 0 {
                         return;
                     }
                     state = now;
@@ -669,6 +672,34 @@ mod tests {
             wg.state.fetch_sub(counter_addend(1), Ordering::Release);
             assert!(!leaves.join().unwrap());
             wg.release_waiters(seen - counter_addend(1));
+            assert!(stays.join().unwrap());
+        });
+        assert_eq!(wg.state.load(Ordering::Relaxed) & (COUNTER | WAITERS), 0);
+    }
+
+    #[test]
+    fn stale_release_after_every_waiter_left_leaves_the_next_round_alone() {
+        // Regression test for the loom model `m3_timed_out_waiter_races_the_final_done`.
+        let _serial = parking::serialize_sleeping_tests();
+        let wg = WaitGroup::new();
+        wg.add(1);
+        std::thread::scope(|s| {
+            let leaves = s.spawn(|| wg.wait_timeout(Duration::from_millis(20)));
+            await_waiters(&wg, 1);
+            // The last `done`'s compare-exchange: counter 0, one waiter to release...
+            let stale =
+                wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+            // ...but before the release, the waiter times out and leaves: the group is idle.
+            assert!(!leaves.join().unwrap());
+            // Round 2 begins legally, with a waiter of its own.
+            wg.add(1);
+            let stays = s.spawn(|| wg.wait_timeout(Duration::from_secs(60)));
+            await_waiters(&wg, 1);
+            // The stale releaser resumes: it must not release round 2.
+            wg.release_waiters(stale);
+            assert_eq!(counter(wg.state.load(Ordering::Acquire)), 1);
+            assert_eq!(waiters(wg.state.load(Ordering::Acquire)), 1);
+            wg.done();
             assert!(stays.join().unwrap());
         });
         assert_eq!(wg.state.load(Ordering::Relaxed) & (COUNTER | WAITERS), 0);

@@ -1,0 +1,813 @@
+//! Model checking with loom: every interleaving (up to a preemption bound) of small programs
+//! on one `WaitGroup`.
+//!
+//! The whole file is `#![cfg(groupwait_loom)]`: a plain `cargo test` compiles it to nothing.
+//! Run it with
+//!
+//! ```text
+//! RUSTFLAGS="--cfg groupwait_loom" cargo test --release --test loom -- --test-threads=1 --nocapture
+//! ```
+//!
+//! Under that cfg the crate takes its atomics, the `Mutex`/`Condvar` of its sleeping table and
+//! its spin hint from loom 0.7, a timed wait gives up whenever it would sleep (a timeout that
+//! may fire at any point), and `WaitGroup::new` is not `const`. Every model runs under
+//! `loom::model::Builder` with `preemption_bound = Some(3)` and is explored to the end:
+//! `max_permutations` and `max_duration` are cleared (whatever the environment says) and
+//! `max_branches` is loom's default, which fails an execution that exceeds it rather than
+//! ending the search. Each model prints its number of executions, its time and the outcomes
+//! it saw; where a model has several outcomes, it also asserts that each of them was reached.
+//!
+//! A task's result is a `Slot`: a loom `UnsafeCell` whose accesses are reported to loom (a
+//! write and a read not ordered by happens-before fail the model as a data race) plus a
+//! `Relaxed` atomic holding the value (a missing edge also shows up as a stale read). Model 0
+//! checks that this instrument does catch a missing edge.
+//!
+//! | model | program | executions | time |
+//! |---|---|---|---|
+//! | 0 | control: a `Relaxed` flag instead of the group; must be reported (`should_panic`) | (stops at the race) | < 0.01 s |
+//! | 1 | `add(2)`; two workers write a slot each, then `done`; main `wait`s, reads both | 13,020 | 0.8-1.1 s |
+//! | 2 | `add(1)`; two threads `wait`, then read the slot main wrote before its `done` | 13,618 | 0.8-1.2 s |
+//! | 3 | `add(1)`; a worker `done`s while main `wait_timeout`s (then `wait`s if it gave up); at once round 2: `add(1)`, `wait_timeout` must give up, `done`, `wait_timeout` | 332 | 0.03 s |
+//! | 3b | `add(1)`; two timed waiters and a worker's `done` (the release retries with fewer waiters) | 135,894 | 8.8-11 s |
+//! | 4 | reuse: `add(1)`, worker 1 `done`, `wait`; at once `add(1)`, worker 2 `done`, `wait` | 4,865 | 0.3-0.6 s |
+//! | 5a(i) | `try_add(-1)` on zero (must be `NegativeCounter`) racing a legal `wait` | 1 | < 0.01 s |
+//! | 5a(ii) | `add(1)`; a legal `done` and an extra one racing a legal `try_add(1)` | 670 | 0.03-0.09 s |
+//! | 5c | `add(1)`; a waiter, a `done`, and `try_add(1)` racing the release | 16,417 | 0.9-1.7 s |
+//! | 6 | `add(1)`; `wait_async` polled (once or twice) and dropped while a `done` runs | 374 | 0.02 s |
+//! | 6b | `add(1)`; `wait_async` polled to completion by a hand-written loop while a `done` runs | 101 | 0.01 s |
+//! | 6c | `add(1)`; one `done` releases a blocking waiter and an async waiter | 43,018 | 2.9-4.1 s |
+//! | 6d | model 6, then the waiter's thread `wait`s and starts round 2 as in model 3 | 766 | 0.04 s |
+//! | 7 | a worker holding `guard()` panics; main's `wait` must panic with "guard panicked" | 169 | 0.01 s |
+//!
+//! Times: release build, `--test-threads=1`, the project's 2-vCPU machine, 2026-11-27; the
+//! whole run takes 17-19 s. (At `preemption_bound = 4` all models pass in 160 s, model 3b
+//! alone in 107 s.)
+//!
+//! # What each model checks
+//!
+//! * 1, 2: every `done` happens-before the return of every `wait` it releases; both waiters of
+//!   model 2 are released by the one `done`; the group ends idle (`count: 0, waiters: 0`).
+//! * 3, 3b: a timed wait returns `true` only once the counter is zero (and then sees the
+//!   task's write), leaves no registration behind either way, and nothing of a round can let
+//!   a later round's waiter through early. 3b explores the release's retry loop.
+//! * 4: reuse right after `wait` returns, while round 1's releaser may still be in its wake
+//!   call (`unpark_all`), is never disturbed by it.
+//! * 5(a): a refused `try_add(-1)` leaves the group as it was and never makes a legal `wait`
+//!   or `add` fail or hang. In (ii) the two `done`s cannot be told apart: whichever comes
+//!   second is the extra one and is refused; that is accepted, and checked: at most one is
+//!   refused, the legal `try_add(1)` never is, and the count afterwards is exactly what the
+//!   accepted calls make it. (With the crate's check-then-write `add`, a refused call writes
+//!   nothing, so model (i) has a single execution: both threads only read the word.)
+//! * 5(b): in a correct program no misuse panic fires in any interleaving: models 1, 2, 3, 3b,
+//!   4, 6, 6b, 6c and 6d are correct programs, and any panic in one of their threads fails the
+//!   model.
+//! * 5(c): `try_add(1)` racing the release returns `Ok` or `Err(AddDuringWait)` (all three
+//!   outcomes are reached: joined the round, refused in the release window, new round); the
+//!   waiter always returns, normally or, only after an accepted add that started a new round
+//!   before it returned, with Go's "reused before previous Wait has returned"; the group ends
+//!   idle.
+//! * 6, 6b, 6c, 6d: a dropped or completed `Wait` leaves no waiter count and no waker (the
+//!   waker is an `Arc` whose strong count must be back to 1); a pending one is woken.
+//! * 7: a guard dropped by a panic makes `wait` panic with the guard's message (never hang),
+//!   and the record is cleared.
+//!
+//! # Finding (fixed): a stale release could empty the next round (models 3 and 6d)
+//!
+//! `release_waiters` retried its compare-exchange while the word had waiters, assuming the
+//! counter was still zero (`debug_assert_eq!(counter(now), 0)`). But if every waiter it counted
+//! deregisters (a timed-out wait, a dropped `Wait`) between the last `done`'s compare-exchange
+//! and its release compare-exchange, the window closes: the group is idle, a new round may
+//! legally start (`add`), and new waiters register. The stale releaser then retries on the new
+//! round's word and "releases" it: model 3's interleaving (thread 0 is main, 1 the worker):
+//!
+//! ```text
+//! [0] add(1)            0x0           -> 0x100000000   (count 1)
+//! [0] register          0x100000000   -> 0x100000001   (count 1, 1 waiter)
+//! [1] done: add(-1)     0x100000001   -> 0x1           (count 0, 1 waiter: must release)
+//! [0] timed out: deregister 0x1       -> 0x0           (wait_timeout -> false; wait() -> returns)
+//! [0] add(1), round 2   0x0           -> 0x100000000
+//! [0] register          0x100000000   -> 0x100000001
+//! [1] release CAS fails: expected 0x1, now 0x100000001  (count 1!, 1 waiter: retries)
+//! [1] release CAS       0x100000001   -> 0x1000000     (count 0, generation + 1)
+//! ```
+//!
+//! Round 2's unit is lost and its waiter is released although nobody called `done`
+//! (`wait_timeout` returns `true`: "released into a round nobody finished"); the round's later
+//! `done` then fails with "negative WaitGroup counter". In a debug build the
+//! `debug_assert_eq!(counter(now), 0)` in `release_waiters` fired instead, in the worker's
+//! correct `done`. Model 6d showed the same through a dropped `wait_async` future. The fix:
+//! the loop stops as soon as the word no longer shows a zero counter with waiters
+//! (`if counter(now) != 0 || waiters(now) == 0 { return; }`); a zero counter with waiters may be
+//! released by anyone, in whatever round. Regression test: the unit test
+//! `stale_release_after_every_waiter_left_leaves_the_next_round_alone` in
+//! `src/wait_group.rs`, and these two models.
+//!
+//! # Limits of the instrument
+//!
+//! * loom keeps only the last 7 stores of each atomic. A first version of model 6b spun on
+//!   `flag.swap(false)` + `yield_now` and never saw the waker's `store(true)` although the
+//!   wake had happened (traced); the hand-written poll loops therefore sleep on a loom
+//!   `Mutex` + `Condvar` (`Parker`) instead of spinning on a flag.
+//! * loom runs all model threads as coroutines on the test's OS thread, and std's "is this
+//!   thread panicking" state is per OS thread. A panic in flight across a schedule point
+//!   (model 7's guard locks the panic list while unwinding) makes the other model threads
+//!   look panicking too: loom's inner std mutexes get poisoned when one of them drops a guard
+//!   then. With one waiter model 7 is fine; a two-waiter version aborted on such a poisoned
+//!   lock inside loom and was dropped.
+//! * A two-waiter version of model 5c did not finish in 5 minutes at this bound and was
+//!   dropped (the one-waiter version reaches all three outcomes).
+
+#![cfg(groupwait_loom)]
+
+use groupwait::{Error, WaitGroup};
+use loom::cell::UnsafeCell;
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+use std::any::Any;
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+/// Every model is explored exhaustively under this bound on preemptions.
+const PREEMPTION_BOUND: usize = 3;
+
+/// A timeout long enough never to fire for real: under loom a timed wait gives up whenever it
+/// would sleep, whatever its deadline.
+const TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Runs `model` in every interleaving loom finds under [`PREEMPTION_BOUND`], with nothing that
+/// could cut the exploration short, and returns how often each outcome label was seen.
+fn explore(
+    name: &str,
+    model: impl Fn() -> &'static str + Sync + Send + 'static,
+) -> BTreeMap<&'static str, usize> {
+    let outcomes = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(PREEMPTION_BOUND);
+    builder.max_permutations = None;
+    builder.max_duration = None;
+    builder.checkpoint_file = None;
+    let start = Instant::now();
+    {
+        let outcomes = std::sync::Arc::clone(&outcomes);
+        builder.check(move || {
+            let outcome = model();
+            *outcomes.lock().unwrap().entry(outcome).or_insert(0) += 1;
+        });
+    }
+    let outcomes = outcomes.lock().unwrap().clone();
+    eprintln!(
+        "loom model {name}: {} executions in {:.2?} (preemption bound {PREEMPTION_BOUND}): {outcomes:?}",
+        outcomes.values().sum::<usize>(),
+        start.elapsed(),
+    );
+    outcomes
+}
+
+/// Asserts that the group is idle: counter zero, no waiter registered, no panic pending.
+#[track_caller]
+fn assert_idle(wg: &WaitGroup) {
+    let text = format!("{wg:?}");
+    assert!(
+        text.contains("count: 0")
+            && text.contains("waiters: 0")
+            && text.contains("panicked: false"),
+        "{text}"
+    );
+}
+
+/// A task's result: written by one thread before its `done`, read by the waiter after `wait`.
+/// The loom `UnsafeCell` is used only to tell loom about the accesses (it reports a write and
+/// a read that are not ordered by happens-before as a data race; no pointer is dereferenced,
+/// the crate denies `unsafe`), the value travels in a `Relaxed` atomic, so a missing edge also
+/// shows up as a stale read.
+struct Slot {
+    access: UnsafeCell<u32>,
+    value: AtomicUsize,
+}
+
+impl Slot {
+    fn new() -> Self {
+        Slot {
+            access: UnsafeCell::new(0),
+            value: AtomicUsize::new(0),
+        }
+    }
+
+    fn write(&self) {
+        self.access.with_mut(|_| ());
+        self.value.store(1, Ordering::Relaxed);
+    }
+
+    #[track_caller]
+    fn read(&self) {
+        self.access.with(|_| ());
+        assert_eq!(
+            self.value.load(Ordering::Relaxed),
+            1,
+            "the task's write is not visible"
+        );
+    }
+}
+
+/// The text of a panic payload.
+fn message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string payload>".to_string()
+    }
+}
+
+/// Panics that some models provoke on purpose; the panic hook does not print them.
+const EXPECTED_PANICS: &[&str] = &[
+    "Causality violation",
+    "model 7: the guarded task panics",
+    "WaitGroup is reused before previous Wait has returned",
+];
+
+thread_local! {
+    /// Set while a model that provokes [`EXPECTED_PANICS`] runs on this thread (loom runs all
+    /// of a model's threads as coroutines on the test's thread).
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Silences the expected panics on this thread until the returned value is dropped.
+fn quiet_expected_panics() -> impl Drop {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let text = message(info.payload());
+            if QUIET.get() && EXPECTED_PANICS.iter().any(|e| text.contains(e)) {
+                return;
+            }
+            default(info);
+        }));
+    });
+    struct Loud;
+    impl Drop for Loud {
+        fn drop(&mut self) {
+            QUIET.set(false);
+        }
+    }
+    QUIET.set(true);
+    Loud
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The instrument works: without a happens-before edge, loom reports the read of a `Slot`.
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn m0_control_a_relaxed_flag_is_reported() {
+    let _quiet = quiet_expected_panics();
+    explore("0 control (relaxed flag, must fail)", || {
+        let slot = Arc::new(Slot::new());
+        let flag = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (slot, flag) = (Arc::clone(&slot), Arc::clone(&flag));
+            thread::spawn(move || {
+                slot.write();
+                flag.store(true, Ordering::Relaxed);
+            })
+        };
+        if flag.load(Ordering::Relaxed) {
+            slot.read();
+        }
+        writer.join().unwrap();
+        "read"
+    });
+}
+
+/// Model 1: two workers' `done` race one `wait` (after `add(2)`); the waiter sees both writes.
+#[test]
+fn m1_two_dones_race_one_wait() {
+    explore("1 two dones race one wait", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slots = Arc::new([Slot::new(), Slot::new()]);
+        wg.add(2);
+        let workers: Vec<_> = (0..2)
+            .map(|i| {
+                let (wg, slots) = (Arc::clone(&wg), Arc::clone(&slots));
+                thread::spawn(move || {
+                    slots[i].write();
+                    wg.done();
+                })
+            })
+            .collect();
+        wg.wait();
+        slots[0].read();
+        slots[1].read();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        assert_idle(&wg);
+        "waited"
+    });
+}
+
+/// Model 2: two waiters and one `done`.
+#[test]
+fn m2_two_waiters_one_done() {
+    explore("2 two waiters, one done", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+                thread::spawn(move || {
+                    wg.wait();
+                    slot.read();
+                })
+            })
+            .collect();
+        slot.write();
+        wg.done();
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        assert_idle(&wg);
+        "both released"
+    });
+}
+
+/// Model 3: a timed waiter racing the final `done`, then a new round on the same group while
+/// the `done` may still be waking.
+#[test]
+fn m3_timed_out_waiter_races_the_final_done() {
+    let outcomes = explore("3 timed waiter races the final done", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let worker = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        let released = wg.wait_timeout(TIMEOUT);
+        // Released or given up, the waiter left no registration behind.
+        let text = format!("{wg:?}");
+        assert!(text.contains("waiters: 0"), "{text}");
+        if released {
+            // `true` only once the counter was zero, with the task's write visible.
+            assert_eq!(wg.count(), 0);
+            slot.read();
+        } else {
+            // The round is not over for us: wait for it (a blocking wait after the timed one
+            // deregistered).
+            wg.wait();
+            slot.read();
+        }
+        // Round 2, legal now (every wait of round 1 returned) though the worker may still be
+        // inside its `done` (the release's wake). Nobody finishes it yet: a timed wait must
+        // give up, not be let through by anything left over from round 1.
+        wg.add(1);
+        assert!(
+            !wg.wait_timeout(TIMEOUT),
+            "released into a round nobody finished"
+        );
+        let text = format!("{wg:?}");
+        assert!(
+            text.contains("count: 1") && text.contains("waiters: 0"),
+            "{text}"
+        );
+        wg.done();
+        assert!(wg.wait_timeout(TIMEOUT));
+        worker.join().unwrap();
+        assert_idle(&wg);
+        if released {
+            "timed wait released"
+        } else {
+            "timed wait gave up"
+        }
+    });
+    assert!(outcomes.contains_key("timed wait released"), "{outcomes:?}");
+    assert!(outcomes.contains_key("timed wait gave up"), "{outcomes:?}");
+}
+
+/// Model 3b: two timed waiters racing the final `done` (the release retries its exchange with
+/// fewer waiters when one of them deregisters first).
+#[test]
+fn m3b_two_timed_waiters_race_the_final_done() {
+    let outcomes = explore("3b two timed waiters race the final done", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let timed_wait = |wg: &WaitGroup, slot: &Slot| {
+            let released = wg.wait_timeout(TIMEOUT);
+            if released {
+                assert_eq!(wg.count(), 0);
+                slot.read();
+            }
+            released
+        };
+        let worker = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        let other = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || timed_wait(&wg, &slot))
+        };
+        let mine = timed_wait(&wg, &slot);
+        let theirs = other.join().unwrap();
+        worker.join().unwrap();
+        assert_idle(&wg);
+        assert!(wg.wait_timeout(TIMEOUT));
+        match (mine, theirs) {
+            (true, true) => "both released",
+            (false, false) => "both gave up",
+            _ => "one released, one gave up",
+        }
+    });
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+}
+
+/// Model 4: reuse right after `wait` returns, while round 1's release may still be running.
+#[test]
+fn m4_reuse_right_after_wait_returns() {
+    explore("4 reuse right after wait", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slots = Arc::new([Slot::new(), Slot::new()]);
+        let mut workers = Vec::new();
+        for round in 0..2 {
+            wg.add(1);
+            let (wg2, slots2) = (Arc::clone(&wg), Arc::clone(&slots));
+            workers.push(thread::spawn(move || {
+                slots2[round].write();
+                wg2.done();
+            }));
+            wg.wait();
+            slots[round].read();
+        }
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        assert_idle(&wg);
+        "two rounds"
+    });
+}
+
+/// Model 5a (i): a faulty `done` on a zero counter, racing a legal `wait`.
+#[test]
+fn m5a_faulty_done_on_zero_races_a_wait() {
+    explore("5a(i) faulty done on zero vs wait", || {
+        let wg = Arc::new(WaitGroup::new());
+        let waiter = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.wait())
+        };
+        assert_eq!(wg.try_add(-1), Err(Error::NegativeCounter));
+        waiter.join().unwrap();
+        assert_idle(&wg);
+        // The group works as before.
+        wg.add(1);
+        wg.done();
+        wg.wait();
+        assert_idle(&wg);
+        "refused"
+    });
+}
+
+/// Model 5a (ii): an extra `done` racing a legal round (`add` before, one `done`, one more
+/// `add`).
+#[test]
+fn m5a_extra_done_races_a_legal_round() {
+    let outcomes = explore("5a(ii) extra done vs legal done and add", || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let dones: Vec<_> = (0..2)
+            .map(|_| {
+                let wg = Arc::clone(&wg);
+                thread::spawn(move || wg.try_add(-1))
+            })
+            .collect();
+        assert_eq!(wg.try_add(1), Ok(()), "a legal add was refused");
+        let results: Vec<_> = dones.into_iter().map(|d| d.join().unwrap()).collect();
+        let refused = results.iter().filter(|r| r.is_err()).count();
+        for r in &results {
+            assert!(matches!(r, Ok(()) | Err(Error::NegativeCounter)), "{r:?}");
+        }
+        // Each refused call left the group as it was.
+        assert_eq!(wg.count(), refused);
+        let text = format!("{wg:?}");
+        assert!(text.contains("waiters: 0"), "{text}");
+        for _ in 0..refused {
+            wg.done();
+        }
+        wg.wait();
+        assert_idle(&wg);
+        match (results[0], results[1]) {
+            (Ok(()), Ok(())) => "both dones accepted",
+            (Err(_), Ok(())) => "first done refused",
+            (Ok(()), Err(_)) => "second done refused",
+            (Err(_), Err(_)) => unreachable!("both dones refused"),
+        }
+    });
+    assert!(outcomes.contains_key("both dones accepted"), "{outcomes:?}");
+    assert!(outcomes.contains_key("first done refused"), "{outcomes:?}");
+    assert!(outcomes.contains_key("second done refused"), "{outcomes:?}");
+}
+
+/// Model 5c: `try_add(1)` on the main thread racing the `done` (on another thread) that
+/// releases a blocking waiter. The add is legal while the counter is 1 (it joins the round),
+/// refused with `AddDuringWait` while the counter is 0 with the waiter registered, and accepted
+/// as a new round once the waiter is released; in that last case the waiter, if it has not
+/// returned yet, reports Go's reuse panic. Whatever happens, the waiter returns (normally or
+/// with that panic, never hanging) and the group ends idle.
+#[test]
+fn m5c_add_races_the_release_of_a_waiter() {
+    let _quiet = quiet_expected_panics();
+    let outcomes = explore("5c add races the release", || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let waiter = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || {
+                catch_unwind(AssertUnwindSafe(|| wg.wait()))
+                    .err()
+                    .map(|payload| message(&*payload))
+            })
+        };
+        let finisher = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.done())
+        };
+        let added = wg.try_add(1);
+        match added {
+            Ok(()) => wg.done(),
+            Err(Error::AddDuringWait) => {}
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+        finisher.join().unwrap();
+        let waiter_panic = waiter.join().unwrap();
+        if let Some(text) = &waiter_panic {
+            assert!(
+                text.contains("WaitGroup is reused before previous Wait has returned"),
+                "{text}"
+            );
+            assert_eq!(added, Ok(()), "reuse reported without a new round");
+        }
+        assert_idle(&wg);
+        match (added, waiter_panic) {
+            (Ok(()), None) => "add ok, waiter returned",
+            (Ok(()), Some(_)) => "add ok, waiter reports reuse",
+            (Err(_), None) => "add refused, waiter returned",
+            (Err(_), Some(_)) => unreachable!(),
+        }
+    });
+    for expected in [
+        "add ok, waiter returned",
+        "add ok, waiter reports reuse",
+        "add refused, waiter returned",
+    ] {
+        assert!(outcomes.contains_key(expected), "{outcomes:?}");
+    }
+}
+
+/// A waker that only records that it was woken (models 6 and 6d poll by hand, a bounded
+/// number of times, and never sleep).
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Model 6: an async waiter dropped while `done` runs.
+#[test]
+fn m6_async_waiter_dropped_while_done_runs() {
+    let outcomes = explore("6 async waiter dropped during done", || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let finisher = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.done())
+        };
+        let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+        let outcome = {
+            let waker = Waker::from(std::sync::Arc::clone(&flag));
+            let mut cx = Context::from_waker(&waker);
+            let mut wait = wg.wait_async();
+            // Two polls (the second one refreshes the stored waker), then the drop.
+            match Pin::new(&mut wait).poll(&mut cx) {
+                Poll::Ready(()) => "ready at the first poll",
+                Poll::Pending => match Pin::new(&mut wait).poll(&mut cx) {
+                    Poll::Ready(()) => "ready at the second poll",
+                    Poll::Pending => "dropped pending",
+                },
+            }
+        };
+        finisher.join().unwrap();
+        assert_idle(&wg);
+        assert_eq!(
+            std::sync::Arc::strong_count(&flag),
+            1,
+            "a waker was left behind"
+        );
+        outcome
+    });
+    assert!(outcomes.contains_key("dropped pending"), "{outcomes:?}");
+}
+
+/// Model 6d: model 6 followed by a new round: the async waiter's `Wait` is dropped (and
+/// deregisters) while the `done` runs, the waiter's thread then waits for the round with a
+/// blocking `wait` and starts round 2 at once; nothing of round 1 may release round 2.
+#[test]
+fn m6d_dropped_async_waiter_then_a_new_round() {
+    explore("6d dropped async waiter, then a new round", || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let finisher = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.done())
+        };
+        let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+        let first = {
+            let waker = Waker::from(std::sync::Arc::clone(&flag));
+            let mut cx = Context::from_waker(&waker);
+            let mut wait = wg.wait_async();
+            Pin::new(&mut wait).poll(&mut cx)
+        };
+        let text = format!("{wg:?}");
+        assert!(text.contains("waiters: 0"), "{text}");
+        wg.wait();
+        // Round 2, legal: every wait of round 1 returned.
+        wg.add(1);
+        assert!(
+            !wg.wait_timeout(TIMEOUT),
+            "released into a round nobody finished"
+        );
+        wg.done();
+        finisher.join().unwrap();
+        assert_idle(&wg);
+        assert_eq!(
+            std::sync::Arc::strong_count(&flag),
+            1,
+            "a waker was left behind"
+        );
+        if first.is_ready() {
+            "ready at the first poll"
+        } else {
+            "dropped pending"
+        }
+    });
+}
+
+/// A waker for a thread that polls a future by hand: `wake` sets `woken` under the lock and
+/// notifies; the polling thread sleeps on the condvar until it is set. (A spin on an atomic
+/// flag with `yield_now` is not loom-friendly: loom keeps only the last 7 stores of an atomic.)
+struct Parker {
+    woken: loom::sync::Mutex<bool>,
+    wakeup: loom::sync::Condvar,
+}
+
+impl Parker {
+    fn new() -> Self {
+        Parker {
+            woken: loom::sync::Mutex::new(false),
+            wakeup: loom::sync::Condvar::new(),
+        }
+    }
+
+    /// Sleeps until woken, and consumes the wake-up.
+    fn park(&self) {
+        let mut woken = self.woken.lock().unwrap();
+        while !*woken {
+            woken = self.wakeup.wait(woken).unwrap();
+        }
+        *woken = false;
+    }
+}
+
+impl Wake for Parker {
+    fn wake(self: std::sync::Arc<Self>) {
+        *self.woken.lock().unwrap() = true;
+        self.wakeup.notify_one();
+    }
+}
+
+/// Model 6b: an async waiter polled to completion (the wake-up is never lost).
+#[test]
+fn m6b_async_waiter_polled_to_completion() {
+    explore("6b async waiter polled to completion", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let finisher = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        let parker = std::sync::Arc::new(Parker::new());
+        let polls = {
+            let waker = Waker::from(std::sync::Arc::clone(&parker));
+            let mut cx = Context::from_waker(&waker);
+            let mut wait = wg.wait_async();
+            let mut polls = 0;
+            loop {
+                polls += 1;
+                if Pin::new(&mut wait).poll(&mut cx).is_ready() {
+                    break polls;
+                }
+                parker.park();
+            }
+        };
+        slot.read();
+        finisher.join().unwrap();
+        assert_idle(&wg);
+        assert_eq!(
+            std::sync::Arc::strong_count(&parker),
+            1,
+            "a waker was left behind"
+        );
+        match polls {
+            1 => "ready at the first poll",
+            2 => "ready after one wake",
+            _ => "ready after several wakes",
+        }
+    });
+}
+
+/// Model 6c: one `done` releases a blocking waiter and an async waiter together.
+#[test]
+fn m6c_one_done_releases_a_thread_and_a_task() {
+    explore("6c one done releases a thread and a task", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let blocking = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                wg.wait();
+                slot.read();
+            })
+        };
+        let finisher = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        let parker = std::sync::Arc::new(Parker::new());
+        {
+            let waker = Waker::from(std::sync::Arc::clone(&parker));
+            let mut cx = Context::from_waker(&waker);
+            let mut wait = wg.wait_async();
+            while Pin::new(&mut wait).poll(&mut cx).is_pending() {
+                parker.park();
+            }
+        }
+        slot.read();
+        blocking.join().unwrap();
+        finisher.join().unwrap();
+        assert_idle(&wg);
+        assert_eq!(std::sync::Arc::strong_count(&parker), 1);
+        "both released"
+    });
+}
+
+/// Model 7: a worker holding a guard panics (and catches its own panic, so loom goes on); the
+/// waiter's `wait` panics with the guard's message, never hangs, and the record is cleared.
+#[test]
+fn m7_guard_dropped_during_a_panic() {
+    let _quiet = quiet_expected_panics();
+    explore("7 guard dropped during a panic", || {
+        // Leaked: a `Guard` borrows its group, and loom threads are `'static`.
+        let wg: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+        let guard = wg.guard();
+        let worker = thread::spawn(move || {
+            let result = catch_unwind(AssertUnwindSafe(move || {
+                let _guard = guard;
+                panic!("model 7: the guarded task panics");
+            }));
+            assert!(result.is_err());
+        });
+        let payload = catch_unwind(AssertUnwindSafe(|| wg.wait()))
+            .expect_err("wait returned normally after a guarded task panicked");
+        let text = message(&*payload);
+        assert!(text.contains("guard panicked"), "{text}");
+        worker.join().unwrap();
+        assert_idle(wg);
+        wg.wait();
+        "wait panicked"
+    });
+}
