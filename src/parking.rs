@@ -252,3 +252,100 @@ pub(crate) fn registered_wakers(key: usize) -> usize {
         .filter(|e| e.0 == key)
         .count()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Two keys that share a bucket (and a third that does not share it with them).
+    fn keys_sharing_a_bucket() -> (usize, usize) {
+        let first = 0x1000_usize;
+        let second = (1..)
+            .map(|i| first + 8 * i)
+            .find(|&k| std::ptr::eq(bucket(k), bucket(first)))
+            .unwrap();
+        (first, second)
+    }
+
+    #[test]
+    fn a_release_wakes_only_its_own_tasks_in_a_shared_bucket_in_batches() {
+        let (mine, other) = keys_sharing_a_bucket();
+        let (my_waker, other_waker) =
+            (Arc::new(Counting::default()), Arc::new(Counting::default()));
+        let my_waker_handle = Waker::from(Arc::clone(&my_waker));
+        let other_waker_handle = Waker::from(Arc::clone(&other_waker));
+        // Interleaved, and more of mine than one batch holds.
+        for i in 0..(2 * WAKE_BATCH + 3) {
+            assert!(matches!(
+                register_waker(mine, || true, None, &my_waker_handle),
+                Registered::Pending(_)
+            ));
+            if i % 4 == 0 {
+                register_waker(other, || true, None, &other_waker_handle);
+            }
+        }
+        let others = registered_wakers(other);
+        unpark_all(mine);
+        assert_eq!(my_waker.0.load(Ordering::Relaxed), 2 * WAKE_BATCH + 3);
+        assert_eq!(registered_wakers(mine), 0);
+        assert_eq!(other_waker.0.load(Ordering::Relaxed), 0);
+        assert_eq!(registered_wakers(other), others);
+        unpark_all(other);
+        assert_eq!(other_waker.0.load(Ordering::Relaxed), others);
+        assert_eq!(registered_wakers(other), 0);
+    }
+
+    #[test]
+    fn a_re_registration_replaces_the_waker_and_keeps_the_id() {
+        let key = 0x2000_usize;
+        let first = Arc::new(Counting::default());
+        let second = Arc::new(Counting::default());
+        let Registered::Pending(id) =
+            register_waker(key, || true, None, &Waker::from(Arc::clone(&first)))
+        else {
+            panic!("should pend");
+        };
+        let again = register_waker(key, || true, Some(id), &Waker::from(Arc::clone(&second)));
+        assert!(matches!(again, Registered::Pending(same) if same == id));
+        assert_eq!(registered_wakers(key), 1);
+        unpark_all(key);
+        assert_eq!(first.0.load(Ordering::Relaxed), 0);
+        assert_eq!(second.0.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_released_re_registration_removes_the_old_entry() {
+        let key = 0x3000_usize;
+        let waker = Waker::from(Arc::new(Counting::default()));
+        let Registered::Pending(id) = register_waker(key, || true, None, &waker) else {
+            panic!("should pend");
+        };
+        assert!(matches!(
+            register_waker(key, || false, Some(id), &waker),
+            Registered::Released
+        ));
+        assert_eq!(registered_wakers(key), 0);
+        cancel_waker(key, id); // already gone: a no-op
+        assert_eq!(registered_wakers(key), 0);
+    }
+
+    #[test]
+    fn buckets_spread_neighbouring_addresses() {
+        let used: std::collections::HashSet<_> = (0..BUCKETS * 4)
+            .map(|i| bucket(0x10_0000 + 16 * i) as *const Bucket)
+            .collect();
+        // Not a proof of quality, but a hash that maps neighbours to a few buckets fails it.
+        assert!(used.len() >= BUCKETS / 2, "{} buckets used", used.len());
+    }
+}

@@ -300,3 +300,21 @@ fn tracked_futures_are_send_when_their_future_is() {
     });
     assert_eq!(wg.count(), 0);
 }
+
+#[test]
+fn a_panicking_borrowed_tracked_future_is_reraised_by_the_waiter() {
+    let wg = WaitGroup::new();
+    let tracked = wg.track(async { std::panic::panic_any(11_u16) });
+    // The tracked future's own poll fails, with the short message saying where the payload went.
+    let own = catch_unwind(AssertUnwindSafe(|| futures::executor::block_on(tracked))).unwrap_err();
+    assert!(own
+        .downcast_ref::<&str>()
+        .is_some_and(|m| m.contains("tracked future panicked")));
+    // The original payload waits for this group's waiter.
+    let caught = catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err();
+    assert_eq!(caught.downcast_ref::<u16>(), Some(&11));
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+}
