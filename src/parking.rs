@@ -243,6 +243,12 @@ pub(crate) fn serialize_sleeping_tests() -> crate::sync::MutexGuard<'static, ()>
     lock(&SERIAL)
 }
 
+/// The number of threads counted as asleep in `key`'s bucket: for tests of that count.
+#[cfg(test)]
+pub(crate) fn sleepers(key: usize) -> usize {
+    lock(&bucket(key).waiting).sleepers
+}
+
 /// The number of task wakers stored for `key`: for tests that check nothing is left behind.
 #[cfg(test)]
 pub(crate) fn registered_wakers(key: usize) -> usize {
@@ -338,6 +344,32 @@ mod tests {
         assert_eq!(registered_wakers(key), 0);
         cancel_waker(key, id); // already gone: a no-op
         assert_eq!(registered_wakers(key), 0);
+    }
+
+    #[test]
+    fn the_sleeper_count_returns_to_zero_after_timeouts_and_wakes() {
+        let _serial = serialize_sleeping_tests();
+        let key = 0x4000_usize;
+        assert_eq!(sleepers(key), 0);
+        // A deadline already passed: counted, then uncounted on the early return.
+        assert!(!park(key, || true, Some(Instant::now())));
+        assert_eq!(sleepers(key), 0);
+        // A real timed sleep that runs out.
+        let soon = Instant::now() + std::time::Duration::from_millis(5);
+        assert!(!park(key, || true, Some(soon)));
+        assert_eq!(sleepers(key), 0);
+        // A sleep ended by `unpark_all`.
+        let asleep = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|s| {
+            let sleeper = s.spawn(|| park(key, || asleep.load(Ordering::Acquire), None));
+            while sleepers(key) == 0 {
+                std::thread::yield_now();
+            }
+            asleep.store(false, Ordering::Release);
+            unpark_all(key);
+            assert!(sleeper.join().unwrap());
+        });
+        assert_eq!(sleepers(key), 0);
     }
 
     #[test]
