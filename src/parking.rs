@@ -331,6 +331,29 @@ mod tests {
     }
 
     #[test]
+    fn a_re_registration_replaces_only_its_own_entry() {
+        let key = 0x5000_usize;
+        let (first, second, renewed) = (
+            Arc::new(Counting::default()),
+            Arc::new(Counting::default()),
+            Arc::new(Counting::default()),
+        );
+        // Another task of the same group registers first...
+        register_waker(key, || true, None, &Waker::from(Arc::clone(&second)));
+        let Registered::Pending(id) =
+            register_waker(key, || true, None, &Waker::from(Arc::clone(&first)))
+        else {
+            panic!("should pend");
+        };
+        // ...then this one is polled again with a new waker.
+        register_waker(key, || true, Some(id), &Waker::from(Arc::clone(&renewed)));
+        unpark_all(key);
+        assert_eq!(second.0.load(Ordering::Relaxed), 1);
+        assert_eq!(renewed.0.load(Ordering::Relaxed), 1);
+        assert_eq!(first.0.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn a_released_re_registration_removes_the_old_entry() {
         let key = 0x3000_usize;
         let waker = Waker::from(Arc::new(Counting::default()));

@@ -230,6 +230,37 @@ mod tests {
     }
 
     #[test]
+    fn a_release_wakes_no_task_of_another_group() {
+        #[derive(Default)]
+        struct Counting(std::sync::atomic::AtomicUsize);
+        impl Wake for Counting {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let (a, b) = (WaitGroup::new(), WaitGroup::new());
+        a.add(1);
+        b.add(1);
+        let (woken_a, woken_b) = (Arc::new(Counting::default()), Arc::new(Counting::default()));
+        let mut wait_a = a.wait_async();
+        let mut wait_b = b.wait_async();
+        let waker_a = Waker::from(Arc::clone(&woken_a));
+        let waker_b = Waker::from(Arc::clone(&woken_b));
+        assert!(Pin::new(&mut wait_a)
+            .poll(&mut Context::from_waker(&waker_a))
+            .is_pending());
+        assert!(Pin::new(&mut wait_b)
+            .poll(&mut Context::from_waker(&waker_b))
+            .is_pending());
+        a.done();
+        assert_eq!(woken_a.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(woken_b.0.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(parking::registered_wakers(b.key()), 1);
+        b.done();
+        assert_eq!(woken_b.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[test]
     fn release_removes_every_waker_of_the_group() {
         let wg = WaitGroup::new();
         wg.add(1);

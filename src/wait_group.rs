@@ -706,6 +706,16 @@ mod tests {
     }
 
     #[test]
+    fn a_waiter_that_comes_second_to_a_panic_takes_nothing() {
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("taken once"));
+        assert!(wg.take_panic().is_some());
+        // The second waiter saw the bit before the first cleared it: it finds nothing.
+        assert!(wg.take_panic().is_none());
+        wg.raise_pending_panic(); // nothing pending: returns
+    }
+
+    #[test]
     fn deregistering_never_takes_a_count_that_is_not_there() {
         let wg = WaitGroup::new();
         let gen = generation(wg.state.load(Ordering::Relaxed));
