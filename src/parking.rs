@@ -260,14 +260,15 @@ pub(crate) fn registered_wakers(key: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::task::Wake;
 
+    /// A waker that counts its wake-ups (shared with the `wait_async` tests).
     #[derive(Default)]
-    struct Counting(AtomicUsize);
+    pub(crate) struct Counting(pub(crate) AtomicUsize);
     impl Wake for Counting {
         fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, Ordering::Relaxed);

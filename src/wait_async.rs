@@ -148,6 +148,7 @@ impl fmt::Debug for Wait<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parking::tests::Counting;
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 
@@ -177,13 +178,6 @@ mod tests {
     #[test]
     fn a_release_with_only_async_waiters_wakes_each_once_without_a_wake_call() {
         let _serial = parking::serialize_sleeping_tests();
-        #[derive(Default)]
-        struct Counting(std::sync::atomic::AtomicUsize);
-        impl Wake for Counting {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
         let wg = WaitGroup::new();
         wg.add(1);
         let counters: Vec<Arc<Counting>> = (0..5).map(|_| Arc::default()).collect();
@@ -231,13 +225,6 @@ mod tests {
 
     #[test]
     fn a_release_wakes_no_task_of_another_group() {
-        #[derive(Default)]
-        struct Counting(std::sync::atomic::AtomicUsize);
-        impl Wake for Counting {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
         let (a, b) = (WaitGroup::new(), WaitGroup::new());
         a.add(1);
         b.add(1);
