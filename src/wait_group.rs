@@ -436,6 +436,9 @@ impl WaitGroup {
     /// waiter). Returns `false` if the release got there first: the round is over and the
     /// waiter counts as released. Either way nothing is left behind.
     pub(crate) fn deregister(&self, registered_gen: u64) -> bool {
+        // Acquire (also on the exchange's failure): a changed generation read here releases
+        // the waiter, which then returns `true` and must see the round's writes; pairs with
+        // the AcqRel release in `release_waiters`.
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             // A changed generation means released. A zero count with our generation can only
@@ -586,6 +589,7 @@ impl Default for WaitGroup {
 
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Relaxed: a snapshot for display, ordering nothing.
         let state = self.state.load(Ordering::Relaxed);
         f.debug_struct("WaitGroup")
             .field("count", &counter(state))
