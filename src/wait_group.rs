@@ -243,7 +243,7 @@ impl WaitGroup {
                     // waiter registers, so only deregistrations (timed-out or cancelled
                     // waiters) change the word: retry with fewer waiters. Once the last one is
                     // gone the group is idle and a new round may begin (found by the loom
-                    // model `timed_waiter_races_final_done_then_new_round`): stop, unless the
+                    // model `m3_timed_out_waiter_races_the_final_done`): stop, unless the
                     // word again shows a zero counter with waiters, which may be released by
                     // anyone, in whatever round.
                     if counter(now) != 0 || waiters(now) == 0 {
