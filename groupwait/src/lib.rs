@@ -109,6 +109,8 @@ mod panic_slot;
 mod parking;
 mod state;
 mod sync;
+#[cfg(test)]
+mod test_support;
 mod track;
 mod wait_async;
 mod wait_group;
