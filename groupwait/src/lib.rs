@@ -51,6 +51,17 @@
 //!   can be waited on by several threads, with a timeout, and reused.
 //! * A `Mutex<usize>` + `Condvar`: what this replaces, at 16 bytes and without a lock on the
 //!   `add`/`done` path.
+//! * tokio's `JoinSet`: owns its tasks (dropping the set aborts them), hands back each task's
+//!   output in completion order, and needs `&mut` to spawn or join, so one owner drives it.
+//!   A `WaitGroup` owns nothing and returns no outputs: any number of threads and tasks add
+//!   work and wait through `&self`, on any executor or none, and blocking and async waiters
+//!   share one group. Use `JoinSet` when you need the results or the abort handles.
+//! * tokio-util's `TaskTracker`: the closest async peer: it counts tasks and futures and is
+//!   waited on by many, but needs tokio, waits only once it is both closed and empty, and has
+//!   no blocking wait, no timeout of its own, and no `add(n)` for work that is not a future.
+//!   Here a round ends whenever the counter reaches zero (Go's rule), threads and tasks wait
+//!   together, and panics of tracked futures reach the waiter. Its `wait` on 10,000 spawned
+//!   tasks is currently somewhat cheaper than `track_owned` + `wait_async` (BENCHMARKS.md).
 //!
 //! # Async
 //!
