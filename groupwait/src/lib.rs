@@ -103,8 +103,10 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod drain_async;
 mod go;
 mod guard;
+mod outcome;
 mod panic_slot;
 mod parking;
 mod state;
@@ -114,11 +116,15 @@ mod test_support;
 mod track;
 mod wait_async;
 mod wait_group;
+mod wait_outcome;
 
+pub use drain_async::Drained;
 pub use error::Error;
-pub use guard::Guard;
+pub use guard::{Guard, OwnedGuard};
+pub use outcome::{Panicked, TaskKind};
 pub use wait_async::Wait;
 pub use wait_group::WaitGroup;
+pub use wait_outcome::WaitOutcome;
 
 /// A `WaitGroup` cannot be cloned or copied (Go's `noCopy`): share it by reference or `Arc`.
 ///
