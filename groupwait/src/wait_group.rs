@@ -1077,11 +1077,16 @@ impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Relaxed: a snapshot for display, ordering nothing.
         let state = self.state.load(Ordering::Relaxed);
-        f.debug_struct("WaitGroup")
+        let mut debug = f.debug_struct("WaitGroup");
+        debug
             .field("count", &counter(state))
             .field("waiters", &waiters(state))
-            .field("panicked", &(state & PANICKED != 0))
-            .finish()
+            .field("panicked", &(state & PANICKED != 0));
+        // Shown only while set (it never is on an idle group): drain waiters are waiting.
+        if state & DRAINING != 0 {
+            debug.field("draining", &true);
+        }
+        debug.finish()
     }
 }
 
