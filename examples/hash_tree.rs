@@ -116,7 +116,10 @@ fn run() -> Result<ExitCode, String> {
 
     let n = files.len();
     if i32::try_from(n).is_err() {
-        return Err(format!("cannot count {n} files in one WaitGroup (at most {})", i32::MAX));
+        return Err(format!(
+            "cannot count {n} files in one WaitGroup (at most {})",
+            i32::MAX
+        ));
     }
     let wg = Arc::new(WaitGroup::new());
     let shared = Arc::new(Shared {

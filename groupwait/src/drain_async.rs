@@ -87,8 +87,7 @@ impl Future for Drained<'_> {
         // Stored under the bucket lock after re-checking there: the write that brings the
         // counter to zero clears DRAINING before it wakes this bucket (`wake_after_zero`), so
         // a zero between `mark_draining` and here is seen, or finds the waker stored.
-        match parking::register_waker(wg.key(), || !wg.drained_since(marked_gen), id, cx.waker())
-        {
+        match parking::register_waker(wg.key(), || !wg.drained_since(marked_gen), id, cx.waker()) {
             Registered::Pending(id) => {
                 this.marked = Some((marked_gen, Some(id)));
                 Poll::Pending

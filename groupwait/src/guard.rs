@@ -225,7 +225,6 @@ impl OwnedGuard {
     }
 }
 
-
 impl fmt::Debug for Guard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard").field("group", self.wg).finish()

@@ -133,8 +133,8 @@
 
 #![forbid(unsafe_code)]
 
-mod error;
 mod drain_async;
+mod error;
 mod go;
 mod guard;
 mod outcome;

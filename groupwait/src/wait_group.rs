@@ -5,8 +5,8 @@ use crate::outcome::{self, payload_message, Panicked, TaskKind};
 use crate::panic_slot::{Payload, Report, Slots};
 use crate::parking;
 use crate::state::{
-    counter, counter_addend, drained, generation, released, waiters, COUNTER, DRAINING,
-    MAX_COUNT, PANICKED, WAITERS,
+    counter, counter_addend, drained, generation, released, waiters, COUNTER, DRAINING, MAX_COUNT,
+    PANICKED, WAITERS,
 };
 use crate::sync::{AtomicU64, Ordering};
 use std::fmt;
@@ -1266,7 +1266,12 @@ mod tests {
         b.record_panic(Box::new("from b"), TaskKind::Go);
         std::mem::swap(&mut a, &mut b);
         let message = |wg: &WaitGroup| {
-            let payload = wg.idle_outcome().unwrap().unwrap_err().into_payload().unwrap();
+            let payload = wg
+                .idle_outcome()
+                .unwrap()
+                .unwrap_err()
+                .into_payload()
+                .unwrap();
             *payload.downcast_ref::<&str>().unwrap()
         };
         assert_eq!(message(&a), "from b");

@@ -54,7 +54,10 @@ fn a_flush_waits_for_everything_submitted_before_it_while_producers_run_flat_out
         let mut flushes = 0_u64;
         while Instant::now() < end || flushes < MIN_FLUSHES {
             // Acquire: pairs with the producers' Release stores.
-            let before: Vec<u64> = submitted.iter().map(|s| s.load(Ordering::Acquire)).collect();
+            let before: Vec<u64> = submitted
+                .iter()
+                .map(|s| s.load(Ordering::Acquire))
+                .collect();
             assert!(
                 wg.wait_drained_timeout(PATIENCE),
                 "flush {flushes} did not drain within {PATIENCE:?}"

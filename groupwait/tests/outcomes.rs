@@ -52,7 +52,10 @@ fn two_registered_waiters_both_learn_of_the_panic_and_one_gets_the_payload() {
             .collect();
         assert!(reports.iter().all(|r| r.count() == 1));
         assert!(reports.iter().all(|r| r.kind() == TaskKind::GoScoped));
-        let with_payload: Vec<_> = reports.iter_mut().filter_map(|r| r.take_payload()).collect();
+        let with_payload: Vec<_> = reports
+            .iter_mut()
+            .filter_map(|r| r.take_payload())
+            .collect();
         assert_eq!(with_payload.len(), 1);
         assert_eq!(with_payload[0].downcast_ref::<i32>(), Some(&5));
         assert_eq!(reports.iter().filter(|r| r.handed_elsewhere()).count(), 1);
@@ -68,9 +71,14 @@ fn the_second_re_raising_waiter_panics_saying_where_the_payload_went() {
         let a = s.spawn(raise);
         let b = s.spawn(raise);
         wait_until("both waiters registered", || waiters(&wg) == 2);
-        wg.go_scoped(s, || panic!("handler failed")).join().unwrap_err();
+        wg.go_scoped(s, || panic!("handler failed"))
+            .join()
+            .unwrap_err();
         drop(guard);
-        let mut messages = vec![a.join().unwrap().unwrap_err(), b.join().unwrap().unwrap_err()];
+        let mut messages = [
+            a.join().unwrap().unwrap_err(),
+            b.join().unwrap().unwrap_err(),
+        ];
         messages.sort();
         assert_eq!(messages[1], "handler failed");
         assert!(
@@ -94,8 +102,14 @@ fn the_report_counts_the_panics_and_names_the_first_kind() {
     assert_eq!(report.kind(), TaskKind::Go);
     assert_eq!(report.message(), Some("first"));
     let text = report.to_string();
-    assert!(text.contains("2 tasks") && text.contains("`go` thread"), "{text}");
-    assert_eq!(report.into_payload().unwrap().downcast_ref(), Some(&"first"));
+    assert!(
+        text.contains("2 tasks") && text.contains("`go` thread"),
+        "{text}"
+    );
+    assert_eq!(
+        report.into_payload().unwrap().downcast_ref(),
+        Some(&"first")
+    );
 }
 
 #[test]

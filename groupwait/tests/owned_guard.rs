@@ -95,7 +95,10 @@ fn guard_static_and_go_static_work_on_a_static_group() {
     assert_eq!(HITS.load(Ordering::Relaxed), 4);
     job.join().unwrap();
     // A panicking `go_static` task is carried to the waiter like a `go` task's.
-    BACKGROUND.go_static(|| panic!("static task")).join().unwrap();
+    BACKGROUND
+        .go_static(|| panic!("static task"))
+        .join()
+        .unwrap();
     let mut report = BACKGROUND.wait_outcome().unwrap_err();
     assert_eq!(report.kind(), TaskKind::Go);
     assert!(report.take_payload().is_some());

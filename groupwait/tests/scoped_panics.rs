@@ -68,7 +68,11 @@ fn a_scope_whose_tasks_all_succeed_returns_normally() {
     let sum = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4).map(|_| wg.go_scoped(s, || {})).collect();
         wg.wait();
-        handles.into_iter().map(|h| h.join().is_ok()).count()
+        handles
+            .into_iter()
+            .map(|h| h.join())
+            .filter(Result::is_ok)
+            .count()
     });
     assert_eq!(sum, 4);
 }
