@@ -230,9 +230,16 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> Option<Arc<str>> {
 // inner `Wait` on this thread, `CAPTURING` is set and `deliver` stores the report here instead
 // of re-raising it. A poll runs start to end on one thread and polls nothing else, so the
 // capture cannot be seen by another waiter.
+// (Under loom, whose model threads are coroutines on one OS thread, loom's thread-locals.)
+#[cfg(not(groupwait_loom))]
 thread_local! {
     static CAPTURING: Cell<bool> = const { Cell::new(false) };
     static CAPTURED: RefCell<Option<Panicked>> = const { RefCell::new(None) };
+}
+#[cfg(groupwait_loom)]
+loom::thread_local! {
+    static CAPTURING: Cell<bool> = Cell::new(false);
+    static CAPTURED: RefCell<Option<Panicked>> = RefCell::new(None);
 }
 
 /// Hands a waiter's report to the outcome future polling on this thread, or re-raises it.
