@@ -98,7 +98,11 @@ impl Slot {
     #[track_caller]
     fn read(&self) {
         self.access.with(|_| ());
-        assert_eq!(self.value.load(Ordering::Relaxed), 1, "the task's write is not visible");
+        assert_eq!(
+            self.value.load(Ordering::Relaxed),
+            1,
+            "the task's write is not visible"
+        );
     }
 }
 
@@ -246,7 +250,9 @@ fn o1_the_round_report_reaches_every_waiter_once_with_the_payload() {
         });
         let mut first = wg.wait_outcome().expect_err("the round had a panic");
         assert!(first.take_payload().is_some());
-        let second = wg.wait_outcome().expect_err("every waiter of the round is told");
+        let second = wg
+            .wait_outcome()
+            .expect_err("every waiter of the round is told");
         assert!(second.handed_elsewhere());
         worker.join().unwrap();
         wg.add(1);
