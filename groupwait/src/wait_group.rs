@@ -334,7 +334,9 @@ impl WaitGroup {
                 } else {
                     state.wrapping_add(addend)
                 };
-                // Release: as in `try_add` (this is an `add`). Relaxed on failure: retry.
+                // Release: as in `try_add` (this is an `add`): pairs with the Acquire loads
+                // of the waiters that will see this round's zero. Relaxed on failure: we only
+                // retry with the fresh value.
                 match self.state.compare_exchange_weak(
                     state,
                     next,
