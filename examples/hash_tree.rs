@@ -1,63 +1,66 @@
-//! Hash a directory tree with BLAKE3 on a pool of worker threads, with a live progress bar.
+//! Hash a directory tree (or one file) with BLAKE3 on a pool of worker threads, with a live
+//! progress bar.
 //!
 //! ```text
-//! cargo run --release --example hash_tree [--list] [DIR]
+//! cargo run --release --example hash_tree [--list] [PATH]
 //! ```
 //!
-//! DIR defaults to the current directory; `target` and `.git` directories are skipped.
-//! The summary ends with a combined digest (BLAKE3 over the sorted `(path, hash)` pairs), so
-//! two runs over the same tree can be compared at a glance; `--list` also prints
-//! `HASH  PATH` for every file.
+//! PATH defaults to the current directory; below it, `target` and `.git` directories are
+//! skipped. PATH may also be a single file, which is then hashed. The summary ends with a
+//! combined digest (BLAKE3 over the sorted `(path, hash)` pairs), so two runs over the same
+//! tree can be compared at a glance; `--list` prints `HASH  PATH` for every file on stdout and
+//! moves the summary to stderr, so `hash_tree --list > hashes.txt` keeps only the hashes.
 //!
 //! What it shows:
 //!
-//! * **One unit per file, counted up front.** The walk finds `n` files and the main thread
-//!   calls `wg.try_add(n)` before any worker starts, so the counter is the number of files
-//!   still to hash from the first moment anyone looks at it. `try_add` turns a count that
-//!   does not fit the 32-bit counter into an error message instead of a panic.
-//! * **`count` + `wait_timeout` for progress.** Workers take files from a shared queue and call
-//!   `wg.done()` once per file. The main thread does not block blindly in `wait`: it loops on
-//!   `wg.wait_timeout(50ms)`, and each time that gives up it redraws the bar at
-//!   `total - wg.count()`. The loop ends exactly when the last file is done.
-//! * **Panic safety.** A task that panics before its `done` leaves the waiter blocked forever,
-//!   in Go as here. So each file is hashed under `catch_unwind` and its `done` is reached
-//!   whatever happens: a panic becomes one failed file, and the worker goes on with the next.
-//!   Where a task cannot catch its own panics (a thread per task, say), take a `wg.guard()`
-//!   for it instead, or spawn it with `wg.go_scoped`: their `done` runs during unwinding, and
-//!   `wait` then panics too, so the failure is not mistaken for success. (Here the guard
-//!   would not fit: `guard()` adds its own unit, and the files are already counted.)
+//! * **An owned guard per job, counted up front.** The pool's workers are plain
+//!   `std::thread::spawn` threads and its jobs must be `'static`, like those of `rayon::spawn`
+//!   or `tokio::task::spawn_blocking`, so a borrowing `wg.guard()` cannot go into them. The
+//!   main thread makes one job per file, each holding a `wg.guard_owned()` (an `Arc` of the
+//!   group and one unit), and queues them all before any worker starts: the counter is the
+//!   number of files still to hash from the first moment anyone looks at it.
+//! * **`count` + `wait_timeout_outcome` for progress.** The main thread does not block
+//!   blindly in `wait`: it loops on `wg.wait_timeout_outcome(50ms)`, and each time that gives
+//!   up it redraws the bar at `total - wg.count()`. The loop ends exactly when the last job
+//!   has dropped its guard.
+//! * **Panic safety without `catch_unwind`.** A job that panics drops its guard while
+//!   unwinding, which calls `done` (the waiter is not left blocked) and records the panic on
+//!   the group: `wait_timeout_outcome` then returns `Err(Panicked)` instead of `Ok(true)`, so a
+//!   failed job is never mistaken for a finished one, and the file is reported as failed. The
+//!   panic takes its worker down (as an uncaught panic does on most pools); the other workers
+//!   go on, and jobs left in the queue when the last worker is gone are dropped, which gives
+//!   their units back.
 //!
 //! Files that cannot be read, and directories that cannot be listed, are reported (the first
 //! ten reasons) and the run goes on. The exit status is 0 when every file was hashed and 2
-//! otherwise, as it is for bad arguments or a missing directory.
+//! otherwise, as it is for bad arguments or a missing PATH.
 
-use groupwait::WaitGroup;
+use groupwait::{OwnedGuard, WaitGroup};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use std::any::Any;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 use walkdir::WalkDir;
 
 const USAGE: &str = "\
-usage: hash_tree [--list] [DIR]
+usage: hash_tree [--list] [PATH]
 
-Hashes every regular file under DIR (default: the current directory) with BLAKE3 on all
-CPUs, skipping `target` and `.git` directories, and prints a summary with a combined digest.
+Hashes every regular file under PATH (default: the current directory), or PATH itself if it
+is a file, with BLAKE3 on all CPUs, skipping `target` and `.git` directories, and prints a
+summary with a combined digest.
 
-  --list      also print `HASH  PATH` for every file hashed
+  --list      print `HASH  PATH` for every file hashed on stdout; the summary goes to stderr
   -h, --help  print this help
 
-Exit status: 0 if every file was hashed; 2 on bad arguments, a missing directory, or any
-file or directory that could not be read.";
+Exit status: 0 if every file was hashed; 2 on bad arguments, a missing PATH, or any file or
+directory that could not be read.";
 
-/// Directory names never descended into (below DIR itself).
+/// Directory names never descended into (below PATH itself).
 const SKIPPED_DIRS: [&str; 2] = ["target", ".git"];
 
 /// How often the progress bar is redrawn while the workers run.
@@ -70,7 +73,7 @@ const SHOWN_FAILURES: usize = 10;
 const FAILURE: u8 = 2;
 
 struct Options {
-    dir: PathBuf,
+    path: PathBuf,
     list: bool,
 }
 
@@ -101,9 +104,9 @@ fn run() -> Result<ExitCode, String> {
         println!("{USAGE}");
         return Ok(ExitCode::SUCCESS);
     };
-    let root = &options.dir;
-    if !root.is_dir() {
-        return Err(format!("no such directory: {}", root.display()));
+    let root = &options.path;
+    if !root.exists() {
+        return Err(format!("no such file or directory: {}", root.display()));
     }
 
     let walk_started = Instant::now();
@@ -111,70 +114,107 @@ fn run() -> Result<ExitCode, String> {
     let walk_time = walk_started.elapsed();
     let unlisted_dirs = failures.len();
 
-    // One unit per file, all counted before the first worker starts.
-    let wg = WaitGroup::new();
     let n = files.len();
-    // (A `Vec` never holds more than `isize::MAX` items; the group refuses far fewer.)
-    let delta = isize::try_from(n).unwrap_or(isize::MAX);
-    wg.try_add(delta)
-        .map_err(|error| format!("cannot count {n} files in one WaitGroup: {error}"))?;
+    if i32::try_from(n).is_err() {
+        return Err(format!(
+            "cannot count {n} files in one WaitGroup (at most {})",
+            i32::MAX
+        ));
+    }
+    let wg = Arc::new(WaitGroup::new());
+    let shared = Arc::new(Shared {
+        slots: files.iter().map(|_| OnceLock::new()).collect(),
+        started: files.iter().map(|_| AtomicBool::new(false)).collect(),
+        files,
+        bytes_done: AtomicU64::new(0),
+    });
+
+    // One job per file, each holding an owned unit of the group, all queued (and so counted)
+    // before the first worker starts.
+    let (queue, jobs) = mpsc::channel::<Job>();
+    for index in 0..n {
+        let job = Job {
+            index,
+            _unit: wg.guard_owned(),
+        };
+        // The receiver is alive: it is moved to the workers below.
+        queue.send(job).expect("the job queue is open");
+    }
+    drop(queue);
 
     let workers = thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(n.max(1));
-    let next = AtomicUsize::new(0);
-    let slots: Vec<OnceLock<Result<Hashed, String>>> =
-        files.iter().map(|_| OnceLock::new()).collect();
-    let bytes_done = AtomicU64::new(0);
-    let pool = Pool {
-        files: &files,
-        next: &next,
-        slots: &slots,
-        bytes_done: &bytes_done,
-        wg: &wg,
-    };
-
+    let jobs = Arc::new(Mutex::new(jobs));
     let bar = progress_bar(n);
     let hash_started = Instant::now();
-    thread::scope(|s| {
-        let mut started = 0;
-        for i in 0..workers {
-            match thread::Builder::new()
-                .name(format!("hash-{i}"))
-                .spawn_scoped(s, || pool.work())
-            {
-                Ok(_) => started += 1,
-                Err(error) => {
-                    bar.suspend(|| eprintln!("hash_tree: could not start worker {i}: {error}"));
-                    break;
-                }
+    let mut handles = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let (jobs, shared) = (Arc::clone(&jobs), Arc::clone(&shared));
+        match thread::Builder::new()
+            .name(format!("hash-{i}"))
+            .spawn(move || work(&jobs, &shared))
+        {
+            Ok(handle) => handles.push(handle),
+            Err(error) => {
+                bar.suspend(|| eprintln!("hash_tree: could not start worker {i}: {error}"));
+                break;
             }
         }
-        if started == 0 {
-            // Nobody else will take the files: hash them here, or the wait below never ends.
-            pool.work();
-        }
+    }
+    if handles.is_empty() {
+        // Nobody else will take the files: hash them here, or the wait below never ends.
+        work(&jobs, &shared);
+    }
+    // Once the workers are gone, the queue goes with them (and any job left in it).
+    drop(jobs);
 
-        let total = n as u64;
-        while !wg.wait_timeout(TICK) {
-            bar.set_position(total.saturating_sub(wg.count() as u64));
-            bar.set_message(HumanBytes(bytes_done.load(Ordering::Relaxed)).to_string());
+    let total = n as u64;
+    let bytes = || HumanBytes(shared.bytes_done.load(Ordering::Relaxed)).to_string();
+    let panicked = loop {
+        match wg.wait_timeout_outcome(TICK) {
+            Ok(true) => break None,
+            Ok(false) => {
+                bar.set_position(total.saturating_sub(wg.count() as u64));
+                bar.set_message(bytes());
+            }
+            Err(report) => break Some(report),
         }
-        bar.set_position(total);
-        bar.set_message(HumanBytes(bytes_done.load(Ordering::Relaxed)).to_string());
-        bar.finish();
-    });
+    };
+    bar.set_position(total);
+    bar.set_message(bytes());
+    bar.finish();
     let hash_time = hash_started.elapsed();
+    // Every job is over (its unit given back); the workers end as the queue is empty.
+    let lost_workers = handles
+        .into_iter()
+        .map(|handle| handle.join())
+        .filter(Result::is_err)
+        .count();
+    if let Some(report) = &panicked {
+        eprintln!("hash_tree: {report} ({lost_workers} worker(s) lost)");
+    }
 
-    // Every slot was filled before its file's `done`; the scope has joined the workers.
+    // Every slot was filled before its job dropped its unit; the workers have been joined,
+    // so `shared` is ours alone again.
+    let Shared {
+        files,
+        slots,
+        started,
+        ..
+    } = Arc::into_inner(shared).expect("the workers are joined");
     let mut hashed = Vec::with_capacity(n);
-    for (path, slot) in files.into_iter().zip(slots) {
+    for ((path, slot), started) in files.into_iter().zip(slots).zip(started) {
         match slot.into_inner() {
             Some(Ok(file)) => hashed.push((relative(root, &path).to_path_buf(), file)),
             Some(Err(reason)) => failures.push(Failure { path, reason }),
             None => failures.push(Failure {
                 path,
-                reason: "never hashed".to_string(),
+                reason: if started.into_inner() {
+                    "the hashing job panicked".to_string()
+                } else {
+                    "never hashed (its worker was lost)".to_string()
+                },
             }),
         }
     }
@@ -205,7 +245,7 @@ fn run() -> Result<ExitCode, String> {
 
 /// Reads the command line; `Ok(None)` asks for the help text.
 fn parse_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Option<Options>, String> {
-    let mut dir = None;
+    let mut path = None;
     let mut list = false;
     let mut flags_done = false;
     for arg in args {
@@ -217,17 +257,17 @@ fn parse_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Option<O
                 Some("--") => flags_done = true,
                 _ => return Err(format!("unknown option {}\n{USAGE}", arg.to_string_lossy())),
             }
-        } else if dir.is_none() {
-            dir = Some(PathBuf::from(arg));
+        } else if path.is_none() {
+            path = Some(PathBuf::from(arg));
         } else {
             return Err(format!(
-                "more than one DIR given ({})\n{USAGE}",
+                "more than one PATH given ({})\n{USAGE}",
                 arg.to_string_lossy()
             ));
         }
     }
     Ok(Some(Options {
-        dir: dir.unwrap_or_else(|| PathBuf::from(".")),
+        path: path.unwrap_or_else(|| PathBuf::from(".")),
         list,
     }))
 }
@@ -259,35 +299,45 @@ fn collect_files(root: &Path) -> (Vec<PathBuf>, Vec<Failure>) {
     (files, failures)
 }
 
-/// What the workers share. Files are handed out by a shared cursor: each `fetch_add` takes
-/// the next index, so every file goes to exactly one worker.
-struct Pool<'a> {
-    files: &'a [PathBuf],
-    next: &'a AtomicUsize,
-    slots: &'a [OnceLock<Result<Hashed, String>>],
-    bytes_done: &'a AtomicU64,
-    wg: &'a WaitGroup,
+/// What the workers share with the main thread.
+struct Shared {
+    files: Vec<PathBuf>,
+    /// One result per file, filled by the job that hashed it.
+    slots: Vec<OnceLock<Result<Hashed, String>>>,
+    /// Set when a job starts hashing its file: a started job without a result panicked.
+    started: Vec<AtomicBool>,
+    bytes_done: AtomicU64,
 }
 
-impl Pool<'_> {
-    /// Hashes files until none are left, one `done` per file.
-    fn work(&self) {
-        loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(path) = self.files.get(i) else {
-                return;
-            };
-            // A panic while hashing must not skip the `done` below (the waiter would wait
-            // forever) nor kill this worker: it becomes this file's failure.
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| hash_file(path)))
-                .unwrap_or_else(|payload| Err(format!("panicked: {}", panic_text(&*payload))));
-            if let Ok(file) = &outcome {
-                self.bytes_done.fetch_add(file.bytes, Ordering::Relaxed);
-            }
-            // Index `i` was handed out once, so the slot is empty.
-            let _ = self.slots[i].set(outcome);
-            self.wg.done();
+/// One file to hash, and its unit of the group. The unit is given back when the job is
+/// dropped: after hashing, during a panic while hashing (recorded for the waiter), or unrun
+/// if the queue is dropped.
+struct Job {
+    index: usize,
+    _unit: OwnedGuard,
+}
+
+/// A worker: runs jobs until the queue is empty. A panic in a job ends the worker (no
+/// `catch_unwind`: the job's guard does the bookkeeping).
+fn work(jobs: &Mutex<mpsc::Receiver<Job>>, shared: &Shared) {
+    loop {
+        // The lock is held only to take a job (a worker that panicked held none).
+        let next = jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .recv();
+        let Ok(job) = next else {
+            return;
+        };
+        // Relaxed: read after the join, which orders it.
+        shared.started[job.index].store(true, Ordering::Relaxed);
+        let outcome = hash_file(&shared.files[job.index]);
+        if let Ok(file) = &outcome {
+            shared.bytes_done.fetch_add(file.bytes, Ordering::Relaxed);
         }
+        // Each index is queued once, so the slot is empty.
+        let _ = shared.slots[job.index].set(outcome);
+        drop(job); // `done`, after the result is stored: the waiter sees it
     }
 }
 
@@ -301,16 +351,6 @@ fn hash_file(path: &Path) -> Result<Hashed, String> {
         hash: hasher.finalize(),
         bytes: hasher.count(),
     })
-}
-
-fn panic_text(payload: &(dyn Any + Send)) -> &str {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        text
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text
-    } else {
-        "(no message)"
-    }
 }
 
 /// A bar over the file count, drawn on stderr (hidden when stderr is not a terminal).
@@ -352,14 +392,25 @@ struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// The summary on stdout; with `list`, the hashes on stdout and the summary on stderr, so
+    /// that stdout holds nothing but `HASH  PATH` lines.
     fn print(&self, list: bool) -> io::Result<()> {
         let mut out = BufWriter::new(io::stdout().lock());
         if list {
             for (path, file) in self.hashed {
                 writeln!(out, "{}  {}", file.hash, path.display())?;
             }
+            out.flush()?;
+            let mut err = BufWriter::new(io::stderr().lock());
+            self.summary(&mut err)?;
+            err.flush()
+        } else {
+            self.summary(&mut out)?;
+            out.flush()
         }
+    }
 
+    fn summary(&self, out: &mut impl Write) -> io::Result<()> {
         let bytes: u64 = self.hashed.iter().map(|(_, file)| file.bytes).sum();
         let seconds = self.hash_time.as_secs_f64();
         let mib_per_s = if seconds > 0.0 {
@@ -367,7 +418,7 @@ impl Report<'_> {
         } else {
             0.0
         };
-        writeln!(out, "directory: {}", self.root.display())?;
+        writeln!(out, "path:      {}", self.root.display())?;
         writeln!(
             out,
             "hashed:    {}, {} ({bytes} bytes)",
@@ -408,7 +459,7 @@ impl Report<'_> {
                 )?;
             }
         }
-        out.flush()
+        Ok(())
     }
 
     /// BLAKE3 over the sorted `(path, hash)` pairs: each path's bytes, a NUL, then the 32

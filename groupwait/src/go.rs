@@ -1,10 +1,16 @@
 //! `go` and `go_scoped`: Go 1.25's `WaitGroup.Go`, a thread counted in the group.
 
+use crate::outcome::TaskKind;
 use crate::wait_group::WaitGroup;
 use std::ops::Deref;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::{JoinHandle, Scope, ScopedJoinHandle};
+
+/// The payload a `go_scoped` thread panics with, once the original payload has been handed to
+/// the group: the scope then sees a failed thread, as with a plain `Scope::spawn`.
+const SCOPED_PANIC: &str =
+    "groupwait: a go_scoped task panicked; its payload is re-raised by the WaitGroup's wait";
 
 /// One counted task. Its `done` runs on drop: after the task ran, or when the closure is
 /// dropped unrun because the thread could not be spawned.
@@ -18,12 +24,17 @@ impl<G: Deref<Target = WaitGroup>> Task<G> {
         Task { wg }
     }
 
-    fn run(self, f: impl FnOnce()) {
+    /// Runs `f`; returns whether it panicked. The unit is given back (`done`) on return.
+    fn run(self, f: impl FnOnce(), kind: TaskKind) -> bool {
         // The task's panic is caught and handed to the group, to be re-raised by `wait`
         // (AssertUnwindSafe: the payload crosses to the waiter, which unwinds in turn, as
         // `std::thread::scope` does). The panic hook has already reported it on this thread.
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
-            self.wg.record_panic(payload);
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(()) => false,
+            Err(payload) => {
+                self.wg.record_panic(payload, kind);
+                true
+            }
         }
     }
 }
@@ -41,9 +52,11 @@ impl WaitGroup {
     ///
     /// If `f` panics, the panic is not lost: `done` is still called, and once the counter is
     /// zero, [`wait`](Self::wait) re-raises the first such panic with its original payload
-    /// (one waiter receives it). Go 1.26 instead crashes the program. Since the panic is
-    /// caught inside the thread to be handed to the group, the returned `JoinHandle` joins
-    /// `Ok(())` either way.
+    /// (one waiter receives the payload; the other waiters of the round are told too: see
+    /// [`wait`](Self::wait) and [`wait_outcome`](Self::wait_outcome)). Go 1.26 instead crashes
+    /// the program. Since the panic is caught inside the thread to be handed to the group, the
+    /// returned `JoinHandle` joins `Ok(())` either way (a detached thread has nobody else to
+    /// tell). A `static` group has [`go_static`](Self::go_static).
     ///
     /// # Panics
     ///
@@ -73,18 +86,55 @@ impl WaitGroup {
         F: FnOnce() + Send + 'static,
     {
         let task = Task::start(Arc::clone(self));
-        std::thread::spawn(move || task.run(f))
+        std::thread::spawn(move || {
+            task.run(f, TaskKind::Go);
+        })
+    }
+
+    /// [`go`](Self::go) for a group in a `static`: runs `f` on a new thread counted in the
+    /// group, with the same panic handling.
+    ///
+    /// # Panics
+    ///
+    /// As [`go`](Self::go).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    ///
+    /// static BACKGROUND: WaitGroup = WaitGroup::new();
+    /// for _ in 0..3 {
+    ///     BACKGROUND.go_static(|| { /* flush a cache, say */ });
+    /// }
+    /// BACKGROUND.wait();
+    /// ```
+    #[track_caller]
+    pub fn go_static<F>(&'static self, f: F) -> JoinHandle<()>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let task = Task::start(self);
+        std::thread::spawn(move || {
+            task.run(f, TaskKind::Go);
+        })
     }
 
     /// Runs `f` on a new thread of `scope`, counted in the group: the form of
     /// [`go`](Self::go) that may borrow local variables.
     ///
-    /// Panics in `f` are carried to [`wait`](Self::wait) as with `go`; they are caught, so the
-    /// scope itself does not panic for them.
+    /// Panics in `f` are carried to [`wait`](Self::wait) as with `go`. The thread itself then
+    /// fails too (after its `done`), with a short message saying where the payload went, as
+    /// a [`track`](Self::track)ed task does: so a scope whose code forgets to `wait` still
+    /// panics at its end (`a scoped thread panicked`), as it would for a plain
+    /// `Scope::spawn`, instead of returning as if all went well. Joining the returned handle
+    /// (its `Err` holds the short message) marks that failure as handled for the scope.
     ///
     /// # Panics
     ///
-    /// As [`go`](Self::go).
+    /// As [`go`](Self::go). The spawned thread panics if `f` did (see above), so the scope
+    /// panics at its end unless the handle was joined or the scope's code panicked first
+    /// (for instance in [`wait`](Self::wait), with the original payload).
     ///
     /// # Examples
     ///
@@ -115,6 +165,11 @@ impl WaitGroup {
         F: FnOnce() + Send + 'scope,
     {
         let task = Task::start(self);
-        scope.spawn(move || task.run(f))
+        scope.spawn(move || {
+            if task.run(f, TaskKind::GoScoped) {
+                // After the `done` (in `run`): the waiter is not held up by this unwinding.
+                resume_unwind(Box::new(SCOPED_PANIC));
+            }
+        })
     }
 }

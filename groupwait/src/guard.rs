@@ -1,7 +1,9 @@
 //! `Guard`: one unit of a group's counter, given back on drop, even by a panic.
 
+use crate::outcome::TaskKind;
 use crate::wait_group::{WaitGroup, GUARD_PANIC};
 use std::fmt;
+use std::sync::Arc;
 
 /// One unit of a [`WaitGroup`]'s counter, released (`done`) when the guard is dropped.
 ///
@@ -16,6 +18,10 @@ use std::fmt;
 /// it, and which `join` returns). So a failed task is never mistaken for a finished one. To
 /// carry the original payload to the waiter, spawn with [`WaitGroup::go`] or
 /// [`WaitGroup::go_scoped`] instead.
+///
+/// A `Guard` borrows its group. For jobs that must be `'static` (`rayon::spawn`,
+/// `tokio::task::spawn_blocking`, thread pools), use an [`OwnedGuard`]
+/// ([`WaitGroup::guard_owned`] on an `Arc`, [`WaitGroup::guard_static`] on a `static`).
 ///
 /// # Examples
 ///
@@ -80,17 +86,141 @@ impl WaitGroup {
         self.add(1);
         Guard::adopt(self)
     }
+
+    /// Adds one to the counter and returns an [`OwnedGuard`] holding a clone of the `Arc`:
+    /// a guard for `'static` jobs. `wg.guard()` borrows the group, which such jobs cannot.
+    ///
+    /// # Panics
+    ///
+    /// As [`add`](Self::add)`(1)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// let wg = Arc::new(WaitGroup::new());
+    /// let guard = wg.guard_owned();
+    /// let job = std::thread::spawn(move || drop(guard)); // a `'static` job
+    /// wg.wait();
+    /// job.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn guard_owned(self: &Arc<Self>) -> OwnedGuard {
+        self.add(1);
+        OwnedGuard {
+            wg: Owner::Shared(Arc::clone(self)),
+        }
+    }
+
+    /// Adds one to the counter and returns an [`OwnedGuard`] of a `static` group.
+    /// (`guard()` on a `static` already gives a `Guard<'static>`; this gives the same type as
+    /// [`guard_owned`](Self::guard_owned), for APIs that take either.)
+    ///
+    /// # Panics
+    ///
+    /// As [`add`](Self::add)`(1)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    ///
+    /// static JOBS: WaitGroup = WaitGroup::new();
+    /// let guard = JOBS.guard_static();
+    /// std::thread::spawn(move || drop(guard));
+    /// JOBS.wait();
+    /// ```
+    #[track_caller]
+    pub fn guard_static(&'static self) -> OwnedGuard {
+        self.add(1);
+        OwnedGuard {
+            wg: Owner::Static(self),
+        }
+    }
+}
+
+impl Drop for OwnedGuard {
+    fn drop(&mut self) {
+        // The `Arc` (if any) is dropped after this `done`: the group outlives it.
+        give_back(self.group());
+    }
+}
+
+impl fmt::Debug for OwnedGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedGuard")
+            .field("group", self.group())
+            .finish()
+    }
 }
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.wg.record_panic(Box::new(GUARD_PANIC));
-            // A second panic here would abort the process; a misuse elsewhere that makes
-            // this `done` fail is left for the waiter's checks to report.
-            let _ = self.wg.try_add(-1);
-        } else {
-            self.wg.done();
+        give_back(self.wg);
+    }
+}
+
+/// The `done` of a guard's drop: also during a panic, which it records for the waiter.
+fn give_back(wg: &WaitGroup) {
+    if std::thread::panicking() {
+        wg.record_panic(Box::new(GUARD_PANIC), TaskKind::Guard);
+        // A second panic here would abort the process; a misuse elsewhere that makes
+        // this `done` fail is left for the waiter's checks to report.
+        let _ = wg.try_add(-1);
+    } else {
+        wg.done();
+    }
+}
+
+/// One unit of a [`WaitGroup`]'s counter that owns its reference to the group: a [`Guard`]
+/// that is `'static`, for jobs that must be (`rayon::spawn`, `tokio::task::spawn_blocking`,
+/// `std::thread::spawn`, thread pools).
+///
+/// Made by [`WaitGroup::guard_owned`] (the guard holds a clone of the `Arc`) or
+/// [`WaitGroup::guard_static`] (for a `static` group). It behaves exactly as a `Guard`:
+/// `done` on drop, also when the job panics, and then the group's waiters are told that a
+/// guarded task panicked (see [`Guard`]).
+///
+/// # Examples
+///
+/// ```
+/// use groupwait::WaitGroup;
+/// use std::sync::Arc;
+///
+/// let wg = Arc::new(WaitGroup::new());
+/// for _ in 0..4 {
+///     let guard = wg.guard_owned(); // counted now, in the submitting thread
+///     std::thread::spawn(move || {
+///         let _guard = guard; // `done` when the job ends, even by a panic
+///         // ... the job ...
+///     });
+/// }
+/// wg.wait();
+/// ```
+///
+/// # Panics
+///
+/// As a [`Guard`]'s drop: only if the counter is already zero (a `done` too many elsewhere).
+#[must_use = "dropping the guard at once calls `done` at once"]
+pub struct OwnedGuard {
+    wg: Owner,
+}
+
+/// How an [`OwnedGuard`] holds its group.
+enum Owner {
+    Shared(Arc<WaitGroup>),
+    Static(&'static WaitGroup),
+}
+
+impl OwnedGuard {
+    /// The group this guard holds a unit of.
+    #[must_use]
+    pub fn group(&self) -> &WaitGroup {
+        match &self.wg {
+            Owner::Shared(wg) => wg,
+            Owner::Static(wg) => wg,
         }
     }
 }

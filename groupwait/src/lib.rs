@@ -34,6 +34,30 @@
 //! | (none)                      | [`wg.count()`](WaitGroup::count), a progress snapshot |
 //! | (none: `Wait` blocks)       | [`wg.wait_async().await`](WaitGroup::wait_async), beside blocking waiters |
 //! | `wg.Go(f)` for a task       | [`tokio::spawn(wg.track_owned(fut))`](WaitGroup::track_owned), [`track`](WaitGroup::track) |
+//! | `wg.Go(f)` on a global      | [`BG.go_static(f)`](WaitGroup::go_static) on a `static` group |
+//! | `wg.Add(len(jobs))`         | [`wg.add_count(jobs.len())`](WaitGroup::add_count), no cast |
+//! | `defer wg.Done()` in a pool job | [`wg.guard_owned()`](WaitGroup::guard_owned): an [`OwnedGuard`] for `'static` jobs |
+//!
+//! # Which wait?
+//!
+//! | you want | blocking | timed | async |
+//! |---|---|---|---|
+//! | Go's `Wait`: a task's panic is re-raised in the waiter | [`wait`](WaitGroup::wait) | [`wait_timeout`](WaitGroup::wait_timeout), [`wait_deadline`](WaitGroup::wait_deadline) | [`wait_async`](WaitGroup::wait_async) |
+//! | the outcome as a value: `Err(`[`Panicked`]`)` if tasks panicked | [`wait_outcome`](WaitGroup::wait_outcome) | [`wait_timeout_outcome`](WaitGroup::wait_timeout_outcome), [`wait_deadline_outcome`](WaitGroup::wait_deadline_outcome) | [`wait_outcome_async`](WaitGroup::wait_outcome_async) |
+//! | draining: the work added so far, while producers keep adding | [`wait_drained`](WaitGroup::wait_drained) | [`wait_drained_timeout`](WaitGroup::wait_drained_timeout), [`wait_drained_deadline`](WaitGroup::wait_drained_deadline) | [`wait_drained_async`](WaitGroup::wait_drained_async) |
+//!
+//! * **Re-raising** (`wait`): code that should fail when a task failed, as
+//!   `std::thread::scope` does; tests; programs where a task's panic is a bug to crash on.
+//! * **Outcome as a value** (`wait_outcome`): code that must survive a task's panic and decide
+//!   what to do: a server's shutdown waiting for its request handlers, a supervisor, a batch
+//!   job that reports failed items. Every waiter of the round is told; one gets the payload.
+//! * **Draining** (`wait_drained`): a flush, a graceful drain, a checkpoint, where other
+//!   threads may `add` at any moment. It returns once the counter has been zero after the
+//!   call began (everything added before it is done) and never trips Go's checks, which
+//!   forbid exactly this for `wait`. It neither re-raises nor consumes a panic report. It
+//!   needs a moment with nothing in flight; work that never pauses never drains.
+//! * **Timed** forms return `false` (or `Ok(false)`) when the time runs out, never before, and
+//!   leave no trace; the **async** forms are cancel safe and run on any executor.
 //!
 //! Go's three misuse panics are kept, with Go's words: `negative WaitGroup counter`,
 //! `WaitGroup misuse: Add called concurrently with Wait`, and
@@ -67,8 +91,10 @@
 //!
 //! [`wait_async`](WaitGroup::wait_async) returns a [`Wait`] future that works under any
 //! executor (no runtime dependency) and waits on the same group as blocking waiters: one
-//! `done` releases threads and tasks together. It is cancel safe. [`track`](WaitGroup::track)
-//! counts a future in the group while it runs:
+//! `done` releases threads and tasks together. It is cancel safe.
+//! [`wait_outcome_async`](WaitGroup::wait_outcome_async) ([`WaitOutcome`]) returns the
+//! outcome instead, and [`wait_drained_async`](WaitGroup::wait_drained_async) ([`Drained`])
+//! drains. [`track`](WaitGroup::track) counts a future in the group while it runs:
 //!
 //! ```
 //! use groupwait::WaitGroup;
@@ -91,11 +117,16 @@
 //! # Panics in tasks
 //!
 //! A task started with [`go`](WaitGroup::go) or [`go_scoped`](WaitGroup::go_scoped) that
-//! panics still counts as done, and [`wait`](WaitGroup::wait) re-raises its payload once the
-//! counter is zero. A [`Guard`] dropped by a panic also calls `done`, and makes `wait` panic
-//! with a message saying so. A plain `done` that is never called (a task that panicked before
-//! reaching it) still blocks the waiter, as in Go: prefer guards or `go`. A future run under
-//! [`track`](WaitGroup::track) that panics is treated like a `go` task.
+//! panics still counts as done, and once the counter is zero every waiter of the round learns
+//! of it: [`wait`](WaitGroup::wait) re-raises the payload in one waiter and panics with a
+//! message saying where it went in the others; [`wait_outcome`](WaitGroup::wait_outcome)
+//! returns a [`Panicked`] report (how many tasks panicked, which kind, the message; the
+//! payload for one waiter). A [`Guard`] or [`OwnedGuard`] dropped by a panic also calls
+//! `done`, and is reported the same way, with a fixed message. A plain `done` that is never
+//! called (a task that panicked before reaching it) still blocks the waiter, as in Go: prefer
+//! guards or `go`. A future run under [`track`](WaitGroup::track) that panics is treated like
+//! a `go` task, and its own task fails too; so does a `go_scoped` thread, so a scope that never
+//! waits still sees the failure.
 //!
 //! # Memory ordering
 //!
@@ -113,9 +144,11 @@
 
 #![forbid(unsafe_code)]
 
+mod drain_async;
 mod error;
 mod go;
 mod guard;
+mod outcome;
 mod panic_slot;
 mod parking;
 mod state;
@@ -125,11 +158,15 @@ mod test_support;
 mod track;
 mod wait_async;
 mod wait_group;
+mod wait_outcome;
 
+pub use drain_async::Drained;
 pub use error::Error;
-pub use guard::Guard;
+pub use guard::{Guard, OwnedGuard};
+pub use outcome::{Panicked, TaskKind};
 pub use wait_async::Wait;
 pub use wait_group::WaitGroup;
+pub use wait_outcome::WaitOutcome;
 
 /// A `WaitGroup` cannot be cloned or copied (Go's `noCopy`): share it by reference or `Arc`.
 ///

@@ -1,31 +1,40 @@
 //! The 64-bit state word: its layout, and pure helpers to read and build it.
 //!
 //! ```text
-//!  63                               32 31  30       24 23                      0
-//! +-----------------------------------+---+-----------+-------------------------+
-//! |  counter (0 ..= i32::MAX)          |PAN| GEN (7 b) |  waiters (24 bits)       |
-//! +-----------------------------------+---+-----------+-------------------------+
+//!  63                               32 31  30       24  23  22                  0
+//! +-----------------------------------+---+-----------+---+---------------------+
+//! |  counter (0 ..= i32::MAX)          |PAN| GEN (7 b) |DRN| waiters (23 bits)   |
+//! +-----------------------------------+---+-----------+---+---------------------+
 //! ```
 //!
 //! * `counter`: Go's counter, in the high half as in Go. Every change is a compare-exchange
 //!   that checks the new value first, so it is never negative and never above `i32::MAX`,
 //!   not even for an instant: a refused `add` writes nothing.
 //! * `waiters`: waiters that registered while the counter was non-zero and have not been
-//!   released, timed out or cancelled yet. At most 2^24 - 1 at once.
+//!   released, timed out or cancelled yet. At most 2^23 - 1 at once.
+//! * `DRN` (draining): set by a `wait_drained` waiter, only while the counter is non-zero,
+//!   and cleared by the compare-exchange that brings the counter to zero (the same write), so
+//!   `DRN` set implies `counter > 0`. Drain waiters are not counted in `waiters`: they never
+//!   trigger Go's reuse checks, which is what lets producers keep adding while they wait.
 //! * `GEN`: the generation, advanced (mod 128) by the release that wakes the waiters. A
 //!   registered waiter waits until it sees a different `GEN` than the one it registered under,
 //!   so the release is a single write to this word and the waker never has to touch the group
 //!   again afterwards (the waiter may free the group the moment it sees the change). Seven bits
 //!   make a waiter of an old round mistake a later round for its own only after 128 releases
 //!   happened while it had not returned, which Go's rules already forbid.
-//! * `PAN`: a panic payload from a task of this group waits to be re-raised by a waiter.
+//! * `PAN`: the group has a panic report (in `panic_slot`): a task panicked in the current
+//!   round (or in an earlier one whose payload nobody took yet). Cleared, with the report, by
+//!   the `add` that starts the next round once the payload has been handed to a waiter.
 //!
 //! Invariant outside the instant of a release: `waiters > 0` implies `counter > 0`. The
 //! all-zero word (any `GEN`) is the idle group, so `wait` on an idle group is one load and one
 //! compare.
 
 /// Mask of the waiter count.
-pub(crate) const WAITERS: u64 = (1 << 24) - 1;
+pub(crate) const WAITERS: u64 = (1 << 23) - 1;
+/// Set while `wait_drained` waiters wait for the counter to reach zero (only while it is
+/// non-zero); cleared by the write that brings it to zero.
+pub(crate) const DRAINING: u64 = 1 << 23;
 /// The lowest bit of the generation.
 const GEN_ONE: u64 = 1 << 24;
 /// Mask of the generation.
@@ -62,10 +71,17 @@ pub(crate) const fn counter_addend(delta: i64) -> u64 {
 }
 
 /// The word after releasing every waiter of `state`: counter and waiters zero, the
-/// generation advanced, a pending panic kept.
+/// generation advanced, a pending panic kept (and `DRAINING` cleared).
 #[inline]
 pub(crate) const fn released(state: u64) -> u64 {
     (state & PANICKED) | (state.wrapping_add(GEN_ONE) & GEN)
+}
+
+/// `state` (a zero counter, no registered waiters, `DRAINING` set) after releasing its drain
+/// waiters: `DRAINING` cleared, the generation advanced, the rest kept.
+#[inline]
+pub(crate) const fn drained(state: u64) -> u64 {
+    (state & !(GEN | DRAINING)) | (state.wrapping_add(GEN_ONE) & GEN)
 }
 
 #[cfg(test)]
@@ -95,10 +111,11 @@ mod tests {
 
     #[test]
     fn fields_do_not_overlap_and_cover_the_word() {
-        assert_eq!(COUNTER & (WAITERS | PANICKED | GEN), 0);
-        assert_eq!(WAITERS & (PANICKED | GEN), 0);
-        assert_eq!(PANICKED & GEN, 0);
-        assert_eq!(COUNTER | WAITERS | PANICKED | GEN, u64::MAX);
+        assert_eq!(COUNTER & (WAITERS | PANICKED | GEN | DRAINING), 0);
+        assert_eq!(WAITERS & (PANICKED | GEN | DRAINING), 0);
+        assert_eq!(PANICKED & (GEN | DRAINING), 0);
+        assert_eq!(GEN & DRAINING, 0);
+        assert_eq!(COUNTER | WAITERS | PANICKED | GEN | DRAINING, u64::MAX);
     }
 
     #[test]
@@ -122,5 +139,16 @@ mod tests {
         }
         assert_eq!(s, 0);
         assert_eq!(released(GEN | PANICKED | 4), PANICKED);
+    }
+
+    #[test]
+    fn drained_clears_the_drain_bit_advances_generation_keeps_the_rest() {
+        let s = DRAINING | PANICKED | GEN;
+        let d = drained(s);
+        assert_eq!(d & DRAINING, 0);
+        assert_eq!(d & PANICKED, PANICKED);
+        assert_eq!(generation(d), 0);
+        assert_eq!(drained(DRAINING), GEN_ONE);
+        assert_eq!(released(DRAINING | 3), GEN_ONE);
     }
 }

@@ -1,6 +1,7 @@
 //! `track` and `track_owned`: a future counted in the group while it runs.
 
-use crate::guard::Guard;
+use crate::guard::{Guard, OwnedGuard};
+use crate::outcome::TaskKind;
 use crate::wait_group::WaitGroup;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -79,29 +80,11 @@ impl WaitGroup {
     /// ```
     #[track_caller]
     pub fn track_owned<F: Future>(self: &Arc<Self>, fut: F) -> impl Future<Output = F::Output> {
-        tracked(OwnedUnit::new(Arc::clone(self)), fut)
+        tracked(self.guard_owned(), fut)
     }
 }
 
-/// One unit of an `Arc`ed group's counter, given back on drop (the owned form of `Guard`).
-struct OwnedUnit(Arc<WaitGroup>);
-
-impl OwnedUnit {
-    #[track_caller]
-    fn new(wg: Arc<WaitGroup>) -> Self {
-        wg.add(1);
-        OwnedUnit(wg)
-    }
-}
-
-impl Drop for OwnedUnit {
-    fn drop(&mut self) {
-        // The same drop as a `Guard`'s, on the owned group.
-        drop(Guard::adopt(&self.0));
-    }
-}
-
-/// A unit of a group's counter held for a tracked future: a `Guard` or an `OwnedUnit`.
+/// A unit of a group's counter held for a tracked future: a `Guard` or an `OwnedGuard`.
 trait Unit {
     fn group(&self) -> &WaitGroup;
 }
@@ -112,9 +95,9 @@ impl Unit for Guard<'_> {
     }
 }
 
-impl Unit for OwnedUnit {
+impl Unit for OwnedGuard {
     fn group(&self) -> &WaitGroup {
-        &self.0
+        OwnedGuard::group(self)
     }
 }
 
@@ -125,11 +108,17 @@ where
     F: Future,
 {
     let mut fut = pin!(fut);
+    let mut unit = Some(unit);
     poll_fn(
         |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(poll) => poll,
             Err(payload) => {
-                unit.group().record_panic(payload);
+                if let Some(unit) = unit.take() {
+                    unit.group().record_panic(payload, TaskKind::Track);
+                    // Given back before unwinding, so its drop is a plain `done` and the
+                    // panic is counted once (as a tracked future's, not also as a guard's).
+                    drop(unit);
+                }
                 resume_unwind(Box::new(TRACKED_PANIC))
             }
         },

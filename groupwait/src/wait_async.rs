@@ -25,7 +25,30 @@ use std::task::{Context, Poll};
 /// # Panics
 ///
 /// When polled, as [`WaitGroup::wait`]: it re-raises a panic of a `go`/`track`ed task once the
-/// counter is zero, and panics if the group is reused before it returned.
+/// counter is zero (in every waiter of the round: see [`WaitGroup::wait`]), and panics if the
+/// group is reused before it returned. For the outcome as a value, use
+/// [`WaitGroup::wait_outcome_async`].
+///
+/// # Examples
+///
+/// A `Wait` is a value: it can be raced against a timer or a shutdown signal, and dropped.
+///
+/// ```
+/// use groupwait::{Wait, WaitGroup};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let wg = Arc::new(WaitGroup::new());
+/// let job = tokio::spawn(wg.track_owned(tokio::time::sleep(Duration::from_millis(5))));
+/// let wait: Wait<'_> = wg.wait_async();
+/// tokio::select! {
+///     () = wait => {}
+///     () = tokio::time::sleep(Duration::from_secs(20)) => panic!("the job took too long"),
+/// }
+/// job.await.unwrap();
+/// # });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Wait<'a> {
     wg: &'a WaitGroup,

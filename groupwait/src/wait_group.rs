@@ -1,10 +1,12 @@
 //! The public `WaitGroup`: Go's Add/Done/Wait on one 64-bit state word.
 
 use crate::error::Error;
-use crate::panic_slot::{Payload, Slots};
+use crate::outcome::{self, payload_message, Panicked, TaskKind};
+use crate::panic_slot::{Payload, Report, Slots};
 use crate::parking;
 use crate::state::{
-    counter, counter_addend, generation, released, waiters, COUNTER, MAX_COUNT, PANICKED, WAITERS,
+    counter, counter_addend, drained, generation, released, waiters, COUNTER, DRAINING, MAX_COUNT,
+    PANICKED, WAITERS,
 };
 use crate::sync::{AtomicU64, Ordering};
 use std::fmt;
@@ -24,8 +26,9 @@ pub(crate) const GUARD_PANIC: &str =
 ///
 /// The group holds a counter. [`add`](Self::add) raises it by the number of tasks about to
 /// start, each task calls [`done`](Self::done) when it finishes, and [`wait`](Self::wait) blocks
-/// until the counter is back to zero. Any number of threads may wait at once; all of them are
-/// released together. Once every waiter has returned, the group can be used for a new round.
+/// until the counter is back to zero. Up to 2^23 - 1 (8,388,607) threads and tasks may wait at
+/// once (one more panics); all of them are released together. Once every waiter has returned,
+/// the group can be used for a new round.
 ///
 /// On top of Go: [`try_add`](Self::try_add) reports misuse as a value,
 /// [`wait_timeout`](Self::wait_timeout) and [`wait_deadline`](Self::wait_deadline) give up in
@@ -201,6 +204,22 @@ impl WaitGroup {
                 // now, and this `add` would start a new round before they returned (Go's check).
                 return Err(Error::AddDuringWait);
             }
+            if delta > 0 && old == 0 && state & PANICKED != 0 {
+                // The ending round has a panic report: starting the next round decides, under
+                // the report's lock, whether it is cleared (see `add_after_panic`).
+                return self.add_after_panic(delta);
+            }
+            let mut next = state.wrapping_add(addend);
+            if new == 0 && state & DRAINING != 0 {
+                // Drain waiters are released by this very write: it clears DRAINING (and, when
+                // no registered waiter needs the release below, advances the generation).
+                // So DRAINING is never seen with a zero counter.
+                next = if waiters(state) == 0 {
+                    drained(next)
+                } else {
+                    next & !DRAINING
+                };
+            }
             // Release: pairs with the Acquire loads of the waiters (`wait`, `count`, the
             // re-checks while waiting); every change of this word is a read-modify-write, so
             // the waiter that sees the counter at zero synchronizes with every `add` and `done`
@@ -208,13 +227,13 @@ impl WaitGroup {
             // returns. Relaxed on failure: we only retry with the fresh value.
             match self.state.compare_exchange_weak(
                 state,
-                state.wrapping_add(addend),
+                next,
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    if new == 0 && waiters(state) != 0 {
-                        self.release_waiters(state.wrapping_add(addend));
+                    if new == 0 && state & (WAITERS | DRAINING) != 0 {
+                        self.wake_after_zero(state, next);
                     }
                     return Ok(());
                 }
@@ -223,10 +242,141 @@ impl WaitGroup {
         }
     }
 
-    /// Releases every registered waiter, once the counter is zero. `state` is the word the
-    /// caller wrote: a zero counter and waiters.
+    /// Adds `n` to the counter: [`add`](Self::add) for a count, such as `jobs.len()`, without
+    /// a cast.
+    ///
+    /// # Panics
+    ///
+    /// As [`add`](Self::add); `WaitGroup counter overflow` if `n` is above `i32::MAX` or
+    /// would take the counter there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    ///
+    /// let jobs = vec!["a", "b", "c"];
+    /// let wg = WaitGroup::new();
+    /// wg.add_count(jobs.len());
+    /// assert_eq!(wg.count(), jobs.len());
+    /// # wg.add(-3);
+    /// ```
+    #[inline]
+    #[track_caller]
+    pub fn add_count(&self, n: usize) {
+        if let Err(error) = self.try_add_count(n) {
+            misuse(error)
+        }
+    }
+
+    /// Like [`add_count`](Self::add_count), but reports misuse as an [`Error`] instead of
+    /// panicking; the group is unchanged when an error is returned.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CounterOverflow`] if `n` does not fit the 32-bit counter (its `delta` is `n`,
+    /// or `isize::MAX` if `n` is even larger), and [`Error::AddDuringWait`] as for
+    /// [`try_add`](Self::try_add).
+    ///
+    /// # Panics
+    ///
+    /// Never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::{Error, WaitGroup};
+    ///
+    /// let wg = WaitGroup::new();
+    /// assert!(matches!(wg.try_add_count(usize::MAX), Err(Error::CounterOverflow { .. })));
+    /// assert_eq!(wg.try_add_count(2), Ok(()));
+    /// assert_eq!(wg.count(), 2);
+    /// # wg.add(-2);
+    /// ```
+    #[inline]
+    pub fn try_add_count(&self, n: usize) -> Result<(), Error> {
+        match isize::try_from(n) {
+            Ok(delta) => self.try_add(delta),
+            Err(_) => Err(Error::CounterOverflow { delta: isize::MAX }),
+        }
+    }
+
+    /// A positive `add` on a zero counter whose group has a panic report: the start of the
+    /// next round. Under the panic list's lock (which orders every change of `PANICKED`), the
+    /// report is cleared in the same compare-exchange if its payload was handed to a waiter
+    /// (the round it belonged to is over), and kept, for the next waiter, if nobody took it.
     #[cold]
-    fn release_waiters(&self, mut state: u64) {
+    fn add_after_panic(&self, delta: i64) -> Result<(), Error> {
+        let addend = counter_addend(delta);
+        let cleared = {
+            let mut slots = Slots::lock();
+            // Relaxed: a guess for the compare-exchange, which checks it.
+            let mut state = self.state.load(Ordering::Relaxed);
+            loop {
+                let old = counter(state);
+                let new = old + delta;
+                if new > MAX_COUNT {
+                    return Err(Error::CounterOverflow {
+                        delta: delta as isize,
+                    });
+                }
+                if old == 0 && waiters(state) != 0 {
+                    return Err(Error::AddDuringWait);
+                }
+                // PANICKED and the report cannot change while we hold the lock.
+                let clear = old == 0
+                    && state & PANICKED != 0
+                    && slots
+                        .get_mut(self.panic_id.load(Ordering::Relaxed))
+                        .is_some_and(|report| report.payload.is_none());
+                let next = if clear {
+                    state.wrapping_add(addend) & !PANICKED
+                } else {
+                    state.wrapping_add(addend)
+                };
+                // Release: as in `try_add` (this is an `add`): pairs with the Acquire loads
+                // of the waiters that will see this round's zero. Relaxed on failure: we only
+                // retry with the fresh value.
+                match self.state.compare_exchange_weak(
+                    state,
+                    next,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        break if clear {
+                            slots.take(self.panic_id.load(Ordering::Relaxed))
+                        } else {
+                            None
+                        }
+                    }
+                    Err(now) => state = now,
+                }
+            }
+        };
+        // Dropped outside the lock (its payload was taken, but keep user code out anyway).
+        drop(cleared);
+        Ok(())
+    }
+
+    /// After the write that brought the counter to zero (`before` is the word it replaced,
+    /// `after` the word it wrote): releases the registered waiters, and wakes the drain
+    /// waiters if the release did not (it stops early when every waiter has left).
+    #[cold]
+    fn wake_after_zero(&self, before: u64, after: u64) {
+        let woken = waiters(before) != 0 && self.release_waiters(after);
+        if before & DRAINING != 0 && !woken {
+            // The write cleared DRAINING; a drain waiter that re-checks under the bucket lock
+            // sees that, or is already asleep and gets this wake-up (see `wait_drained`).
+            parking::unpark_all(self.key());
+        }
+    }
+
+    /// Releases every registered waiter, once the counter is zero. `state` is the word the
+    /// caller wrote: a zero counter and waiters. Returns whether it woke the sleepers (it does
+    /// not when every waiter left first).
+    #[cold]
+    fn release_waiters(&self, mut state: u64) -> bool {
         loop {
             // AcqRel: the Release half publishes the zero counter to the waiters' Acquire
             // re-checks (they return on seeing the new generation); the Acquire half keeps
@@ -247,7 +397,7 @@ impl WaitGroup {
                     // word again shows a zero counter with waiters, which may be released by
                     // anyone, in whatever round.
                     if counter(now) != 0 || waiters(now) == 0 {
-                        return;
+                        return false;
                     }
                     state = now;
                 }
@@ -256,6 +406,7 @@ impl WaitGroup {
         // From here on the group may already be freed by a released waiter: only its address
         // is used, as a key into the static sleeping table.
         parking::unpark_all(self.key());
+        true
     }
 
     /// Decrements the counter by one: Go's `Done`, the same as `add(-1)`.
@@ -288,15 +439,22 @@ impl WaitGroup {
     /// Returns at once, after a single load, if the counter is already zero. Otherwise the
     /// thread spins briefly, then sleeps until the `done` that brings the counter to zero.
     ///
+    /// To get a task's panic as a value instead of a panic, use
+    /// [`wait_outcome`](Self::wait_outcome); to wait while other threads keep adding work,
+    /// [`wait_drained`](Self::wait_drained). See the crate docs, "Which wait?".
+    ///
     /// # Panics
     ///
     /// * If a task of the group started with [`go`](Self::go) or [`go_scoped`](Self::go_scoped)
-    ///   panicked, or a [`Guard`](crate::Guard) was dropped by a panic, `wait` re-raises the
-    ///   first such panic once the counter is zero (only one waiter receives it; it is then
-    ///   cleared).
+    ///   or run under [`track`](Self::track) panicked, or a [`Guard`](crate::Guard) was dropped
+    ///   by a panic, `wait` panics once the counter is zero, in every waiter of the round: the
+    ///   first waiter re-raises the first panic's payload, the others panic with a
+    ///   [`Panicked`] message saying the payload was handed to another waiter. (The round's
+    ///   report stays until the next round's `add`; see [`Panicked`].)
     /// * `WaitGroup is reused before previous Wait has returned` (Go's check) if, when this
     ///   waiter is released, a new round has already started: the next round's `add` must
     ///   happen after every `wait` of the previous round returned.
+    /// * `too many waiters on one WaitGroup` beyond 2^23 - 1 waiters at once.
     ///
     /// # Examples
     ///
@@ -321,7 +479,51 @@ impl WaitGroup {
         if state & (COUNTER | PANICKED) == 0 {
             return;
         }
-        self.wait_slow(None);
+        if let Err(report) = self.wait_slow(None) {
+            report.resume_unwind()
+        }
+    }
+
+    /// Like [`wait`](Self::wait), but returns the round's outcome as a value instead of
+    /// re-raising a task's panic: `Err(`[`Panicked`]`)` if tasks of the round panicked
+    /// (every waiter of the round gets one; exactly one of them holds the payload).
+    ///
+    /// # Errors
+    ///
+    /// [`Panicked`] if a [`go`](Self::go), [`go_scoped`](Self::go_scoped) or
+    /// [`track`](Self::track) task, or code holding a guard, panicked in this round (or in an
+    /// earlier one whose payload nobody took).
+    ///
+    /// # Panics
+    ///
+    /// Only on misuse, as [`wait`](Self::wait): Go's reuse check, too many waiters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// let wg = Arc::new(WaitGroup::new());
+    /// for i in 0..4 {
+    ///     wg.go(move || assert!(i != 2, "job {i} failed"));
+    /// }
+    /// match wg.wait_outcome() {
+    ///     Ok(()) => unreachable!(),
+    ///     Err(report) => {
+    ///         assert_eq!(report.count(), 1);
+    ///         assert_eq!(report.message(), Some("job 2 failed"));
+    ///     }
+    /// }
+    /// ```
+    #[must_use = "the outcome says whether a task panicked"]
+    pub fn wait_outcome(&self) -> Result<(), Panicked> {
+        // Acquire: as in `wait`.
+        let state = self.state.load(Ordering::Acquire);
+        if state & (COUNTER | PANICKED) == 0 {
+            return Ok(());
+        }
+        self.wait_slow(None).map(|_| ())
     }
 
     /// Like [`wait`](Self::wait), but gives up after `timeout`. Returns `true` if the counter
@@ -344,13 +546,40 @@ impl WaitGroup {
     /// wg.done();
     /// assert!(wg.wait_timeout(Duration::from_millis(10)));
     /// ```
+    #[must_use = "`false` means the tasks have not finished"]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.wait_timeout_outcome(timeout)
+            .unwrap_or_else(|report| report.resume_unwind())
+    }
+
+    /// Like [`wait_timeout`](Self::wait_timeout), with the outcome as a value:
+    /// `Ok(true)` finished, `Ok(false)` timed out, `Err` finished with tasks that panicked.
+    ///
+    /// # Errors
+    ///
+    /// [`Panicked`], as for [`wait_outcome`](Self::wait_outcome), once the counter is zero.
+    ///
+    /// # Panics
+    ///
+    /// Only on misuse, as [`wait_outcome`](Self::wait_outcome).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::time::Duration;
+    ///
+    /// let wg = WaitGroup::new();
+    /// wg.add(1);
+    /// assert_eq!(wg.wait_timeout_outcome(Duration::from_millis(5)).ok(), Some(false));
+    /// wg.done();
+    /// assert_eq!(wg.wait_timeout_outcome(Duration::from_millis(5)).ok(), Some(true));
+    /// ```
+    #[must_use = "`Ok(false)` means the tasks have not finished"]
+    pub fn wait_timeout_outcome(&self, timeout: Duration) -> Result<bool, Panicked> {
         match Instant::now().checked_add(timeout) {
-            Some(deadline) => self.wait_deadline(deadline),
-            None => {
-                self.wait();
-                true
-            }
+            Some(deadline) => self.wait_deadline_outcome(deadline),
+            None => self.wait_outcome().map(|()| true),
         }
     }
 
@@ -374,28 +603,64 @@ impl WaitGroup {
     /// assert!(!wg.wait_deadline(deadline));
     /// assert!(Instant::now() >= deadline);
     /// ```
+    #[must_use = "`false` means the tasks have not finished"]
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        self.wait_deadline_outcome(deadline)
+            .unwrap_or_else(|report| report.resume_unwind())
+    }
+
+    /// Like [`wait_deadline`](Self::wait_deadline), with the outcome as a value:
+    /// `Ok(true)` finished, `Ok(false)` deadline passed, `Err` finished with tasks that
+    /// panicked.
+    ///
+    /// # Errors
+    ///
+    /// [`Panicked`], as for [`wait_outcome`](Self::wait_outcome), once the counter is zero.
+    ///
+    /// # Panics
+    ///
+    /// Only on misuse, as [`wait_outcome`](Self::wait_outcome).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let wg = WaitGroup::new();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(wg.wait_deadline_outcome(deadline).ok(), Some(true));
+    /// ```
+    #[must_use = "`Ok(false)` means the tasks have not finished"]
+    pub fn wait_deadline_outcome(&self, deadline: Instant) -> Result<bool, Panicked> {
         // Acquire: as in `wait`.
         let state = self.state.load(Ordering::Acquire);
         if state & (COUNTER | PANICKED) == 0 {
-            return true;
+            return Ok(true);
         }
         self.wait_slow(Some(deadline))
     }
 
     /// Registers as a waiter, waits for the release (or the deadline), and deregisters on
-    /// timeout. Returns `true` when released.
+    /// timeout. Returns `Ok(true)` when released, with the round's report as `Err`.
     #[cold]
-    fn wait_slow(&self, deadline: Option<Instant>) -> bool {
-        let Some(registered_gen) = self.register() else {
-            self.raise_pending_panic();
-            return true;
-        };
-        if !self.sleep_until_released(registered_gen, deadline) && self.deregister(registered_gen) {
-            return false;
+    fn wait_slow(&self, deadline: Option<Instant>) -> Result<bool, Panicked> {
+        loop {
+            let Some(registered_gen) = self.register() else {
+                match self.idle_outcome() {
+                    Some(outcome) => return outcome.map(|()| true),
+                    // A next round began since `register` saw the zero counter: this waiter
+                    // came too late for the round that ended, and waits for the new one.
+                    None => continue,
+                }
+            };
+            if !self.sleep_until_released(registered_gen, deadline)
+                && self.deregister(registered_gen)
+            {
+                return Ok(false);
+            }
+            return self.finish_released_outcome().map(|()| true);
         }
-        self.finish_released();
-        true
     }
 
     /// Registers one waiter, unless the counter is zero (then `None`: no need to wait).
@@ -461,15 +726,77 @@ impl WaitGroup {
         }
     }
 
-    /// The end of a released wait: Go's reuse check, then a task's panic, if any.
+    /// The end of a released wait, re-raising: Go's reuse check, then the round's report.
+    /// (Used by the `Wait` future; an outcome future captures the report, see `outcome.rs`.)
     pub(crate) fn finish_released(&self) {
+        if let Err(report) = self.finish_released_outcome() {
+            outcome::deliver(report);
+        }
+    }
+
+    /// The end of a released wait: Go's reuse check, then the round's report, if any.
+    pub(crate) fn finish_released_outcome(&self) -> Result<(), Panicked> {
         // Go's check: the releaser zeroed counter and waiters; anything there now comes from
         // a next round begun before this `wait` returned. Acquire: as in `wait`.
         let state = self.state.load(Ordering::Acquire);
         if state & (COUNTER | WAITERS) != 0 {
-            panic!("groupwait: WaitGroup is reused before previous Wait has returned");
+            reused();
         }
-        self.raise_pending_panic();
+        // The task's PANICKED (set before its `done`) is visible here: the Acquire above read
+        // a word at or after the round's last `done` (Release), which follows the `fetch_or`.
+        if state & PANICKED == 0 {
+            return Ok(());
+        }
+        let report = {
+            let mut slots = Slots::lock();
+            // The next round's `add` clears a report only under this lock, with the same
+            // write that raises the counter: seeing a zero counter here means the report
+            // read below is this round's. Relaxed: the lock orders it with that write.
+            let state = self.state.load(Ordering::Relaxed);
+            if state & (COUNTER | WAITERS) != 0 {
+                None
+            } else {
+                Some(self.report_of_round(&mut slots, state))
+            }
+        };
+        match report {
+            Some(outcome) => outcome,
+            None => reused(),
+        }
+    }
+
+    /// The round's outcome for a waiter that found the counter at zero without registering
+    /// (a fast path, or `register` found it zero). `None` if a next round has begun since:
+    /// the caller then waits for that one.
+    pub(crate) fn idle_outcome(&self) -> Option<Result<(), Panicked>> {
+        // Relaxed: only a hint. The caller read the zero counter with Acquire, so a PANICKED
+        // set before the round's last `done` is seen; the decision is taken under the lock.
+        if self.state.load(Ordering::Relaxed) & PANICKED == 0 {
+            return Some(Ok(()));
+        }
+        let mut slots = Slots::lock();
+        // Acquire: this zero counter is what the caller returns on; pairs with the Release of
+        // the round's `done`s (release sequence). Under the lock, so a next round's `add`
+        // cannot clear the report between this load and the read below (see
+        // `add_after_panic`).
+        let state = self.state.load(Ordering::Acquire);
+        if counter(state) != 0 {
+            return None;
+        }
+        Some(self.report_of_round(&mut slots, state))
+    }
+
+    /// The report for one waiter of a round that ended with `state`, under the slots lock.
+    fn report_of_round(&self, slots: &mut Slots, state: u64) -> Result<(), Panicked> {
+        if state & PANICKED == 0 {
+            return Ok(());
+        }
+        // PANICKED is set exactly while a report is stored under the id (both change only
+        // under this lock). Relaxed: the lock orders the id.
+        match slots.get_mut(self.panic_id.load(Ordering::Relaxed)) {
+            Some(report) => Err(Panicked::from_report(report)),
+            None => Ok(()),
+        }
     }
 
     /// Spins, then sleeps, until the generation differs from `registered_gen`. Returns `false`
@@ -487,55 +814,209 @@ impl WaitGroup {
         parking::park(self.key(), still_registered, deadline)
     }
 
-    /// Re-raises a task's panic recorded for this group, if any (and clears it).
+    /// The re-raising end of a wait that found the counter at zero without registering (the
+    /// `Wait` future's first poll). If a next round began meanwhile, nothing is raised.
     pub(crate) fn raise_pending_panic(&self) {
-        // Relaxed: only a hint; the decision is taken under the slots lock in `take_panic`.
-        if self.state.load(Ordering::Relaxed) & PANICKED == 0 {
-            return;
-        }
-        if let Some(payload) = self.take_panic() {
-            std::panic::resume_unwind(payload);
+        if let Some(Err(report)) = self.idle_outcome() {
+            outcome::deliver(report);
         }
     }
 
-    /// Takes the recorded panic, if this caller is the first to see it.
-    fn take_panic(&self) -> Option<Payload> {
-        let payload = {
-            let mut slots = Slots::lock();
-            // The slots lock orders every change of PANICKED and of the id: Relaxed suffices.
-            if self.state.load(Ordering::Relaxed) & PANICKED == 0 {
-                return None; // another waiter took it first
-            }
-            self.state.fetch_and(!PANICKED, Ordering::Relaxed);
-            slots.take(self.panic_id.load(Ordering::Relaxed))
-        };
-        // PANICKED is set exactly while a payload is stored under the id.
-        Some(payload.expect("groupwait: a recorded panic has its payload"))
-    }
-
-    /// Records a task's panic for a waiter to re-raise. The first panic is kept until a
-    /// waiter takes it; later ones are dropped (their threads already reported them). Call
-    /// before the task's `done`, so the waiter it releases sees the record.
-    pub(crate) fn record_panic(&self, payload: Payload) {
+    /// Records a task's panic in the round's report, before the task's `done` (so the waiter
+    /// it releases sees the record). The first payload is kept until a waiter takes it; later
+    /// ones are counted and dropped (their threads already reported them).
+    pub(crate) fn record_panic(&self, payload: Payload, kind: TaskKind) {
+        // Outside the lock: reading a string payload runs no user code, but takes time.
+        let message = payload_message(&*payload);
         let discarded = {
             let mut slots = Slots::lock();
             // Relaxed: the slots lock orders every change of PANICKED and of the id; the
             // task's `done` (Release, after this) publishes the bit to the waiter it releases.
-            if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
-                Some(payload)
+            let mut id = self.panic_id.load(Ordering::Relaxed);
+            let existing = if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
+                slots.get_mut(id)
             } else {
-                let mut id = self.panic_id.load(Ordering::Relaxed);
+                None
+            };
+            if let Some(report) = existing {
+                report.count += 1;
+                Some((payload, message))
+            } else {
                 if id == 0 {
                     id = slots.new_id();
                     self.panic_id.store(id, Ordering::Relaxed);
                 }
-                slots.put(id, payload);
+                slots.put(
+                    id,
+                    Report {
+                        payload: Some(payload),
+                        message,
+                        count: 1,
+                        kind,
+                    },
+                );
                 self.state.fetch_or(PANICKED, Ordering::Relaxed);
                 None
             }
         };
         // Dropped outside the lock: a payload's destructor may itself panic.
         drop(discarded);
+    }
+
+    /// Blocks until the counter has been zero at some moment after this call began: waits
+    /// for the work added so far, while other threads may keep adding more. The draining
+    /// wait for flushes, graceful shutdowns and checkpoints.
+    ///
+    /// Unlike [`wait`](Self::wait), it does not count as a waiter of a round, so Go's checks
+    /// do not apply to it: producers may `add` at any time, also while it waits and as it
+    /// returns, and the start of a next round does not disturb it. It returns once the
+    /// counter has reached zero (or was zero) after the call began, which means every unit
+    /// added before the call has had its `done`; work added later may or may not be finished.
+    ///
+    /// It neither re-raises nor clears a task's panic: the round's report stays for
+    /// [`wait`](Self::wait) or [`wait_outcome`](Self::wait_outcome).
+    ///
+    /// If producers keep at least one unit in the group at every moment, the counter never
+    /// reaches zero and it waits, as `wait` would; bound it with
+    /// [`wait_drained_timeout`](Self::wait_drained_timeout), or let producers pause.
+    ///
+    /// # Panics
+    ///
+    /// Never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    ///
+    /// let wg = WaitGroup::new();
+    /// let written = AtomicU64::new(0);
+    /// let stop = AtomicBool::new(false);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         while !stop.load(Ordering::Relaxed) {
+    ///             let _unit = wg.guard(); // a log line in flight
+    ///             written.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     });
+    ///     let before = written.load(Ordering::Relaxed);
+    ///     wg.wait_drained(); // a flush: everything in flight before it is written
+    ///     assert!(written.load(Ordering::Relaxed) >= before);
+    ///     stop.store(true, Ordering::Relaxed);
+    /// });
+    /// ```
+    pub fn wait_drained(&self) {
+        self.drain_until(None);
+    }
+
+    /// Like [`wait_drained`](Self::wait_drained), but gives up after `timeout`. Returns `true`
+    /// if the counter reached zero, `false` if the time ran out first (never before it).
+    ///
+    /// # Panics
+    ///
+    /// Never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::time::Duration;
+    ///
+    /// let wg = WaitGroup::new();
+    /// wg.add(1);
+    /// assert!(!wg.wait_drained_timeout(Duration::from_millis(5)));
+    /// wg.done();
+    /// assert!(wg.wait_drained_timeout(Duration::from_millis(5)));
+    /// ```
+    #[must_use = "`false` means the work has not drained"]
+    pub fn wait_drained_timeout(&self, timeout: Duration) -> bool {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.drain_until(Some(deadline)),
+            None => self.drain_until(None),
+        }
+    }
+
+    /// Like [`wait_drained`](Self::wait_drained), but gives up at `deadline`. Returns `true`
+    /// if the counter reached zero, `false` if the deadline came first (never before it).
+    ///
+    /// # Panics
+    ///
+    /// Never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let wg = WaitGroup::new();
+    /// assert!(wg.wait_drained_deadline(Instant::now() + Duration::from_millis(5)));
+    /// ```
+    #[must_use = "`false` means the work has not drained"]
+    pub fn wait_drained_deadline(&self, deadline: Instant) -> bool {
+        self.drain_until(Some(deadline))
+    }
+
+    /// The draining wait: returns `true` once the counter was zero after the call began.
+    fn drain_until(&self, deadline: Option<Instant>) -> bool {
+        let Some(marked_gen) = self.mark_draining() else {
+            return true;
+        };
+        for _ in 0..SPIN_LIMIT {
+            if self.drained_since(marked_gen) {
+                return true;
+            }
+            crate::sync::spin_loop();
+        }
+        // `park` re-checks under the bucket lock before each sleep. While that check sees
+        // DRAINING set (and the generation unchanged), the counter is non-zero and the write
+        // that brings it to zero must clear DRAINING and then wake this bucket
+        // (`wake_after_zero`), which takes the same lock: so that wake-up cannot be lost.
+        parking::park(self.key(), || !self.drained_since(marked_gen), deadline)
+    }
+
+    /// Marks the group as having a drain waiter (sets DRAINING), unless the counter is zero
+    /// (then `None`: drained already). Returns the generation seen with DRAINING set.
+    pub(crate) fn mark_draining(&self) -> Option<u64> {
+        // Acquire: a zero counter read here ends the drain; pairs with the Release of the
+        // round's `done`s, so their writes are visible to the caller.
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            if counter(state) == 0 {
+                return None;
+            }
+            if state & DRAINING != 0 {
+                // Another drain waiter set it; the same zeroing write releases both.
+                return Some(generation(state));
+            }
+            // Relaxed on success: marking publishes nothing; the drain waiter learns of the
+            // zero through the Acquire loads of `drained_since`. Acquire on failure: as above.
+            match self.state.compare_exchange_weak(
+                state,
+                state | DRAINING,
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(generation(state)),
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// Whether the counter reached zero since DRAINING was seen set under `marked_gen`.
+    ///
+    /// Only the write that brings the counter to zero clears DRAINING, and only a zero
+    /// counter lets the generation advance (a drained zeroing or a release), so either
+    /// change means a zero since the mark: never an early return. If neither is seen (even
+    /// after 128 generations wrapped it back and another drain waiter marked again), DRAINING
+    /// is set, so the counter is non-zero and its next zeroing will clear it and wake us.
+    pub(crate) fn drained_since(&self, marked_gen: u64) -> bool {
+        // Acquire: the word read here follows the zeroing write, which follows every `done`
+        // of the drained work in the word's modification order (release sequence): pairs
+        // with their Release, so their writes are visible after the drain returns.
+        let state = self.state.load(Ordering::Acquire);
+        generation(state) != marked_gen || state & DRAINING == 0
     }
 
     /// A snapshot of the counter, for progress displays.
@@ -572,6 +1053,13 @@ impl WaitGroup {
     }
 }
 
+/// Go's reuse check failed: a next round began before this `wait` returned.
+#[cold]
+#[inline(never)]
+fn reused() -> ! {
+    panic!("groupwait: WaitGroup is reused before previous Wait has returned")
+}
+
 /// Panics with a misuse error, at the caller's line.
 #[cold]
 #[inline(never)]
@@ -591,11 +1079,16 @@ impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Relaxed: a snapshot for display, ordering nothing.
         let state = self.state.load(Ordering::Relaxed);
-        f.debug_struct("WaitGroup")
+        let mut debug = f.debug_struct("WaitGroup");
+        debug
             .field("count", &counter(state))
             .field("waiters", &waiters(state))
-            .field("panicked", &(state & PANICKED != 0))
-            .finish()
+            .field("panicked", &(state & PANICKED != 0));
+        // Shown only while set (it never is on an idle group): drain waiters are waiting.
+        if state & DRAINING != 0 {
+            debug.field("draining", &true);
+        }
+        debug.finish()
     }
 }
 
@@ -604,8 +1097,9 @@ impl Drop for WaitGroup {
         // A payload nobody waited for would otherwise stay in the global list.
         // Relaxed: `&mut self`, no other thread can touch the word any more.
         if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
-            let payload = Slots::lock().take(self.panic_id.load(Ordering::Relaxed));
-            drop(payload);
+            let report = Slots::lock().take(self.panic_id.load(Ordering::Relaxed));
+            // Dropped after the lock (the statement above released it): user code.
+            drop(report);
         }
     }
 }
@@ -710,13 +1204,34 @@ mod tests {
     }
 
     #[test]
-    fn a_waiter_that_comes_second_to_a_panic_takes_nothing() {
+    fn a_waiter_that_comes_second_to_a_panic_gets_the_report_without_the_payload() {
         let wg = WaitGroup::new();
-        wg.record_panic(Box::new("taken once"));
-        assert!(wg.take_panic().is_some());
-        // The second waiter saw the bit before the first cleared it: it finds nothing.
-        assert!(wg.take_panic().is_none());
+        wg.record_panic(Box::new("taken once"), TaskKind::Go);
+        let mut first = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(first.take_payload().is_some());
+        // The second waiter of the round: the same report, the payload handed elsewhere.
+        let second = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(second.handed_elsewhere());
+        assert_eq!(second.message(), Some("taken once"));
+        // The next round's `add` clears the delivered report.
+        wg.add(1);
+        assert_eq!(wg.state.load(Ordering::Relaxed) & PANICKED, 0);
+        wg.done();
         wg.raise_pending_panic(); // nothing pending: returns
+    }
+
+    #[test]
+    fn an_untaken_payload_survives_the_next_rounds_add() {
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("kept"), TaskKind::Go);
+        wg.add(1);
+        assert_ne!(wg.state.load(Ordering::Relaxed) & PANICKED, 0);
+        wg.done();
+        let mut report = wg.idle_outcome().unwrap().unwrap_err();
+        assert_eq!(
+            report.take_payload().unwrap().downcast_ref::<&str>(),
+            Some(&"kept")
+        );
     }
 
     #[test]
@@ -732,12 +1247,14 @@ mod tests {
     fn dropping_a_group_frees_its_unclaimed_payload() {
         let wg = WaitGroup::new();
         wg.add(1);
-        wg.record_panic(Box::new("first"));
-        wg.record_panic(Box::new("second, dropped"));
+        wg.record_panic(Box::new("first"), TaskKind::Go);
+        wg.record_panic(Box::new("second, dropped"), TaskKind::Go);
         let id = wg.panic_id.load(Ordering::Relaxed);
         assert_ne!(id, 0);
         let stored = Slots::lock().take(id).unwrap();
-        assert_eq!(stored.downcast_ref::<&str>(), Some(&"first"));
+        assert_eq!(stored.count, 2);
+        let payload = stored.payload.as_ref().unwrap();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"first"));
         Slots::lock().put(id, stored);
         drop(wg);
         assert!(Slots::lock().take(id).is_none());
@@ -747,11 +1264,16 @@ mod tests {
     fn payloads_follow_their_group_when_groups_are_swapped() {
         let mut a = WaitGroup::new();
         let mut b = WaitGroup::new();
-        a.record_panic(Box::new("from a"));
-        b.record_panic(Box::new("from b"));
+        a.record_panic(Box::new("from a"), TaskKind::Go);
+        b.record_panic(Box::new("from b"), TaskKind::Go);
         std::mem::swap(&mut a, &mut b);
         let message = |wg: &WaitGroup| {
-            let payload = wg.take_panic().unwrap();
+            let payload = wg
+                .idle_outcome()
+                .unwrap()
+                .unwrap_err()
+                .into_payload()
+                .unwrap();
             *payload.downcast_ref::<&str>().unwrap()
         };
         assert_eq!(message(&a), "from b");

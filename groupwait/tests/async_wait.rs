@@ -270,12 +270,15 @@ fn a_panicking_tracked_future_is_reraised_by_the_waiter() {
     }))
     .unwrap_err();
     assert_eq!(caught.downcast_ref::<u8>(), Some(&7));
-    // The task itself failed too, and the group is clean and usable again.
+    // The task itself failed too. The round's report stays for its other waiters until the
+    // next round's `add`, which starts clean.
     assert!(runtime.block_on(task).unwrap_err().is_panic());
     assert_eq!(
         format!("{wg:?}"),
-        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+        "WaitGroup { count: 0, waiters: 0, panicked: true }"
     );
+    wg.add(1);
+    wg.done();
     wg.wait();
 }
 
@@ -313,8 +316,9 @@ fn a_panicking_borrowed_tracked_future_is_reraised_by_the_waiter() {
     // The original payload waits for this group's waiter.
     let caught = catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err();
     assert_eq!(caught.downcast_ref::<u16>(), Some(&11));
+    // Kept for the round's other waiters until the next round's `add`.
     assert_eq!(
         format!("{wg:?}"),
-        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+        "WaitGroup { count: 0, waiters: 0, panicked: true }"
     );
 }

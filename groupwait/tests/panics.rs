@@ -23,12 +23,14 @@ fn wait_reraises_the_payload_of_a_panicking_go_task() {
     let handle = wg.go(|| std::panic::panic_any(42_u32));
     let caught = catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err();
     assert_eq!(caught.downcast_ref::<u32>(), Some(&42));
-    // The panic was caught inside the task, and delivered once: the group is clean again.
+    // The panic was caught inside the task, and its payload delivered once; the round's
+    // report stays for its other waiters until the next round's `add`, which starts clean.
     handle.join().unwrap();
     assert_eq!(
         format!("{wg:?}"),
-        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+        "WaitGroup { count: 0, waiters: 0, panicked: true }"
     );
+    wg.go(|| {}).join().unwrap();
     wg.wait();
 }
 
@@ -58,18 +60,21 @@ fn the_first_panic_is_kept_and_later_ones_dropped() {
     let wg = WaitGroup::new();
     let caught = catch_unwind(AssertUnwindSafe(|| {
         std::thread::scope(|s| {
-            wg.go_scoped(s, || panic!("one")).join().unwrap();
-            wg.go_scoped(s, || panic!("two")).join().unwrap();
+            wg.go_scoped(s, || panic!("one")).join().unwrap_err();
+            wg.go_scoped(s, || panic!("two")).join().unwrap_err();
             wg.wait();
         })
     }))
     .unwrap_err();
     assert_eq!(message(&*caught), "one");
-    wg.wait(); // delivered once, then cleared
+    // Delivered once; the round's other waiters get the report, which counts both.
+    let report = wg.wait_outcome().unwrap_err();
+    assert!(report.handed_elsewhere());
+    assert_eq!(report.count(), 2);
 }
 
 #[test]
-fn exactly_one_of_several_waiters_receives_the_panic() {
+fn every_waiter_panics_and_exactly_one_receives_the_payload() {
     let wg = Arc::new(WaitGroup::new());
     let gate = Arc::new(WaitGroup::new());
     gate.add(1);
@@ -81,16 +86,22 @@ fn exactly_one_of_several_waiters_receives_the_panic() {
     let outcomes: Vec<_> = (0..4)
         .map(|_| {
             let wg = Arc::clone(&wg);
-            std::thread::spawn(move || catch_unwind(AssertUnwindSafe(|| wg.wait())).is_err())
+            std::thread::spawn(move || {
+                message(&*catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err())
+            })
         })
         .collect();
     gate.done();
-    let panicked = outcomes
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .filter(|&p| p)
-        .count();
-    assert_eq!(panicked, 1);
+    let messages: Vec<String> = outcomes.into_iter().map(|h| h.join().unwrap()).collect();
+    // No new round begins, so every waiter belongs to the round that panicked.
+    assert_eq!(messages.iter().filter(|m| *m == "boom").count(), 1);
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.contains("handed to another waiter"))
+            .count(),
+        3
+    );
 }
 
 #[test]
@@ -100,7 +111,10 @@ fn timed_waits_report_the_panic_too() {
     let caught =
         catch_unwind(AssertUnwindSafe(|| wg.wait_timeout(Duration::from_secs(1)))).unwrap_err();
     assert_eq!(message(&*caught), "timed");
-    assert!(wg.wait_timeout(Duration::ZERO));
+    assert!(wg
+        .wait_timeout_outcome(Duration::ZERO)
+        .unwrap_err()
+        .handed_elsewhere());
 }
 
 #[test]
@@ -118,15 +132,20 @@ fn a_panic_under_a_guard_calls_done_and_the_waiter_panics_too() {
         assert_eq!(message(&*worker.join().unwrap_err()), "worker failed");
     });
     assert_eq!(wg.count(), 0);
+    drop(wg.guard()); // the next round starts clean
     wg.wait();
 }
 
 #[test]
 fn an_unclaimed_panic_waits_for_the_next_wait_even_in_a_later_round() {
     let wg = WaitGroup::new();
-    std::thread::scope(|s| {
-        wg.go_scoped(s, || panic!("round one"));
-    });
+    // (The scope itself fails: its thread did, and nothing here waited.)
+    catch_unwind(AssertUnwindSafe(|| {
+        std::thread::scope(|s| {
+            wg.go_scoped(s, || panic!("round one"));
+        })
+    }))
+    .unwrap_err();
     // Nobody waited in round one; round two's waiter receives it (and round two's own panic
     // is dropped, as any later panic while one is pending).
     let caught = catch_unwind(AssertUnwindSafe(|| {
@@ -137,5 +156,5 @@ fn an_unclaimed_panic_waits_for_the_next_wait_even_in_a_later_round() {
     }))
     .unwrap_err();
     assert_eq!(message(&*caught), "round one");
-    wg.wait();
+    assert_eq!(wg.wait_outcome().unwrap_err().count(), 2);
 }

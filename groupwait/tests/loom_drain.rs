@@ -1,0 +1,263 @@
+//! Model checking with loom of the drain waits and of the round's panic report (issue 10):
+//! every interleaving, up to a preemption bound, of small programs on one `WaitGroup`.
+//!
+//! `#![cfg(groupwait_loom)]`, like `tests/loom.rs`, whose conventions it follows. Run with
+//!
+//! ```text
+//! RUSTFLAGS="--cfg groupwait_loom" cargo test -p groupwait --release --test loom_drain -- --test-threads=1 --nocapture
+//! ```
+//!
+//! | model | program |
+//! |---|---|
+//! | d1 | `add(1)`; a worker writes a slot, `done`; main `wait_drained`s, reads the slot |
+//! | d2 | d1, and the worker starts the next round at once (`add(1)`, `done`): the drain must return, and nobody hits Go's checks |
+//! | d3 | `add(1)`; a registered `wait`er and a drain waiter, one `done` releases both |
+//! | d4 | `add(1)`; a timed drain (gives up whenever it would sleep) then a drain, racing the `done` |
+//! | d5 | `add(1)`; two drain waiters share the mark; one `done` releases both |
+//! | o1 | a guarded worker panics; main's `wait_outcome` gets the payload, a second one the report without it, and the next round's `add` clears it |
+//!
+//! What they check: a drain never returns before the work added before it is done (the
+//! slot's write is visible, else loom reports a causality violation or the read fails), never
+//! loses its wake-up (a lost one deadlocks the model, which loom reports), and leaves the
+//! group idle.
+
+#![cfg(groupwait_loom)]
+
+use groupwait::WaitGroup;
+use loom::cell::UnsafeCell;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+const PREEMPTION_BOUND: usize = 3;
+
+/// Never fires for real: under loom a timed wait gives up whenever it would sleep.
+const TIMEOUT: Duration = Duration::from_secs(3600);
+
+fn explore(
+    name: &str,
+    model: impl Fn() -> &'static str + Sync + Send + 'static,
+) -> BTreeMap<&'static str, usize> {
+    let outcomes = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(PREEMPTION_BOUND);
+    builder.max_permutations = None;
+    builder.max_duration = None;
+    builder.checkpoint_file = None;
+    let start = Instant::now();
+    {
+        let outcomes = std::sync::Arc::clone(&outcomes);
+        builder.check(move || {
+            let outcome = model();
+            *outcomes.lock().unwrap().entry(outcome).or_insert(0) += 1;
+        });
+    }
+    let outcomes = outcomes.lock().unwrap().clone();
+    eprintln!(
+        "loom model {name}: {} executions in {:.2?} (preemption bound {PREEMPTION_BOUND}): {outcomes:?}",
+        outcomes.values().sum::<usize>(),
+        start.elapsed(),
+    );
+    outcomes
+}
+
+#[track_caller]
+fn assert_idle(wg: &WaitGroup) {
+    let text = format!("{wg:?}");
+    assert!(
+        text.contains("count: 0")
+            && text.contains("waiters: 0")
+            && text.contains("panicked: false")
+            && !text.contains("draining"),
+        "{text}"
+    );
+}
+
+/// A task's result, as in `tests/loom.rs`: loom checks the access order, the atomic the value.
+struct Slot {
+    access: UnsafeCell<u32>,
+    value: AtomicUsize,
+}
+
+impl Slot {
+    fn new() -> Self {
+        Slot {
+            access: UnsafeCell::new(0),
+            value: AtomicUsize::new(0),
+        }
+    }
+
+    fn write(&self) {
+        self.access.with_mut(|_| ());
+        self.value.store(1, Ordering::Relaxed);
+    }
+
+    #[track_caller]
+    fn read(&self) {
+        self.access.with(|_| ());
+        assert_eq!(
+            self.value.load(Ordering::Relaxed),
+            1,
+            "the task's write is not visible"
+        );
+    }
+}
+
+#[test]
+fn d1_a_drain_sees_the_work_added_before_it() {
+    explore("d1 drain", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let worker = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        wg.wait_drained();
+        slot.read();
+        worker.join().unwrap();
+        assert_idle(&wg);
+        "drained"
+    });
+}
+
+#[test]
+fn d2_the_next_round_starting_at_once_does_not_hold_the_drain() {
+    explore("d2 drain, next round at once", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let worker = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+                wg.add(1); // a producer that never pauses: Go's checks must not fire
+                wg.done();
+            })
+        };
+        wg.wait_drained();
+        slot.read();
+        worker.join().unwrap();
+        assert_idle(&wg);
+        "drained"
+    });
+}
+
+#[test]
+fn d3_one_done_releases_a_waiter_and_a_drain_waiter() {
+    explore("d3 waiter and drainer", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let waiter = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                wg.wait();
+                slot.read();
+            })
+        };
+        let worker = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        wg.wait_drained();
+        slot.read();
+        waiter.join().unwrap();
+        worker.join().unwrap();
+        assert_idle(&wg);
+        "both released"
+    });
+}
+
+#[test]
+fn d4_a_timed_drain_that_gives_up_leaves_nothing_that_hurts() {
+    let outcomes = explore("d4 timed drain", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let worker = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        let outcome = if wg.wait_drained_timeout(TIMEOUT) {
+            "drained in time"
+        } else {
+            wg.wait_drained();
+            "gave up, then drained"
+        };
+        slot.read();
+        worker.join().unwrap();
+        assert_idle(&wg);
+        outcome
+    });
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+}
+
+#[test]
+fn d5_two_drain_waiters_share_the_mark() {
+    explore("d5 two drainers", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let other = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                wg.wait_drained();
+                slot.read();
+            })
+        };
+        let worker = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        wg.wait_drained();
+        slot.read();
+        other.join().unwrap();
+        worker.join().unwrap();
+        assert_idle(&wg);
+        "both drained"
+    });
+}
+
+#[test]
+fn o1_the_round_report_reaches_every_waiter_once_with_the_payload() {
+    explore("o1 outcome", || {
+        // Leaked: a `Guard` borrows its group, and loom threads are `'static`.
+        let wg: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+        let guard = wg.guard();
+        let worker = thread::spawn(move || {
+            let result = catch_unwind(AssertUnwindSafe(move || {
+                let _guard = guard;
+                std::panic::resume_unwind(Box::new("o1: the guarded task panics"));
+            }));
+            assert!(result.is_err());
+        });
+        let mut first = wg.wait_outcome().expect_err("the round had a panic");
+        assert!(first.take_payload().is_some());
+        let second = wg
+            .wait_outcome()
+            .expect_err("every waiter of the round is told");
+        assert!(second.handed_elsewhere());
+        worker.join().unwrap();
+        wg.add(1);
+        wg.done();
+        assert_idle(wg);
+        "told"
+    });
+}
