@@ -226,7 +226,18 @@ impl WaitGroup {
     /// Releases every registered waiter, once the counter is zero. `state` is the word the
     /// caller wrote: a zero counter and waiters.
     #[cold]
-    fn release_waiters(&self, mut state: u64) {
+    fn release_waiters(&self, state: u64) {
+        // The compare-exchange runs under the bucket lock, inside `parking::release`: the async
+        // waiters it counts are then exactly those whose entries the release takes out (see
+        // "Released means taken out" in parking.rs). Once it succeeded, the group may already
+        // be freed by a released waiter: `release` uses only its address, as a key into the
+        // static sleeping table.
+        parking::release(self.key(), || self.release_word(state));
+    }
+
+    /// The release's compare-exchange (see `release_waiters`). Returns `false` if there was
+    /// nothing left to release.
+    fn release_word(&self, mut state: u64) -> bool {
         loop {
             // AcqRel: the Release half publishes the zero counter to the waiters' Acquire
             // re-checks (they return on seeing the new generation); the Acquire half keeps
@@ -237,7 +248,7 @@ impl WaitGroup {
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break,
+                Ok(_) => return true,
                 Err(now) => {
                     // While the counter is zero with waiters, `add` refuses every delta and no
                     // waiter registers, so only deregistrations (timed-out or cancelled
@@ -247,15 +258,12 @@ impl WaitGroup {
                     // word again shows a zero counter with waiters, which may be released by
                     // anyone, in whatever round.
                     if counter(now) != 0 || waiters(now) == 0 {
-                        return;
+                        return false;
                     }
                     state = now;
                 }
             }
         }
-        // From here on the group may already be freed by a released waiter: only its address
-        // is used, as a key into the static sleeping table.
-        parking::unpark_all(self.key());
     }
 
     /// Decrements the counter by one: Go's `Done`, the same as `add(-1)`.
@@ -297,6 +305,8 @@ impl WaitGroup {
     /// * `WaitGroup is reused before previous Wait has returned` (Go's check) if, when this
     ///   waiter is released, a new round has already started: the next round's `add` must
     ///   happen after every `wait` of the previous round returned.
+    /// * `too many waiters on one WaitGroup` if 2^24 - 1 waiters (blocking and async together)
+    ///   are already registered on the group: one more cannot be counted. Nothing is changed.
     ///
     /// # Examples
     ///
@@ -330,7 +340,8 @@ impl WaitGroup {
     ///
     /// # Panics
     ///
-    /// As [`wait`](Self::wait), when it would return `true`.
+    /// As [`wait`](Self::wait): `too many waiters on one WaitGroup` when it would register as
+    /// the 2^24-th waiter, the others when it would return `true`.
     ///
     /// # Examples
     ///
@@ -360,7 +371,8 @@ impl WaitGroup {
     ///
     /// # Panics
     ///
-    /// As [`wait`](Self::wait), when it would return `true`.
+    /// As [`wait`](Self::wait): `too many waiters on one WaitGroup` when it would register as
+    /// the 2^24-th waiter, the others when it would return `true`.
     ///
     /// # Examples
     ///
@@ -401,14 +413,21 @@ impl WaitGroup {
     /// Registers one waiter, unless the counter is zero (then `None`: no need to wait).
     /// Returns the generation registered under; the waiter is released when it changes.
     pub(crate) fn register(&self) -> Option<u64> {
+        self.try_register()
+            .unwrap_or_else(|TooManyWaiters| panic!("groupwait: too many waiters on one WaitGroup"))
+    }
+
+    /// [`register`](Self::register), with the full waiter count reported instead of raised
+    /// (for callers that hold a lock).
+    pub(crate) fn try_register(&self) -> Result<Option<u64>, TooManyWaiters> {
         // Acquire on every load here: pairs with the Release of `done`, as in `wait`.
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             if counter(state) == 0 {
-                return None;
+                return Ok(None);
             }
             if waiters(state) == WAITERS {
-                panic!("groupwait: too many waiters on one WaitGroup");
+                return Err(TooManyWaiters);
             }
             // Relaxed on success: registering publishes nothing; the waiter learns of its
             // release through Acquire re-checks of the generation.
@@ -418,10 +437,23 @@ impl WaitGroup {
                 Ordering::Relaxed,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Some(generation(state)),
+                Ok(_) => return Ok(Some(generation(state))),
                 Err(now) => state = now,
             }
         }
+    }
+
+    /// Takes back the registration of an async waiter that no release has counted (its entry
+    /// is still on its group's live list, checked under the bucket lock, which every release's
+    /// compare-exchange also holds): its count is there, whatever the generation.
+    pub(crate) fn withdraw(&self) {
+        // Relaxed: withdrawing publishes nothing, and the cancelled waiter reads no task's data.
+        let before = self.state.fetch_sub(1, Ordering::Relaxed);
+        debug_assert_ne!(
+            waiters(before),
+            0,
+            "withdrew a waiter count that was not there"
+        );
     }
 
     /// Whether a waiter registered under `registered_gen` is still waiting (not released).
@@ -572,6 +604,9 @@ impl WaitGroup {
     }
 }
 
+/// The group already counts 2^24 - 1 waiters: one more cannot register.
+pub(crate) struct TooManyWaiters;
+
 /// Panics with a misuse error, at the caller's line.
 #[cold]
 #[inline(never)]
@@ -649,8 +684,10 @@ mod tests {
             // released waiter looked at the word.
             let state = wg.state.load(Ordering::Acquire);
             let next_round = released(state - counter_addend(1)).wrapping_add(counter_addend(1));
-            wg.state.store(next_round, Ordering::Release);
-            parking::unpark_all(wg.key());
+            parking::release(wg.key(), || {
+                wg.state.store(next_round, Ordering::Release);
+                true
+            });
             let payload = waiter.join().unwrap_err();
             let text = payload.downcast_ref::<&str>().copied().unwrap_or_default();
             assert!(
