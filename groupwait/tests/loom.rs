@@ -811,3 +811,179 @@ fn m7_guard_dropped_during_a_panic() {
         "wait panicked"
     });
 }
+
+/// Polls `wait` with `waker` until it is ready, sleeping on `parker` between polls.
+fn poll_to_completion(wait: &mut groupwait::Wait<'_>, parker: &std::sync::Arc<Parker>) -> usize {
+    let waker = Waker::from(std::sync::Arc::clone(parker));
+    let mut cx = Context::from_waker(&waker);
+    let mut polls = 0;
+    loop {
+        polls += 1;
+        if Pin::new(&mut *wait).poll(&mut cx).is_ready() {
+            return polls;
+        }
+        parker.park();
+    }
+}
+
+/// Polls `wait` once with `waker`.
+fn poll_with<W: Wake + Send + Sync + 'static>(
+    wait: &mut groupwait::Wait<'_>,
+    waker: &std::sync::Arc<W>,
+) -> Poll<()> {
+    let waker = Waker::from(std::sync::Arc::clone(waker));
+    Pin::new(wait).poll(&mut Context::from_waker(&waker))
+}
+
+/// Model 8a (issue 9): a pending `Wait` is cancelled (dropped) while the `done` that releases
+/// it runs; another pending `Wait` of the group must still be woken, and nothing is left.
+#[test]
+fn m8a_cancel_races_the_release() {
+    let outcomes = explore("8a cancel races the release", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+        let parker = std::sync::Arc::new(Parker::new());
+        let mut cancelled = wg.wait_async();
+        let mut kept = wg.wait_async();
+        assert!(poll_with(&mut cancelled, &flag).is_pending());
+        assert!(poll_with(&mut kept, &parker).is_pending());
+        let finisher = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        drop(cancelled);
+        let polls = poll_to_completion(&mut kept, &parker);
+        slot.read();
+        drop(kept);
+        finisher.join().unwrap();
+        assert_idle(&wg);
+        assert_eq!(std::sync::Arc::strong_count(&flag), 1, "a waker was left");
+        assert_eq!(std::sync::Arc::strong_count(&parker), 1, "a waker was left");
+        if polls == 1 {
+            "kept waiter ready at once"
+        } else {
+            "kept waiter woken"
+        }
+    });
+    assert!(outcomes.contains_key("kept waiter woken"), "{outcomes:?}");
+}
+
+/// Model 8b (issue 9): a pending `Wait` is re-polled with a new waker while the `done` that
+/// releases it runs: whichever waker the release finds, the future completes (no lost
+/// wake-up), and the replaced waker is dropped.
+#[test]
+fn m8b_re_poll_with_a_new_waker_races_the_release() {
+    let outcomes = explore("8b re-poll with a new waker races the release", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let old = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+        let parker = std::sync::Arc::new(Parker::new());
+        let mut wait = wg.wait_async();
+        assert!(poll_with(&mut wait, &old).is_pending());
+        let finisher = {
+            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
+            thread::spawn(move || {
+                slot.write();
+                wg.done();
+            })
+        };
+        let polls = poll_to_completion(&mut wait, &parker);
+        slot.read();
+        drop(wait);
+        finisher.join().unwrap();
+        assert_idle(&wg);
+        assert_eq!(std::sync::Arc::strong_count(&old), 1, "a waker was left");
+        assert_eq!(std::sync::Arc::strong_count(&parker), 1, "a waker was left");
+        match (polls, old.0.load(Ordering::Acquire)) {
+            (1, _) => "ready at the re-poll",
+            (_, false) => "new waker woken",
+            (_, true) => unreachable!("woken through the replaced waker, yet pending"),
+        }
+    });
+    assert!(outcomes.contains_key("new waker woken"), "{outcomes:?}");
+    assert!(outcomes.contains_key("ready at the re-poll"), "{outcomes:?}");
+}
+
+/// Model 8c (issue 9): a `Wait` released in round 1 but not polled. Round 2 runs with a
+/// blocking waiter while the stale `Wait` is dropped (its drop must not take round 2's waiter
+/// count); a second stale `Wait`, polled only after round 2, completes on the idle group.
+#[test]
+fn m8c_stale_released_waiter_across_rounds() {
+    explore("8c stale released waiter across rounds", || {
+        let wg = Arc::new(WaitGroup::new());
+        let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+        wg.add(1);
+        let mut dropped_late = wg.wait_async();
+        let mut polled_late = wg.wait_async();
+        assert!(poll_with(&mut dropped_late, &flag).is_pending());
+        assert!(poll_with(&mut polled_late, &flag).is_pending());
+        // Round 1 ends: both are released (woken), neither is polled.
+        wg.done();
+        assert!(flag.0.load(Ordering::Acquire));
+        // Round 2: a blocking waiter, a `done`, and the drop of a stale `Wait`, in any order.
+        wg.add(1);
+        let waiter = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.wait())
+        };
+        let finisher = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.done())
+        };
+        drop(dropped_late);
+        finisher.join().unwrap();
+        waiter.join().unwrap();
+        assert_idle(&wg);
+        assert!(poll_with(&mut polled_late, &flag).is_ready());
+        drop(polled_late);
+        assert_eq!(std::sync::Arc::strong_count(&flag), 1, "a waker was left");
+        "round 2 released"
+    });
+}
+
+/// Model 8d (issue 9): two groups in one bucket (under loom there is one bucket, whatever the
+/// addresses). A's `done` (on a thread) races main, which cancels a pending `Wait` of B, then
+/// releases B's blocking waiter (another thread, asleep or about to be, in the same bucket),
+/// then polls a `Wait` of A to completion: each release wakes only its own tasks, the thread is
+/// released, nothing is left.
+#[test]
+fn m8d_two_groups_share_a_bucket() {
+    explore("8d two groups share a bucket", || {
+        let a = Arc::new(WaitGroup::new());
+        let b = Arc::new(WaitGroup::new());
+        a.add(1);
+        b.add(1);
+        let parker = std::sync::Arc::new(Parker::new());
+        let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+        let mut on_a = a.wait_async();
+        let mut on_b = b.wait_async();
+        assert!(poll_with(&mut on_a, &parker).is_pending());
+        assert!(poll_with(&mut on_b, &flag).is_pending());
+        let blocking = {
+            let b = Arc::clone(&b);
+            thread::spawn(move || b.wait())
+        };
+        let finisher = {
+            let a = Arc::clone(&a);
+            thread::spawn(move || a.done())
+        };
+        drop(on_b);
+        b.done();
+        poll_to_completion(&mut on_a, &parker);
+        drop(on_a);
+        finisher.join().unwrap();
+        blocking.join().unwrap();
+        assert_idle(&a);
+        assert_idle(&b);
+        assert!(!flag.0.load(Ordering::Acquire), "A's or B's release woke a cancelled Wait");
+        assert_eq!(std::sync::Arc::strong_count(&flag), 1, "a waker was left");
+        assert_eq!(std::sync::Arc::strong_count(&parker), 1, "a waker was left");
+        "both released"
+    });
+}
