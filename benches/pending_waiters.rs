@@ -212,11 +212,7 @@ fn groupwait_unboxed(n: usize, samples: usize, big_samples: usize) -> (f64, f64,
         drop(futures);
         completion.push(start.elapsed());
     }
-    (
-        churn,
-        per(median(completion), n),
-        per(median(dropping), n),
-    )
+    (churn, per(median(completion), n), per(median(dropping), n))
 }
 
 /// The slowest release of 65 other groups (one pending future each) while `n` futures wait on
