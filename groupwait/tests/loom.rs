@@ -60,7 +60,7 @@
 //!   task's write), leaves no registration behind either way, and nothing of a round can let
 //!   a later round's waiter through early. 3b explores the release's retry loop.
 //! * 4: reuse right after `wait` returns, while round 1's releaser may still be in its wake
-//!   call (`unpark_all`), is never disturbed by it.
+//!   calls (`parking::release`), is never disturbed by it.
 //! * 5(a): a refused `try_add(-1)` leaves the group as it was and never makes a legal `wait`
 //!   or `add` fail or hang. In (ii) the two `done`s cannot be told apart: whichever comes
 //!   second is the extra one and is refused; that is accepted, and checked: at most one is
