@@ -25,26 +25,27 @@
 //! | model | program | executions | time |
 //! |---|---|---|---|
 //! | 0 | control: a `Relaxed` flag instead of the group; must be reported (`should_panic`) | (stops at the race) | < 0.01 s |
-//! | 1 | `add(2)`; two workers write a slot each, then `done`; main `wait`s, reads both | 11,544 | 1.8 s |
-//! | 2 | `add(1)`; two threads `wait`, then read the slot main wrote before its `done` | 12,135 | 1.7 s |
-//! | 3 | `add(1)`; a worker `done`s while main `wait_timeout`s (then `wait`s if it gave up); at once round 2: `add(1)`, `wait_timeout` must give up, `done`, `wait_timeout` | 315 | 0.04 s |
-//! | 3b | `add(1)`; two timed waiters and a worker's `done` (the release retries with fewer waiters) | 101,711 | 17.5 s |
-//! | 4 | reuse: `add(1)`, worker 1 `done`, `wait`; at once `add(1)`, worker 2 `done`, `wait` | 2,862 | 0.5 s |
+//! | 1 | `add(2)`; two workers write a slot each, then `done`; main `wait`s, reads both | 11,544 | 1.8-3.3 s |
+//! | 2 | `add(1)`; two threads `wait`, then read the slot main wrote before its `done` | 12,135 | 1.7-3.6 s |
+//! | 3 | `add(1)`; a worker `done`s while main `wait_timeout`s (then `wait`s if it gave up); at once round 2: `add(1)`, `wait_timeout` must give up, `done`, `wait_timeout` | 315 | 0.04-0.06 s |
+//! | 3b | `add(1)`; two timed waiters and a worker's `done` (the release retries with fewer waiters) | 101,711 | 15-17.5 s |
+//! | 4 | reuse: `add(1)`, worker 1 `done`, `wait`; at once `add(1)`, worker 2 `done`, `wait` | 2,862 | 0.4-0.5 s |
 //! | 5a(i) | `try_add(-1)` on zero (must be `NegativeCounter`) racing a legal `wait` | 1 | < 0.01 s |
-//! | 5a(ii) | `add(1)`; a legal `done` and an extra one racing a legal `try_add(1)` | 670 | 0.04 s |
-//! | 5c | `add(1)`; a waiter, a `done`, and `try_add(1)` racing the release | 14,388 | 2.8 s |
+//! | 5a(ii) | `add(1)`; a legal `done` and an extra one racing a legal `try_add(1)` | 670 | 0.04-0.09 s |
+//! | 5c | `add(1)`; a waiter, a `done`, and `try_add(1)` racing the release | 14,388 | 1.9-2.8 s |
 //! | 6 | `add(1)`; `wait_async` polled (once or twice) and dropped while a `done` runs | 40 | < 0.01 s |
 //! | 6b | `add(1)`; `wait_async` polled to completion by a hand-written loop while a `done` runs | 30 | < 0.01 s |
-//! | 6c | `add(1)`; one `done` releases a blocking waiter and an async waiter | 22,477 | 6.2 s |
-//! | 6d | model 6, then the waiter's thread `wait`s and starts round 2 as in model 3 | 441 | 0.1 s |
-//! | 7 | a worker holding `guard()` panics; main's `wait` must panic with "guard panicked" | 112 | 0.02 s |
-//! | 8a | `add(1)`; two pending `Wait`s; one is dropped while a `done` runs, the other polled to completion | 55 | 0.01-0.04 s |
+//! | 6c | `add(1)`; one `done` releases a blocking waiter and an async waiter | 22,477 | 3.7-6.2 s |
+//! | 6d | model 6, then the waiter's thread `wait`s and starts round 2 as in model 3 | 441 | 0.06-0.1 s |
+//! | 7 | a worker holding `guard()` panics; main's `wait` must panic with "guard panicked" | 112 | 0.01-0.02 s |
+//! | 8a | `add(1)`; two pending `Wait`s; one is dropped while a `done` runs, the other polled to completion | 55 | < 0.01-0.04 s |
 //! | 8b | `add(1)`; a pending `Wait` re-polled with a new waker (then to completion) while a `done` runs | 14 | < 0.01 s |
-//! | 8c | two `Wait`s released in round 1, not polled; round 2 with a blocking waiter and a `done` while one stale `Wait` is dropped; the other polled after round 2 | 199 | 0.02-0.2 s |
-//! | 8d | two groups (one bucket): A's `done` on a thread; main cancels a `Wait` of B, releases B's blocking waiter (a thread), polls a `Wait` of A to completion | 3,221 | 0.4-2.5 s |
+//! | 8c | two `Wait`s released in round 1, not polled; round 2 with a blocking waiter and a `done` while one stale `Wait` is dropped; the other polled after round 2 | 199 | 0.02-0.07 s |
+//! | 8d | two groups (one bucket): A's `done` on a thread; main cancels a `Wait` of B, releases B's blocking waiter (a thread), polls a `Wait` of A to completion | 3,221 | 0.4 s |
 //!
 //! Times: release build, `--test-threads=1`, the project's 2-vCPU machine shared with three
-//! other builds (load average about 10), 2026-11-27; the whole run takes about 35 s there.
+//! other builds (load average about 10), 2026-11-27; the whole run took 29-35 s there (about
+//! 20 s before issue 9 on a quieter machine: model 3b, now fewer executions, was 8.8-11 s).
 //! The counts of models 1-7 changed with issue 9 (async waiters now register and are taken out
 //! under the bucket lock, and the table has one bucket under loom). A version of model 8d with
 //! a second thread (B's `done` on its own thread besides B's blocking waiter) took 559,802
@@ -86,9 +87,11 @@
 //!   leaves the blocking waiter's count, which is then released; its late poll completes);
 //!   two groups in one bucket: each release wakes only its own tasks, and a thread asleep in
 //!   the shared bucket is released. Every model ends with no waiter count and no waker left.
-//!   (Under loom the table has one bucket, so all two-group models share it; with the 2-bucket
-//!   table keyed by heap addresses that differ between executions, model 8d stopped inside loom
-//!   with "expected to be able to acquire lock".)
+//!   (Under loom the table has one bucket, so all two-group models share it. Before, it had two
+//!   buckets picked by heap addresses that differ between executions: issue 9 reports a
+//!   two-group model stopping inside loom with "expected to be able to acquire lock"; run
+//!   against that table, model 8d had not finished after 10 minutes, 3 min 20 s of CPU, on the
+//!   loaded machine, where it now takes under a second.)
 //!
 //! # Finding (fixed): a stale release could empty the next round (models 3 and 6d)
 //!
