@@ -20,7 +20,9 @@
 //!
 //! Both sides' futures are boxed (`TaskTracker`'s wait future is `!Unpin`: a `Vec` of them
 //! must box), so both pay one allocation per future; groupwait's `Wait` is `Unpin` and is also
-//! measured unboxed. Medians of 21 samples (11 at N = 100,000 for completion and drop).
+//! measured unboxed. Medians of 41 samples for cancel + re-register, 21 for completion and
+//! drop (11 at N = 100,000); the two sides' samples are interleaved, so that a change of load
+//! on a shared machine hits both alike.
 
 use groupwait::WaitGroup;
 use std::cell::RefCell;
@@ -102,66 +104,112 @@ impl Side for Tracker {
     }
 }
 
-/// Median ns per future of cancel + re-register of the last `CHURN` of `n` pending futures.
-fn churn<S: Side>(side: &mut S, n: usize, samples: usize) -> f64 {
-    let mut cx = Context::from_waker(Waker::noop());
-    side.arm();
-    let side = &*side;
-    let mut times = Vec::new();
-    let mut futures: Vec<Boxed<'_>> = (0..n).map(|_| side.future()).collect();
-    for f in &mut futures {
-        pend(f.as_mut(), &mut cx);
-    }
-    for sample in 0..samples + 3 {
-        let start = Instant::now();
-        futures.truncate(n - CHURN);
-        for _ in 0..CHURN {
-            let mut f = side.future();
-            pend(f.as_mut(), &mut cx);
-            futures.push(f);
-        }
-        if sample >= 3 {
-            times.push(start.elapsed());
-        }
-    }
-    drop(futures);
-    side.release();
-    per(median(times), CHURN)
+/// `n` pending futures of `side`, and a function that takes one sample of cancel +
+/// re-register of the last `CHURN` of them.
+struct Churn<'a, S: Side> {
+    side: &'a S,
+    futures: Vec<Boxed<'a>>,
 }
 
-/// Median ns per future of (release + poll to completion + drop) of `n` pending futures, and
-/// of dropping `n` pending futures.
-fn complete_and_drop<S: Side>(side: &mut S, n: usize, samples: usize) -> (f64, f64) {
-    let mut cx = Context::from_waker(Waker::noop());
-    let (mut completion, mut dropping) = (Vec::new(), Vec::new());
-    for _ in 0..samples {
-        side.arm();
-        {
-            let side = &*side;
-            let mut futures: Vec<Boxed<'_>> = (0..n).map(|_| side.future()).collect();
-            for f in &mut futures {
-                pend(f.as_mut(), &mut cx);
-            }
-            let start = Instant::now();
-            drop(black_box(futures));
-            dropping.push(start.elapsed());
-            side.release();
+impl<'a, S: Side> Churn<'a, S> {
+    fn new(side: &'a S, n: usize) -> Self {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut futures: Vec<Boxed<'a>> = (0..n).map(|_| side.future()).collect();
+        for f in &mut futures {
+            pend(f.as_mut(), &mut cx);
         }
-        side.arm();
+        Churn { side, futures }
+    }
+
+    fn sample(&mut self) -> Duration {
+        let mut cx = Context::from_waker(Waker::noop());
+        let n = self.futures.len();
+        let start = Instant::now();
+        self.futures.truncate(n - CHURN);
+        for _ in 0..CHURN {
+            let mut f = self.side.future();
+            pend(f.as_mut(), &mut cx);
+            self.futures.push(f);
+        }
+        start.elapsed()
+    }
+}
+
+/// Median ns per future of cancel + re-register of the last `CHURN` of `n` pending futures,
+/// for both sides, their samples interleaved (so that a change of the machine's load hits
+/// both alike).
+fn churn<A: Side, B: Side>(a: &mut A, b: &mut B, n: usize, samples: usize) -> (f64, f64) {
+    a.arm();
+    b.arm();
+    let (mut times_a, mut times_b) = (Vec::new(), Vec::new());
+    {
+        let (mut churn_a, mut churn_b) = (Churn::new(&*a, n), Churn::new(&*b, n));
+        for sample in 0..samples + 3 {
+            let (ta, tb) = (churn_a.sample(), churn_b.sample());
+            if sample >= 3 {
+                times_a.push(ta);
+                times_b.push(tb);
+            }
+        }
+    }
+    a.release();
+    b.release();
+    (per(median(times_a), CHURN), per(median(times_b), CHURN))
+}
+
+/// One sample of `side`: (release + poll to completion + drop, drop pending) of `n` futures.
+fn complete_and_drop_once<S: Side>(side: &mut S, n: usize) -> (Duration, Duration) {
+    let mut cx = Context::from_waker(Waker::noop());
+    side.arm();
+    let dropping = {
         let side = &*side;
         let mut futures: Vec<Boxed<'_>> = (0..n).map(|_| side.future()).collect();
         for f in &mut futures {
             pend(f.as_mut(), &mut cx);
         }
         let start = Instant::now();
+        drop(black_box(futures));
+        let dropping = start.elapsed();
         side.release();
-        for f in &mut futures {
-            ready(f.as_mut(), &mut cx);
-        }
-        drop(futures);
-        completion.push(start.elapsed());
+        dropping
+    };
+    side.arm();
+    let side = &*side;
+    let mut futures: Vec<Boxed<'_>> = (0..n).map(|_| side.future()).collect();
+    for f in &mut futures {
+        pend(f.as_mut(), &mut cx);
     }
-    (per(median(completion), n), per(median(dropping), n))
+    let start = Instant::now();
+    side.release();
+    for f in &mut futures {
+        ready(f.as_mut(), &mut cx);
+    }
+    drop(futures);
+    (start.elapsed(), dropping)
+}
+
+/// Median ns per future of (release + poll to completion + drop) and of dropping `n` pending
+/// futures, for both sides, samples interleaved: ((a completion, a drop), (b completion, b drop)).
+fn complete_and_drop<A: Side, B: Side>(
+    a: &mut A,
+    b: &mut B,
+    n: usize,
+    samples: usize,
+) -> ((f64, f64), (f64, f64)) {
+    let (mut a_complete, mut a_drop, mut b_complete, mut b_drop) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..samples {
+        let (c, d) = complete_and_drop_once(a, n);
+        a_complete.push(c);
+        a_drop.push(d);
+        let (c, d) = complete_and_drop_once(b, n);
+        b_complete.push(c);
+        b_drop.push(d);
+    }
+    (
+        (per(median(a_complete), n), per(median(a_drop), n)),
+        (per(median(b_complete), n), per(median(b_drop), n)),
+    )
 }
 
 /// Unboxed groupwait: the same three measurements with `Wait` itself in the `Vec`.
@@ -248,8 +296,8 @@ fn unrelated_release(n: usize, samples: usize) -> f64 {
 fn main() {
     // Filter arguments from `cargo bench` (`--bench`) are ignored.
     println!(
-        "pending_waiters: ns per future, medians (cancel+re-register: 21 samples of the last \
-         {CHURN}; completion and drop: 21 samples, 11 at 100,000)"
+        "pending_waiters: ns per future, medians (cancel+re-register: 41 samples of the last \
+         {CHURN}; completion and drop: 21 samples, 11 at 100,000; the sides interleaved)"
     );
     println!(
         "| N | cancel+re-register: groupwait | TaskTracker | ratio | groupwait unboxed | \
@@ -264,10 +312,9 @@ fn main() {
             tracker: TaskTracker::new(),
             token: RefCell::new(None),
         };
-        let gw_churn = churn(&mut gw, n, 21);
-        let tt_churn = churn(&mut tt, n, 21);
-        let (gw_complete, gw_drop) = complete_and_drop(&mut gw, n, big);
-        let (tt_complete, tt_drop) = complete_and_drop(&mut tt, n, big);
+        let (gw_churn, tt_churn) = churn(&mut gw, &mut tt, n, 41);
+        let ((gw_complete, gw_drop), (tt_complete, tt_drop)) =
+            complete_and_drop(&mut gw, &mut tt, n, big);
         let (unboxed_churn, unboxed_complete, _) = groupwait_unboxed(n, 21, big);
         let unrelated = unrelated_release(n, 21);
         println!(

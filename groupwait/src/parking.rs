@@ -372,12 +372,12 @@ pub(crate) fn cancel_waker(key: usize, registration: Registration, withdraw: imp
     }
     let removed = {
         let mut waiting = lock(&bucket(key).waiting);
-        if waiting.live(key, &registration) {
+        // `None`: released (not live), the release frees the slot and wakes the waker.
+        let removed = waiting.remove_if_live(key, &registration);
+        if removed.is_some() {
             withdraw();
-            waiting.remove(key, registration.slot)
-        } else {
-            None // released: the release frees the slot (and wakes the waker)
         }
+        removed
     };
     // Dropped outside the lock: a waker's destructor is the executor's code.
     drop(removed);
@@ -486,22 +486,19 @@ impl Waiting {
         self.lists.get(&key).is_some_and(|l| l.id == list)
     }
 
-    /// Unlinks the live slot `index` from `key`'s list, frees it, and returns its waker.
-    fn remove(&mut self, key: usize, index: u32) -> Option<Waker> {
-        let (prev, next) = {
+    /// If `registration` is live (see [`live`](Self::live)), unlinks its slot from `key`'s
+    /// list, frees it, and returns its waker; `None` if it is not live.
+    fn remove_if_live(&mut self, key: usize, registration: &Registration) -> Option<Option<Waker>> {
+        // Relaxed: the number changes only under this lock (as in `live`).
+        if registration.ticket().load(Ordering::Relaxed) != registration.seq {
+            return None;
+        }
+        let index = registration.slot;
+        let (list_id, prev, next) = {
             let slot = &self.slots[index as usize];
-            (slot.prev, slot.next)
+            (slot.list, slot.prev, slot.next)
         };
-        if next != NIL {
-            self.slots[next as usize].prev = prev;
-        }
-        if prev != NIL {
-            self.slots[prev as usize].next = next;
-        }
-        let list = self
-            .lists
-            .get_mut(&key)
-            .expect("a live slot's list is in the map");
+        let list = self.lists.get_mut(&key).filter(|l| l.id == list_id)?;
         if prev == NIL {
             list.head = next;
         }
@@ -509,9 +506,15 @@ impl Waiting {
         if list.len == 0 {
             self.unlink_list(key);
         }
+        if next != NIL {
+            self.slots[next as usize].prev = prev;
+        }
+        if prev != NIL {
+            self.slots[prev as usize].next = next;
+        }
         let waker = self.slots[index as usize].waker.take();
         self.free_slot(index);
-        waker
+        Some(waker)
     }
 
     /// Takes `key`'s list off the map (its slots stay, now released, for the caller to free)
