@@ -1,7 +1,8 @@
 //! `wait_drained_async`: the `Drained` future, the async form of `wait_drained`.
 
-use crate::parking::{self, Registered};
+use crate::parking::{self, Registration};
 use crate::wait_group::WaitGroup;
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -36,8 +37,9 @@ use std::task::{Context, Poll};
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Drained<'a> {
     wg: &'a WaitGroup,
-    /// Once marked: the generation the mark was seen under, and the waker's id.
-    marked: Option<(u64, Option<u64>)>,
+    /// Once marked: the generation the mark was seen under, and the stored waker's
+    /// registration under the drain key.
+    marked: Option<(u64, Option<Registration>)>,
 }
 
 impl WaitGroup {
@@ -77,35 +79,57 @@ impl Future for Drained<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let wg = this.wg;
-        let (marked_gen, id) = match this.marked {
-            Some(marked) => marked,
+        let marked_gen = match &mut this.marked {
+            Some((_, Some(registration))) => {
+                // Lock-free: the drain wake-up (`wake_after_zero`) takes the stored waker out
+                // of the drain key's list, which bumps this ticket.
+                if registration.released() {
+                    this.marked = None;
+                    return Poll::Ready(());
+                }
+                if registration.stores(cx.waker())
+                    || parking::replace_waker(wg.drain_key(), registration, cx.waker())
+                {
+                    return Poll::Pending;
+                }
+                this.marked = None;
+                return Poll::Ready(());
+            }
+            Some((marked_gen, None)) => *marked_gen,
             None => match wg.mark_draining() {
-                Some(marked_gen) => (marked_gen, None),
+                Some(marked_gen) => marked_gen,
                 None => return Poll::Ready(()),
             },
         };
-        // Stored under the bucket lock after re-checking there: the write that brings the
-        // counter to zero clears DRAINING before it wakes this bucket (`wake_after_zero`), so
-        // a zero between `mark_draining` and here is seen, or finds the waker stored.
-        match parking::register_waker(wg.key(), || !wg.drained_since(marked_gen), id, cx.waker()) {
-            Registered::Pending(id) => {
-                this.marked = Some((marked_gen, Some(id)));
+        // Stored under the drain key's bucket lock after re-checking there: the write that
+        // brings the counter to zero clears DRAINING before it wakes that key
+        // (`wake_after_zero`, under the same lock), so a zero between `mark_draining` and
+        // here is seen, or finds the waker stored.
+        let registered = parking::register_waker(
+            wg.drain_key(),
+            || Ok::<bool, Infallible>(!wg.drained_since(marked_gen)),
+            cx.waker(),
+        );
+        match registered {
+            Ok(Some(registration)) => {
+                this.marked = Some((marked_gen, Some(registration)));
                 Poll::Pending
             }
-            Registered::Released => {
+            Ok(None) => {
                 this.marked = None;
                 Poll::Ready(())
             }
+            Err(never) => match never {},
         }
     }
 }
 
 impl Drop for Drained<'_> {
     fn drop(&mut self) {
-        if let Some((_, Some(id))) = self.marked.take() {
+        if let Some((_, Some(registration))) = self.marked.take() {
             // Nothing to take back in the word: a drain mark is shared and cleared by the
-            // next zero (a stale one costs that zero one wake-up call of the bucket).
-            parking::cancel_waker(self.wg.key(), id);
+            // next zero (a stale one costs that zero one wake-up of the drain key).
+            parking::cancel_waker(self.wg.drain_key(), registration, || {});
         }
     }
 }

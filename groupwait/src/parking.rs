@@ -24,24 +24,82 @@
 //! and is exactly what a model checker can replace (loom has both).
 //!
 //! Async waiters wait here too: a bucket also holds the `Waker`s of pending `wait_async`
-//! futures, so one release wakes threads and tasks alike.
+//! futures, so one release wakes threads and tasks alike. They live in a slab per bucket (a
+//! `Vec` of slots and a free list) with one doubly linked list of slots per group, found through
+//! a small map keyed by the group's address, so registering, re-polling and cancelling cost
+//! O(1) whatever the number of pending waiters of the group or of the bucket, and a release
+//! unlinks its group's whole list at once and walks only its own k entries.
 //!
 //! Interface: [`park`] sleeps while a condition holds, re-checking it under the bucket lock;
-//! [`register_waker`] / [`cancel_waker`] do the same for a task; [`unpark_all`] wakes every
-//! sleeper and task of a key after the caller has made the condition false.
+//! [`register_waker`] / [`replace_waker`] / [`cancel_waker`] keep a task's waker (each running
+//! the group's own registration or withdrawal under the bucket lock); [`release`] runs the
+//! group's releasing compare-exchange under the bucket lock, then wakes every sleeper of the
+//! bucket and every task of the key.
+//!
+//! # Released means taken out
+//!
+//! An async waiter never compares generations. Its registration in the group's word and the
+//! insertion of its entry happen together under the bucket lock; the release's compare-exchange
+//! and the unlinking of the group's list happen together under the same lock. So the entries a
+//! release unlinks are exactly the async waiters its compare-exchange counted, and a waiter
+//! whose entry is no longer on its group's live list has been released, however many rounds
+//! later it looks. Each slot carries a shared [`Ticket`] whose sequence number is bumped when
+//! the slot is freed (by the release, after taking the waker out, or by a cancellation); a
+//! `Wait` remembers the number it registered under, so a released future sees the change and
+//! completes without taking any lock.
+//!
+//! # No user code under a lock
+//!
+//! A waker's `clone`, `drop` and `wake` are the executor's code, which may re-enter this crate
+//! (a task owned only by its wakers, holding another `Wait` on the same bucket, is dropped with
+//! its last waker). They all run outside the bucket lock: a waker is cloned before the lock is
+//! taken, and every waker taken out of the table (replaced, cancelled, released) is dropped or
+//! woken after it is released. A `wake` that panics does not stop the release: every other
+//! waker of it is still woken, then the first panic continues.
+//!
+//! # Memory
+//!
+//! Storage is reused: once a bucket's slab has grown to its peak of pending tasks, registering
+//! allocates nothing (the first registrations allocate the slot vector, blocks of 64 tickets
+//! and the per-group map, each grown by doubling). It is also given back: when fewer than a
+//! quarter of a bucket's slots are in use, the free slots at its end (and their ticket blocks)
+//! are dropped and the vector shrunk. After any cancellation or release a bucket therefore holds
+//! at most max([`KEEP_SLOTS`], 4 x its pending tasks, 1 + the highest slot index still in use)
+//! slots of about 40 bytes each with their ticket (plus a vector's usual growth slack, at most
+//! as much again); once all its tasks are gone it is back to [`KEEP_SLOTS`]. The per-group map
+//! shrinks the same way. The bound is on the highest slot in use, not on the count: a few
+//! long-lived waiters registered at a peak keep the slots below them.
 
-use crate::sync::{lock, Condvar, Mutex};
+use crate::sync::{lock, AtomicU64, Condvar, Mutex, Ordering};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
 /// Number of buckets. Groups whose addresses hash alike share a bucket; a wake then also wakes
 /// the other group's sleeping threads, which re-check their own word and sleep again (tasks
 /// are woken by key, never by bucket).
-/// (Two under loom: fewer objects for the model checker, and shared buckets get explored.)
-const BUCKETS: usize = if cfg!(groupwait_loom) { 2 } else { 64 };
+/// One under loom: a group's address differs between the model checker's executions, and the
+/// bucket it picked with it, which loom cannot replay; with one bucket every model's groups
+/// share it, deterministically, so shared buckets are explored by every model with two groups.
+const BUCKETS: usize = if cfg!(groupwait_loom) { 1 } else { 64 };
 
-/// How many wakers `unpark_all` takes out per lock acquisition; they are woken outside the lock.
-const WAKE_BATCH: usize = 16;
+/// How many wakers `release` takes out per lock acquisition; they are woken outside the lock.
+const WAKE_BATCH: usize = 32;
+
+/// The slab size below which a bucket never shrinks.
+pub(crate) const KEEP_SLOTS: usize = 16;
+
+/// "No slot": the end of a list.
+const NIL: u32 = u32::MAX;
+
+/// The list id of a free slot (live lists are numbered from 1).
+const FREE: u64 = 0;
+
+/// Slots per block of tickets (one allocation each).
+const TICKETS: usize = 64;
 
 #[repr(align(64))] // one cache line each, so neighbouring buckets do not contend
 struct Bucket {
@@ -53,11 +111,114 @@ struct Bucket {
 struct Waiting {
     /// How many threads sleep (or are about to) on `wakeup`.
     sleepers: usize,
-    /// Pending async waiters: key, registration id, waker. The vector keeps its capacity, so
-    /// once it has grown to the peak number of pending tasks, registering allocates nothing.
-    tasks: Vec<(usize, u64, Waker)>,
-    /// The next registration id in this bucket.
-    next_id: u64,
+    /// The async waiters' slots: on a group's list, on the free list, or unlinked from its
+    /// group by a release that has not freed it yet.
+    slots: Vec<Slot>,
+    /// The slots' tickets, `TICKETS` slots to a block: slot `i`'s is
+    /// `tickets[i / TICKETS].0[i % TICKETS]`.
+    tickets: Vec<Arc<Tickets>>,
+    /// The first free slot (the free list is doubly linked too, so that trimming can take any
+    /// free slot off it).
+    free: u32,
+    /// Slots not free.
+    used: usize,
+    /// The live list of each group with pending async waiters, by key.
+    lists: HashMap<usize, List, AddressHash>,
+    /// The id of the next list made (never reused).
+    next_list: u64,
+}
+
+/// A group's list of pending async waiters.
+struct List {
+    /// Its id, stored in each of its slots; a slot whose id is not its group's live list's was
+    /// released.
+    id: u64,
+    head: u32,
+    len: usize,
+}
+
+/// One async waiter's place.
+struct Slot {
+    /// The id of the list this slot is on, or `FREE`.
+    list: u64,
+    prev: u32,
+    next: u32,
+    waker: Option<Waker>,
+}
+
+/// The part of `TICKETS` slots that a `Wait` can read without the lock: per slot, a number
+/// bumped (under the bucket lock) each time the slot is freed, by a release after it took the
+/// waker out or by a cancellation. It never wraps (64 bits, one step per registration).
+pub(crate) struct Tickets([AtomicU64; TICKETS]);
+
+/// A registered async waiter's handle on its slot (held by its `Wait`).
+pub(crate) struct Registration {
+    slot: u32,
+    /// The block holding this slot's ticket (shared with the table and with the other `Wait`s
+    /// of the block).
+    tickets: Arc<Tickets>,
+    /// The ticket's number while the slot is this waiter's.
+    seq: u64,
+    /// The addresses of the stored waker's data and vtable: what `Waker::will_wake` compares.
+    waker: (usize, usize),
+}
+
+impl Registration {
+    /// This waiter's ticket.
+    fn ticket(&self) -> &AtomicU64 {
+        &self.tickets.0[self.slot as usize % TICKETS]
+    }
+
+    /// Whether a release has taken this waiter out of the table. Lock-free.
+    pub(crate) fn released(&self) -> bool {
+        // Acquire: pairs with the Release store in `Waiting::free_slot`, made by the release
+        // under the bucket lock after its compare-exchange on the group's word (which read
+        // every `done` of the round): the round's writes are visible to the released waiter.
+        // (A cancellation also bumps the number, but only from the `Wait`'s own drop.)
+        self.ticket().load(Ordering::Acquire) != self.seq
+    }
+
+    /// Whether `waker` is (`will_wake`-equal to) the one stored for this waiter.
+    pub(crate) fn stores(&self, waker: &Waker) -> bool {
+        identity(waker) == self.waker
+    }
+}
+
+/// What `Waker::will_wake` compares: the data and vtable addresses.
+fn identity(waker: &Waker) -> (usize, usize) {
+    (
+        waker.data().addr(),
+        std::ptr::from_ref(waker.vtable()).addr(),
+    )
+}
+
+/// Hashes a key (an address) by Fibonacci hashing: keys are not chosen by an adversary, and
+/// a fixed hash keeps the table deterministic (the model checker replays executions).
+#[derive(Clone, Copy, Default)]
+struct AddressHash;
+
+impl BuildHasher for AddressHash {
+    type Hasher = AddressHasher;
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher(0)
+    }
+}
+
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, key: usize) {
+        self.0 = (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// An empty bucket.
@@ -66,8 +227,12 @@ macro_rules! empty_bucket {
         Bucket {
             waiting: Mutex::new(Waiting {
                 sleepers: 0,
-                tasks: Vec::new(),
-                next_id: 0,
+                slots: Vec::new(),
+                tickets: Vec::new(),
+                free: NIL,
+                used: 0,
+                lists: HashMap::with_hasher(AddressHash),
+                next_list: FREE + 1,
             }),
             wakeup: Condvar::new(),
         }
@@ -84,13 +249,16 @@ loom::lazy_static! {
 }
 
 fn bucket(key: usize) -> &'static Bucket {
+    if BUCKETS == 1 {
+        return &TABLE[0];
+    }
     // Fibonacci hashing: the multiplication spreads the address bits, the top bits pick the
     // bucket. Objects are at least 8-aligned, so the low bits carry no information.
     let hash = (key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     &TABLE[(hash >> (64 - BUCKETS.trailing_zeros())) as usize]
 }
 
-/// Sleeps while `should_sleep()` is true, until [`unpark_all`] for `key` or `deadline`.
+/// Sleeps while `should_sleep()` is true, until [`release`] for `key` or `deadline`.
 ///
 /// Returns `true` once `should_sleep()` was seen false, `false` if the deadline passed first
 /// (never before it). `should_sleep` is evaluated under the bucket lock.
@@ -98,9 +266,9 @@ pub(crate) fn park(key: usize, should_sleep: impl Fn() -> bool, deadline: Option
     let bucket = bucket(key);
     let mut waiting = lock(&bucket.waiting);
     loop {
-        // The re-check under the lock prevents the lost wakeup where the waker makes the
-        // condition false and calls `unpark_all` between our last look at the state and our
-        // sleep: `unpark_all` takes this lock after the change, so either we see the change
+        // The re-check under the lock prevents the lost wakeup where the release makes the
+        // condition false between our last look at the state and our sleep: the release's
+        // compare-exchange and its notify run under this lock, so either we see the change
         // here, or we are already waiting on the condvar when it notifies.
         if !should_sleep() {
             return true;
@@ -136,107 +304,339 @@ pub(crate) fn park(key: usize, should_sleep: impl Fn() -> bool, deadline: Option
     }
 }
 
-/// What [`register_waker`] found.
-pub(crate) enum Registered {
-    /// `should_sleep()` was false: released, nothing is stored.
-    Released,
-    /// The waker is stored under this id, to be woken by [`unpark_all`].
-    Pending(u64),
-}
-
-/// Stores `waker` to be woken by [`unpark_all`] for `key`, unless `should_sleep()` is already
-/// false. `id` is the id of an earlier registration of the same task (its waker is replaced).
-pub(crate) fn register_waker(
+/// Registers a task: under the bucket lock, `count()` registers it in the group (`Ok(false)`:
+/// nothing to wait for, `Err`: refused) and, if it did, a clone of `waker` is stored for
+/// [`release`] to wake. Returns the registration, `Ok(None)` when nothing is to be waited for,
+/// or `count`'s error.
+///
+/// `count` runs under the lock and must not panic. The waker is cloned before the lock is
+/// taken (a clone is the executor's code) and dropped after it when unused.
+pub(crate) fn register_waker<E>(
     key: usize,
-    should_sleep: impl Fn() -> bool,
-    id: Option<u64>,
+    count: impl FnOnce() -> Result<bool, E>,
     waker: &Waker,
-) -> Registered {
-    let mut waiting = lock(&bucket(key).waiting);
-    // The same re-check as in `park`, for the same lost wakeup: a release that lands after the
-    // caller's last look is either seen here, or finds this waker stored when it takes the lock.
-    if !should_sleep() {
-        if let Some(id) = id {
-            waiting.remove(key, id);
+) -> Result<Option<Registration>, E> {
+    let stored = waker.clone();
+    let registered = {
+        let mut waiting = lock(&bucket(key).waiting);
+        // Counted and stored in one critical section: a release (which runs its
+        // compare-exchange under this lock) either came before, and then `count` sees the
+        // counter at zero or a later round, or comes after, and then it finds this entry. No
+        // wake-up can fall between the two.
+        match count() {
+            Ok(true) => Ok(Some(waiting.insert(key, stored, identity(waker)))),
+            Ok(false) => Ok(None),
+            Err(error) => Err(error),
         }
-        return Registered::Released;
-    }
-    if let Some(id) = id {
-        if let Some(entry) = waiting.tasks.iter_mut().find(|e| e.0 == key && e.1 == id) {
-            if !entry.2.will_wake(waker) {
-                entry.2.clone_from(waker);
-            }
-            return Registered::Pending(id);
-        }
-    }
-    let id = waiting.next_id;
-    waiting.next_id += 1;
-    waiting.tasks.push((key, id, waker.clone()));
-    Registered::Pending(id)
+    };
+    // An unused clone (not moved into the table) is dropped here, after the lock.
+    registered
 }
 
-/// Removes the waker stored by [`register_waker`] under `id`, if it is still there.
-pub(crate) fn cancel_waker(key: usize, id: u64) {
-    let removed = lock(&bucket(key).waiting).remove(key, id);
+/// Stores `waker` in place of the one registered for `registration`. Returns `false` if the
+/// waiter was released meanwhile (nothing is stored then).
+///
+/// The new waker is cloned before the lock is taken, and the old one dropped after it.
+pub(crate) fn replace_waker(key: usize, registration: &mut Registration, waker: &Waker) -> bool {
+    let new = waker.clone();
+    let old = {
+        let mut waiting = lock(&bucket(key).waiting);
+        // Under the lock, `live` is exact: a release that counted this waiter has unlinked it
+        // (its compare-exchange and the unlinking share one critical section), and the lock
+        // orders that release before this read, so the released waiter sees its round.
+        if !waiting.live(key, registration) {
+            None
+        } else {
+            let slot = &mut waiting.slots[registration.slot as usize];
+            Some(slot.waker.replace(new))
+        }
+    };
+    // Outside the lock: the replaced waker (its drop), or the unused new one.
+    match old {
+        Some(old) => {
+            drop(old);
+            registration.waker = identity(waker);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Takes back `registration` (a dropped pending `Wait`), unless a release took it first. If the
+/// entry is still live, it is removed and `withdraw()` takes the waiter's count out of the
+/// group, both under the bucket lock (so no release can count the waiter in between). The
+/// stored waker is dropped after the lock is released.
+pub(crate) fn cancel_waker(key: usize, registration: Registration, withdraw: impl FnOnce()) {
+    if registration.released() {
+        return; // the release freed the slot: nothing of this waiter is left
+    }
+    let removed = {
+        let mut waiting = lock(&bucket(key).waiting);
+        // `None`: released (not live), the release frees the slot and wakes the waker.
+        let removed = waiting.remove_if_live(key, &registration);
+        if removed.is_some() {
+            withdraw();
+        }
+        removed
+    };
     // Dropped outside the lock: a waker's destructor is the executor's code.
     drop(removed);
 }
 
-impl Waiting {
-    fn remove(&mut self, key: usize, id: u64) -> Option<Waker> {
-        let index = self.tasks.iter().position(|e| e.0 == key && e.1 == id)?;
-        Some(self.tasks.swap_remove(index).2)
-    }
-}
-
-/// Wakes every thread parked on `key` (and any other key sharing its bucket) and every task
-/// registered for `key`, each task once.
+/// Releases the waiters of `key`: under the bucket lock, `release()` makes the waiters'
+/// condition false (the group's releasing compare-exchange; `false`: nothing to release, and
+/// nothing is woken); then every thread sleeping in the bucket is notified, and every task
+/// registered for `key` is unlinked, all at once, and woken, each once, outside the lock.
 ///
-/// Call it after making the waiters' condition false. Makes no wake-up system call when no
-/// thread sleeps in the bucket (the registered threads are all still spinning, or all waiters
-/// are tasks); wakers are called outside the lock.
-pub(crate) fn unpark_all(key: usize) {
+/// Makes no wake-up system call when no thread sleeps in the bucket. Touches no other key's
+/// entries. If a `wake` panics, the remaining wakers are still woken, then the first panic is
+/// resumed.
+pub(crate) fn release(key: usize, release: impl FnOnce() -> bool) {
     let bucket = bucket(key);
-    let mut first = true;
-    loop {
-        let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
-        let mut taken = 0;
-        {
-            let mut waiting = lock(&bucket.waiting);
-            if first && waiting.sleepers > 0 {
-                bucket.wakeup.notify_all();
-                #[cfg(test)]
-                lock(&NOTIFIED).push(key);
-            }
-            first = false;
-            let mut i = 0;
-            while i < waiting.tasks.len() && taken < WAKE_BATCH {
-                if waiting.tasks[i].0 == key {
-                    batch[taken] = Some(waiting.tasks.swap_remove(i).2);
-                    taken += 1;
-                } else {
-                    i += 1;
-                }
-            }
-        }
-        for waker in batch.iter_mut().take(taken) {
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
-        }
-        if taken < WAKE_BATCH {
+    let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
+    let mut next;
+    {
+        let mut waiting = lock(&bucket.waiting);
+        if !release() {
             return;
         }
+        if waiting.sleepers > 0 {
+            bucket.wakeup.notify_all();
+            #[cfg(test)]
+            lock(&NOTIFIED).push(key);
+        }
+        // From here the group's entries are off its live list: each of its waiters counts as
+        // released, and only this call frees their slots.
+        next = waiting.unlink_list(key);
+        waiting.take_batch(&mut next, &mut batch);
+    }
+    let mut panic = wake(&mut batch, None);
+    while next != NIL {
+        lock(&bucket.waiting).take_batch(&mut next, &mut batch);
+        panic = wake(&mut batch, panic);
+    }
+    if let Some(payload) = panic {
+        resume_unwind(payload);
     }
 }
 
-/// The keys whose `unpark_all` made a wake-up call on a condvar: for tests that check that a
+/// Wakes the wakers in `batch` (taking them out), each under `catch_unwind`; returns the first
+/// panic (`first`, or the first of this batch).
+fn wake(
+    batch: &mut [Option<Waker>; WAKE_BATCH],
+    mut first: Option<Box<dyn std::any::Any + Send>>,
+) -> Option<Box<dyn std::any::Any + Send>> {
+    for waker in batch.iter_mut().filter_map(Option::take) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+            // Later payloads are dropped: their panics already ran the panic hook.
+            first.get_or_insert(payload);
+        }
+    }
+    first
+}
+
+impl Waiting {
+    /// Links a new slot for `key` at the head of its list, holding `waker`.
+    fn insert(&mut self, key: usize, waker: Waker, identity: (usize, usize)) -> Registration {
+        let index = self.alloc_slot();
+        let Waiting {
+            slots,
+            lists,
+            next_list,
+            ..
+        } = self;
+        let list = lists.entry(key).or_insert_with(|| {
+            *next_list += 1;
+            List {
+                id: *next_list - 1,
+                head: NIL,
+                len: 0,
+            }
+        });
+        let old_head = list.head;
+        list.head = index;
+        list.len += 1;
+        let list_id = list.id;
+        if old_head != NIL {
+            slots[old_head as usize].prev = index;
+        }
+        let slot = &mut slots[index as usize];
+        slot.list = list_id;
+        slot.prev = NIL;
+        slot.next = old_head;
+        slot.waker = Some(waker);
+        let tickets = Arc::clone(&self.tickets[index as usize / TICKETS]);
+        Registration {
+            slot: index,
+            // Relaxed: the number changes only under this lock.
+            seq: tickets.0[index as usize % TICKETS].load(Ordering::Relaxed),
+            tickets,
+            waker: identity,
+        }
+    }
+
+    /// Whether `registration` is still on `key`'s live list (not released). Under the lock.
+    fn live(&self, key: usize, registration: &Registration) -> bool {
+        // Relaxed: the number changes only under this lock. While it is unchanged, the slot is
+        // this waiter's (a slot is dropped or reused only after it was freed, which bumps it).
+        if registration.ticket().load(Ordering::Relaxed) != registration.seq {
+            return false;
+        }
+        let list = self.slots[registration.slot as usize].list;
+        self.lists.get(&key).is_some_and(|l| l.id == list)
+    }
+
+    /// If `registration` is live (see [`live`](Self::live)), unlinks its slot from `key`'s
+    /// list, frees it, and returns its waker; `None` if it is not live.
+    fn remove_if_live(&mut self, key: usize, registration: &Registration) -> Option<Option<Waker>> {
+        // Relaxed: the number changes only under this lock (as in `live`).
+        if registration.ticket().load(Ordering::Relaxed) != registration.seq {
+            return None;
+        }
+        let index = registration.slot;
+        let (list_id, prev, next) = {
+            let slot = &self.slots[index as usize];
+            (slot.list, slot.prev, slot.next)
+        };
+        let list = self.lists.get_mut(&key).filter(|l| l.id == list_id)?;
+        if prev == NIL {
+            list.head = next;
+        }
+        list.len -= 1;
+        if list.len == 0 {
+            self.unlink_list(key);
+        }
+        if next != NIL {
+            self.slots[next as usize].prev = prev;
+        }
+        if prev != NIL {
+            self.slots[prev as usize].next = next;
+        }
+        let waker = self.slots[index as usize].waker.take();
+        self.free_slot(index);
+        Some(waker)
+    }
+
+    /// Takes `key`'s list off the map (its slots stay, now released, for the caller to free)
+    /// and returns its first slot.
+    fn unlink_list(&mut self, key: usize) -> u32 {
+        let head = self.lists.remove(&key).map_or(NIL, |l| l.head);
+        if self.lists.capacity() > 4 * KEEP_SLOTS && self.lists.len() * 4 < self.lists.capacity() {
+            self.lists.shrink_to(self.lists.len() * 2);
+        }
+        head
+    }
+
+    /// Frees up to `WAKE_BATCH` slots of an unlinked list from `next` on, moving their wakers
+    /// into `batch`; advances `next`.
+    fn take_batch(&mut self, next: &mut u32, batch: &mut [Option<Waker>; WAKE_BATCH]) {
+        for entry in batch.iter_mut() {
+            if *next == NIL {
+                return;
+            }
+            let index = *next;
+            let slot = &mut self.slots[index as usize];
+            *next = slot.next;
+            *entry = slot.waker.take();
+            self.free_slot(index);
+        }
+    }
+
+    /// A free slot, taken off the free list or added at the end.
+    fn alloc_slot(&mut self) -> u32 {
+        self.used += 1;
+        if self.free != NIL {
+            let index = self.free;
+            self.unlink_free(index);
+            return index;
+        }
+        let index = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&i| i != NIL)
+            .expect("groupwait: more than 2^32 - 1 pending wait_async futures in one bucket");
+        if index as usize % TICKETS == 0 {
+            self.tickets.push(Arc::new(Tickets(std::array::from_fn(|_| {
+                AtomicU64::new(0)
+            }))));
+        }
+        self.slots.push(Slot {
+            list: FREE,
+            prev: NIL,
+            next: NIL,
+            waker: None,
+        });
+        index
+    }
+
+    /// Frees slot `index` (its waker already taken out): bumps its ticket, puts it on the free
+    /// list, and gives storage back when the slab is mostly empty.
+    fn free_slot(&mut self, index: u32) {
+        let ticket = &self.tickets[index as usize / TICKETS].0[index as usize % TICKETS];
+        // Release: pairs with the Acquire load in `Registration::released`; for a release,
+        // this store comes after the group's releasing compare-exchange (in this critical
+        // section or an earlier one of the same `release` call), so a waiter that sees the
+        // new number also sees the round's writes. (Relaxed load: only changed under the lock.)
+        ticket.store(ticket.load(Ordering::Relaxed) + 1, Ordering::Release);
+        let slot = &mut self.slots[index as usize];
+        debug_assert!(slot.waker.is_none() && slot.list != FREE);
+        slot.list = FREE;
+        slot.prev = NIL;
+        slot.next = self.free;
+        if self.free != NIL {
+            self.slots[self.free as usize].prev = index;
+        }
+        self.free = index;
+        self.used -= 1;
+        self.shrink();
+    }
+
+    /// Takes free slot `index` off the free list.
+    fn unlink_free(&mut self, index: u32) {
+        let (prev, next) = {
+            let slot = &self.slots[index as usize];
+            (slot.prev, slot.next)
+        };
+        if prev == NIL {
+            self.free = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next != NIL {
+            self.slots[next as usize].prev = prev;
+        }
+    }
+
+    /// When fewer than a quarter of the slots are used, drops the free slots at the end and
+    /// shrinks the vector (amortized O(1): each slot is dropped at most once per push).
+    fn shrink(&mut self) {
+        let len = self.slots.len();
+        if len <= KEEP_SLOTS || self.used * 4 >= len {
+            return;
+        }
+        while self.slots.last().is_some_and(|s| s.list == FREE) {
+            let last = self.slots.len() as u32 - 1;
+            self.unlink_free(last);
+            self.slots.pop();
+        }
+        // Blocks of tickets past the end go too (an `Arc` of our own, not user code); a stale
+        // `Wait` may still hold one and sees its number changed.
+        self.tickets.truncate(self.slots.len().div_ceil(TICKETS));
+        let len = self.slots.len().max(KEEP_SLOTS);
+        if self.slots.capacity() > 2 * len {
+            self.slots.shrink_to(len);
+            self.tickets.shrink_to_fit();
+        }
+    }
+}
+
+/// The keys whose `release` made a wake-up call on a condvar: for tests that check that a
 /// release with only async waiters makes none.
 #[cfg(test)]
 pub(crate) static NOTIFIED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
-/// Held by the unit tests that put threads to sleep, or that check that a release made no
-/// wake-up call: with it, no other unit test's sleeper shares a bucket with theirs.
+/// Held by the unit tests that put threads to sleep or tasks in the table, or that check that a
+/// release made no wake-up call: with it, no other unit test's sleeper or task shares a bucket
+/// with theirs.
 #[cfg(test)]
 pub(crate) fn serialize_sleeping_tests() -> crate::sync::MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
@@ -253,17 +653,16 @@ pub(crate) fn sleepers(key: usize) -> usize {
 #[cfg(test)]
 pub(crate) fn registered_wakers(key: usize) -> usize {
     lock(&bucket(key).waiting)
-        .tasks
-        .iter()
-        .filter(|e| e.0 == key)
-        .count()
+        .lists
+        .get(&key)
+        .map_or(0, |l| l.len)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use crate::test_support::wait_until;
+    use std::sync::atomic::AtomicUsize;
     use std::task::Wake;
 
     /// A waker that counts its wake-ups (shared with the `wait_async` tests).
@@ -271,13 +670,23 @@ pub(crate) mod tests {
     pub(crate) struct Counting(pub(crate) AtomicUsize);
     impl Wake for Counting {
         fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
-    /// Two keys that share a bucket (and a third that does not share it with them).
-    fn keys_sharing_a_bucket() -> (usize, usize) {
-        let first = 0x1000_usize;
+    fn wakes(counting: &Counting) -> usize {
+        counting.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Registers a task for `key` with `waker` (the group's count is not involved here).
+    fn pend(key: usize, waker: &Waker) -> Registration {
+        register_waker(key, || Ok::<_, ()>(true), waker)
+            .unwrap()
+            .expect("should pend")
+    }
+
+    /// Two keys that share a bucket.
+    fn keys_sharing_a_bucket(first: usize) -> (usize, usize) {
         let second = (1..)
             .map(|i| first + 8 * i)
             .find(|&k| std::ptr::eq(bucket(k), bucket(first)))
@@ -285,54 +694,88 @@ pub(crate) mod tests {
         (first, second)
     }
 
+    /// (slots, capacity, lists) of `key`'s bucket.
+    fn storage(key: usize) -> (usize, usize, usize) {
+        let waiting = lock(&bucket(key).waiting);
+        (
+            waiting.slots.len(),
+            waiting.slots.capacity(),
+            waiting.lists.len(),
+        )
+    }
+
     #[test]
     fn a_release_wakes_only_its_own_tasks_in_a_shared_bucket_in_batches() {
-        let (mine, other) = keys_sharing_a_bucket();
+        let _serial = serialize_sleeping_tests();
+        let (mine, other) = keys_sharing_a_bucket(0x1000);
         let (my_waker, other_waker) =
             (Arc::new(Counting::default()), Arc::new(Counting::default()));
         let my_waker_handle = Waker::from(Arc::clone(&my_waker));
         let other_waker_handle = Waker::from(Arc::clone(&other_waker));
+        let mut registrations = Vec::new();
         // Interleaved, and more of mine than one batch holds.
         for i in 0..(2 * WAKE_BATCH + 3) {
-            assert!(matches!(
-                register_waker(mine, || true, None, &my_waker_handle),
-                Registered::Pending(_)
-            ));
+            registrations.push(pend(mine, &my_waker_handle));
             if i % 4 == 0 {
-                register_waker(other, || true, None, &other_waker_handle);
+                registrations.push(pend(other, &other_waker_handle));
             }
         }
         let others = registered_wakers(other);
-        unpark_all(mine);
-        assert_eq!(my_waker.0.load(Ordering::Relaxed), 2 * WAKE_BATCH + 3);
+        release(mine, || true);
+        assert_eq!(wakes(&my_waker), 2 * WAKE_BATCH + 3);
         assert_eq!(registered_wakers(mine), 0);
-        assert_eq!(other_waker.0.load(Ordering::Relaxed), 0);
+        assert_eq!(wakes(&other_waker), 0);
         assert_eq!(registered_wakers(other), others);
-        unpark_all(other);
-        assert_eq!(other_waker.0.load(Ordering::Relaxed), others);
+        release(other, || true);
+        assert_eq!(wakes(&other_waker), others);
         assert_eq!(registered_wakers(other), 0);
+        assert!(registrations.iter().all(Registration::released));
     }
 
     #[test]
-    fn a_re_registration_replaces_the_waker_and_keeps_the_id() {
+    fn a_release_whose_exchange_fails_wakes_nobody() {
+        let _serial = serialize_sleeping_tests();
+        let key = 0x1800_usize;
+        let counting = Arc::new(Counting::default());
+        let registration = pend(key, &Waker::from(Arc::clone(&counting)));
+        release(key, || false);
+        assert_eq!(wakes(&counting), 0);
+        assert!(!registration.released());
+        cancel_waker(key, registration, || {});
+        assert_eq!(registered_wakers(key), 0);
+        assert_eq!(Arc::strong_count(&counting), 1);
+    }
+
+    #[test]
+    fn a_re_registration_replaces_the_waker_and_keeps_the_slot() {
+        let _serial = serialize_sleeping_tests();
         let key = 0x2000_usize;
         let first = Arc::new(Counting::default());
         let second = Arc::new(Counting::default());
-        let Registered::Pending(id) =
-            register_waker(key, || true, None, &Waker::from(Arc::clone(&first)))
-        else {
-            panic!("should pend");
-        };
-        let again = register_waker(key, || true, Some(id), &Waker::from(Arc::clone(&second)));
-        assert!(matches!(again, Registered::Pending(same) if same == id));
+        let first_waker = Waker::from(Arc::clone(&first));
+        let second_waker = Waker::from(Arc::clone(&second));
+        let mut registration = pend(key, &first_waker);
+        assert!(registration.stores(&first_waker) && !registration.stores(&second_waker));
+        let slot = registration.slot;
+        assert!(replace_waker(key, &mut registration, &second_waker));
+        assert_eq!(registration.slot, slot);
+        assert!(registration.stores(&second_waker));
         assert_eq!(registered_wakers(key), 1);
-        unpark_all(key);
-        assert_eq!(first.0.load(Ordering::Relaxed), 0);
-        assert_eq!(second.0.load(Ordering::Relaxed), 1);
+        drop(first_waker);
+        assert_eq!(
+            Arc::strong_count(&first),
+            1,
+            "the replaced waker was dropped"
+        );
+        release(key, || true);
+        assert_eq!(wakes(&first), 0);
+        assert_eq!(wakes(&second), 1);
+        assert!(registration.released());
     }
 
     #[test]
     fn a_re_registration_replaces_only_its_own_entry() {
+        let _serial = serialize_sleeping_tests();
         let key = 0x5000_usize;
         let (first, second, renewed) = (
             Arc::new(Counting::default()),
@@ -340,34 +783,112 @@ pub(crate) mod tests {
             Arc::new(Counting::default()),
         );
         // Another task of the same group registers first...
-        register_waker(key, || true, None, &Waker::from(Arc::clone(&second)));
-        let Registered::Pending(id) =
-            register_waker(key, || true, None, &Waker::from(Arc::clone(&first)))
-        else {
-            panic!("should pend");
-        };
+        let _other = pend(key, &Waker::from(Arc::clone(&second)));
+        let mut registration = pend(key, &Waker::from(Arc::clone(&first)));
         // ...then this one is polled again with a new waker.
-        register_waker(key, || true, Some(id), &Waker::from(Arc::clone(&renewed)));
-        unpark_all(key);
-        assert_eq!(second.0.load(Ordering::Relaxed), 1);
-        assert_eq!(renewed.0.load(Ordering::Relaxed), 1);
-        assert_eq!(first.0.load(Ordering::Relaxed), 0);
+        assert!(replace_waker(
+            key,
+            &mut registration,
+            &Waker::from(Arc::clone(&renewed))
+        ));
+        release(key, || true);
+        assert_eq!(wakes(&second), 1);
+        assert_eq!(wakes(&renewed), 1);
+        assert_eq!(wakes(&first), 0);
     }
 
     #[test]
-    fn a_released_re_registration_removes_the_old_entry() {
+    fn a_released_registration_is_neither_replaced_nor_cancelled() {
+        let _serial = serialize_sleeping_tests();
         let key = 0x3000_usize;
-        let waker = Waker::from(Arc::new(Counting::default()));
-        let Registered::Pending(id) = register_waker(key, || true, None, &waker) else {
-            panic!("should pend");
+        let counting = Arc::new(Counting::default());
+        let waker = Waker::from(Arc::clone(&counting));
+        let mut registration = pend(key, &waker);
+        release(key, || true);
+        assert!(registration.released());
+        assert!(!replace_waker(key, &mut registration, &waker));
+        assert_eq!(registered_wakers(key), 0);
+        // A later registration may reuse the slot; the stale one still counts as released and
+        // its cancellation neither withdraws nor removes anything.
+        let fresh = pend(key, &waker);
+        cancel_waker(key, registration, || panic!("a released waiter withdrew"));
+        assert_eq!(registered_wakers(key), 1);
+        let mut withdrawn = false;
+        cancel_waker(key, fresh, || withdrawn = true);
+        assert!(withdrawn);
+        assert_eq!(registered_wakers(key), 0);
+        drop(waker);
+        assert_eq!(Arc::strong_count(&counting), 1);
+    }
+
+    #[test]
+    fn cancelling_in_any_order_keeps_the_lists_consistent() {
+        let _serial = serialize_sleeping_tests();
+        let (mine, other) = keys_sharing_a_bucket(0x6000);
+        let counting = Arc::new(Counting::default());
+        let waker = Waker::from(Arc::clone(&counting));
+        let mut mine_pending: Vec<_> = (0..10).map(|_| pend(mine, &waker)).collect();
+        let others: Vec<_> = (0..5).map(|_| pend(other, &waker)).collect();
+        // Head, tail and middle of the list.
+        for index in [9, 0, 4, 2] {
+            cancel_waker(mine, mine_pending.remove(index), || {});
+        }
+        assert_eq!(registered_wakers(mine), 6);
+        release(mine, || true);
+        assert_eq!(wakes(&counting), 6);
+        assert!(mine_pending.iter().all(Registration::released));
+        assert!(!others.iter().any(Registration::released));
+        for registration in others {
+            cancel_waker(other, registration, || {});
+        }
+        assert_eq!(registered_wakers(other), 0);
+        drop(waker);
+        assert_eq!(Arc::strong_count(&counting), 1);
+    }
+
+    #[test]
+    fn storage_is_given_back_after_a_peak_and_reused_in_a_steady_state() {
+        let _serial = serialize_sleeping_tests();
+        // Miri is slow: smaller sizes there, the same assertions.
+        let (peak_size, pending_size, churn, rounds) = if cfg!(miri) {
+            (300, 100, 10, 5)
+        } else {
+            (10_000, 1000, 100, 100)
         };
-        assert!(matches!(
-            register_waker(key, || false, Some(id), &waker),
-            Registered::Released
-        ));
-        assert_eq!(registered_wakers(key), 0);
-        cancel_waker(key, id); // already gone: a no-op
-        assert_eq!(registered_wakers(key), 0);
+        let key = 0x7000_usize;
+        let waker = Waker::from(Arc::new(Counting::default()));
+        let peak: Vec<_> = (0..peak_size).map(|_| pend(key, &waker)).collect();
+        let (slots, _, _) = storage(key);
+        assert!(slots >= peak_size);
+        for registration in peak {
+            cancel_waker(key, registration, || {});
+        }
+        let (slots, capacity, _) = storage(key);
+        assert!(
+            slots <= KEEP_SLOTS && capacity <= 2 * KEEP_SLOTS,
+            "{slots} {capacity}"
+        );
+        // A release gives back too.
+        let peak: Vec<_> = (0..peak_size).map(|_| pend(key, &waker)).collect();
+        release(key, || true);
+        let (slots, capacity, _) = storage(key);
+        assert!(
+            slots <= KEEP_SLOTS && capacity <= 2 * KEEP_SLOTS,
+            "{slots} {capacity}"
+        );
+        drop(peak);
+        // Steady state: cancel and re-register the most recent ones, many times; the slab does
+        // not grow past its first peak.
+        let mut pending: Vec<_> = (0..pending_size).map(|_| pend(key, &waker)).collect();
+        let (first_peak, _, _) = storage(key);
+        for _ in 0..rounds {
+            for registration in pending.drain(pending_size - churn..) {
+                cancel_waker(key, registration, || {});
+            }
+            pending.extend((0..churn).map(|_| pend(key, &waker)));
+            assert_eq!(storage(key).0, first_peak);
+        }
+        release(key, || true);
     }
 
     #[test]
@@ -382,15 +903,21 @@ pub(crate) mod tests {
         let soon = Instant::now() + std::time::Duration::from_millis(5);
         assert!(!park(key, || true, Some(soon)));
         assert_eq!(sleepers(key), 0);
-        // A sleep ended by `unpark_all`.
+        // A sleep ended by `release`.
         let asleep = std::sync::atomic::AtomicBool::new(true);
         std::thread::scope(|s| {
-            let sleeper = s.spawn(|| park(key, || asleep.load(Ordering::Acquire), None));
-            while sleepers(key) == 0 {
-                std::thread::yield_now();
-            }
-            asleep.store(false, Ordering::Release);
-            unpark_all(key);
+            let sleeper = s.spawn(|| {
+                park(
+                    key,
+                    || asleep.load(std::sync::atomic::Ordering::Acquire),
+                    None,
+                )
+            });
+            wait_until("the sleeper counted in its bucket", || sleepers(key) == 1);
+            release(key, || {
+                asleep.store(false, std::sync::atomic::Ordering::Release);
+                true
+            });
             assert!(sleeper.join().unwrap());
         });
         assert_eq!(sleepers(key), 0);

@@ -1,7 +1,7 @@
 //! `wait_async`: the `Wait` future, an async waiter on the same group as blocking ones.
 
-use crate::parking::{self, Registered};
-use crate::wait_group::WaitGroup;
+use crate::parking::{self, Registration};
+use crate::wait_group::{TooManyWaiters, WaitGroup};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +14,10 @@ use std::task::{Context, Poll};
 /// that blocking waiters sleep in, and the `done` that brings the counter to zero wakes every
 /// blocking and async waiter of the round together.
 ///
+/// Registering, re-polling (with the same or a new waker) and cancelling cost O(1) whatever the
+/// number of pending futures; a re-poll with the same waker, and the poll that completes a
+/// released future, take no lock.
+///
 /// # Cancel safety
 ///
 /// Dropping a pending `Wait` takes back its registration: the group's waiter count is restored
@@ -22,12 +26,17 @@ use std::task::{Context, Poll};
 /// being dropped, the release simply counts it as released. So a `Wait` can be used in
 /// `select!` or under a timeout and polled again as a new `wait_async()` later.
 ///
+/// A released future stays released: the release takes its entry out of the table, and a
+/// `Wait` whose entry is gone completes when polled, however many rounds later (and its drop
+/// touches nothing), so a stale future can never take part in a later round.
+///
 /// # Panics
 ///
 /// When polled, as [`WaitGroup::wait`]: it re-raises a panic of a `go`/`track`ed task once the
-/// counter is zero (in every waiter of the round: see [`WaitGroup::wait`]), and panics if the
-/// group is reused before it returned. For the outcome as a value, use
-/// [`WaitGroup::wait_outcome_async`].
+/// counter is zero (in every waiter of the round: see [`WaitGroup::wait`]), panics if the group
+/// is reused before it completed, and panics with `too many waiters on one WaitGroup` at its
+/// first poll if 2^23 - 1 waiters (blocking and async together) are already registered on the
+/// group. For the outcome as a value, use [`WaitGroup::wait_outcome_async`].
 ///
 /// # Examples
 ///
@@ -52,8 +61,8 @@ use std::task::{Context, Poll};
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Wait<'a> {
     wg: &'a WaitGroup,
-    /// Set while registered: the generation registered under and the waker's id.
-    registration: Option<(u64, u64)>,
+    /// Set while registered: the entry in the table.
+    registration: Option<Registration>,
 }
 
 impl WaitGroup {
@@ -61,13 +70,19 @@ impl WaitGroup {
     /// [`wait`](Self::wait), on the same group, alongside blocking waiters.
     ///
     /// A group whose counter is already zero makes the future ready at its first poll, with
-    /// no allocation. Otherwise the waiter registers in the group and its waker is stored in a
-    /// global table (whose storage is reused, so a steady state allocates nothing). Use the
-    /// executor's timer for a timeout; the future is cancel safe (see [`Wait`]).
+    /// no allocation and no lock. Otherwise the waiter registers in the group and its waker is
+    /// stored in a global table, whose storage is reused (a steady state allocates nothing)
+    /// and given back when mostly empty. Use the executor's timer for a timeout; the future is
+    /// cancel safe (see [`Wait`]).
+    ///
+    /// At most 2^23 - 1 waiters, blocking and async together, can be registered on one group
+    /// at once.
     ///
     /// # Panics
     ///
-    /// As [`wait`](Self::wait), when the future is polled.
+    /// As [`wait`](Self::wait), when the future is polled: a task's panic re-raised, Go's reuse
+    /// check, and `too many waiters on one WaitGroup` if 2^23 - 1 waiters are already
+    /// registered when it is first polled.
     ///
     /// # Examples
     ///
@@ -116,45 +131,58 @@ impl Future for Wait<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let wg = this.wg;
-        let (registered_gen, id) = match this.registration {
-            Some((registered_gen, id)) => (registered_gen, Some(id)),
-            None => match wg.register() {
-                Some(registered_gen) => (registered_gen, None),
-                None => {
+        let Some(registration) = &mut this.registration else {
+            // First poll. An idle group: ready, without a lock or a waker clone.
+            if wg.count() == 0 {
+                wg.raise_pending_panic();
+                return Poll::Ready(());
+            }
+            // Counted in the group and stored in the table under the bucket lock, together:
+            // a release either came before (then the counter reads zero, or a later round's,
+            // and nothing is registered) or finds the entry. No wake-up can be lost between.
+            return match parking::register_waker(
+                wg.key(),
+                || wg.try_register().map(|registered| registered.is_some()),
+                cx.waker(),
+            ) {
+                Ok(Some(registration)) => {
+                    this.registration = Some(registration);
+                    Poll::Pending
+                }
+                Ok(None) => {
                     // The counter was zero: nothing to wait for.
                     wg.raise_pending_panic();
-                    return Poll::Ready(());
+                    Poll::Ready(())
                 }
-            },
+                Err(TooManyWaiters) => panic!("groupwait: too many waiters on one WaitGroup"),
+            };
         };
-        // Stored (or refreshed) under the bucket lock after re-checking the generation there:
-        // a release between `register` and here is seen, not lost.
-        match parking::register_waker(
-            wg.key(),
-            || wg.still_registered(registered_gen),
-            id,
-            cx.waker(),
-        ) {
-            Registered::Pending(id) => {
-                this.registration = Some((registered_gen, id));
-                Poll::Pending
-            }
-            Registered::Released => {
-                this.registration = None;
-                wg.finish_released();
-                Poll::Ready(())
-            }
+        // Released (the release freed our slot)? No lock: an atomic load of our ticket.
+        let released = registration.released()
+            // Same waker: pending, without a lock. A release that has not reached our entry
+            // yet will wake this very waker (it takes it out after this load or not at all).
+            || (!registration.stores(cx.waker())
+                // A new waker: stored in place of the old one under the lock, unless a release
+                // got there first (then it is not stored and we are released).
+                && !parking::replace_waker(wg.key(), registration, cx.waker()));
+        if released {
+            this.registration = None;
+            wg.finish_released();
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
-        if let Some((registered_gen, id)) = self.registration.take() {
-            // Waker first, then the count: once the count is back, a release no longer counts
-            // this waiter, and its waker must not be found by one either.
-            parking::cancel_waker(self.wg.key(), id);
-            self.wg.deregister(registered_gen);
+        if let Some(registration) = self.registration.take() {
+            // Removes the entry and takes back the waiter's count together, under the bucket
+            // lock, unless a release took the entry first (then the release counted it and
+            // there is nothing to take back).
+            let wg = self.wg;
+            parking::cancel_waker(wg.key(), registration, || wg.withdraw());
         }
     }
 }
@@ -172,6 +200,7 @@ impl fmt::Debug for Wait<'_> {
 mod tests {
     use super::*;
     use crate::parking::tests::Counting;
+    use crate::test_support::wait_until;
     use std::sync::Arc;
     use std::task::{Wake, Waker};
 
@@ -182,6 +211,7 @@ mod tests {
 
     #[test]
     fn dropped_pending_waits_leave_no_waker_and_no_waiter() {
+        let _serial = parking::serialize_sleeping_tests();
         let wg = WaitGroup::new();
         wg.add(1);
         let waker = Waker::from(Arc::new(Noop));
@@ -236,10 +266,11 @@ mod tests {
         wg.add(1);
         std::thread::scope(|s| {
             let waiter = s.spawn(|| wg.wait());
-            while !format!("{wg:?}").contains("waiters: 1") {
-                std::thread::yield_now();
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50)); // past its spin
+            // Past its spin: counted asleep in the bucket (the serial lock keeps other tests'
+            // sleepers out of it).
+            wait_until("the waiter asleep in its bucket", || {
+                parking::sleepers(wg.key()) == 1
+            });
             wg.done();
             waiter.join().unwrap();
         });
@@ -248,6 +279,7 @@ mod tests {
 
     #[test]
     fn a_release_wakes_no_task_of_another_group() {
+        let _serial = parking::serialize_sleeping_tests();
         let (a, b) = (WaitGroup::new(), WaitGroup::new());
         a.add(1);
         b.add(1);
@@ -272,6 +304,7 @@ mod tests {
 
     #[test]
     fn release_removes_every_waker_of_the_group() {
+        let _serial = parking::serialize_sleeping_tests();
         let wg = WaitGroup::new();
         wg.add(1);
         let waker = Waker::from(Arc::new(Noop));

@@ -360,23 +360,40 @@ impl WaitGroup {
     }
 
     /// After the write that brought the counter to zero (`before` is the word it replaced,
-    /// `after` the word it wrote): releases the registered waiters, and wakes the drain
-    /// waiters if the release did not (it stops early when every waiter has left).
+    /// `after` the word it wrote): releases the registered waiters, then wakes the drain
+    /// waiters if a drain mark was set.
     #[cold]
     fn wake_after_zero(&self, before: u64, after: u64) {
-        let woken = waiters(before) != 0 && self.release_waiters(after);
-        if before & DRAINING != 0 && !woken {
-            // The write cleared DRAINING; a drain waiter that re-checks under the bucket lock
-            // sees that, or is already asleep and gets this wake-up (see `wait_drained`).
-            parking::unpark_all(self.key());
+        // Taken before the release: once it succeeded, the group may already be freed by a
+        // released waiter, and only this address may be used.
+        let drain_key = self.drain_key();
+        if waiters(before) != 0 {
+            self.release_waiters(after);
+        }
+        if before & DRAINING != 0 {
+            // The write cleared DRAINING; a drain waiter that re-checks under the drain key's
+            // bucket lock sees that, or is already asleep (or stored) and gets this wake-up
+            // (see `wait_drained`). Drain waiters have a key of their own, so this wakes
+            // none of the group's registered `Wait`s: only a real release takes those out.
+            parking::release(drain_key, || true);
         }
     }
 
     /// Releases every registered waiter, once the counter is zero. `state` is the word the
-    /// caller wrote: a zero counter and waiters. Returns whether it woke the sleepers (it does
-    /// not when every waiter left first).
+    /// caller wrote: a zero counter and waiters.
     #[cold]
-    fn release_waiters(&self, mut state: u64) -> bool {
+    fn release_waiters(&self, state: u64) {
+        // The compare-exchange runs under the bucket lock, inside `parking::release`: the async
+        // waiters it counts are then exactly those whose entries the release takes out (see
+        // "Released means taken out" in parking.rs). Once it succeeded, the group may already
+        // be freed by a released waiter: `release` uses only its address, as a key into the
+        // static sleeping table.
+        parking::release(self.key(), || self.release_word(state));
+    }
+
+    /// The release's compare-exchange (see `release_waiters`). Returns `false` if there was
+    /// nothing left to release.
+    fn release_word(&self, mut state: u64) -> bool {
         loop {
             // AcqRel: the Release half publishes the zero counter to the waiters' Acquire
             // re-checks (they return on seeing the new generation); the Acquire half keeps
@@ -387,7 +404,7 @@ impl WaitGroup {
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break,
+                Ok(_) => return true,
                 Err(now) => {
                     // While the counter is zero with waiters, `add` refuses every delta and no
                     // waiter registers, so only deregistrations (timed-out or cancelled
@@ -403,10 +420,6 @@ impl WaitGroup {
                 }
             }
         }
-        // From here on the group may already be freed by a released waiter: only its address
-        // is used, as a key into the static sleeping table.
-        parking::unpark_all(self.key());
-        true
     }
 
     /// Decrements the counter by one: Go's `Done`, the same as `add(-1)`.
@@ -454,7 +467,8 @@ impl WaitGroup {
     /// * `WaitGroup is reused before previous Wait has returned` (Go's check) if, when this
     ///   waiter is released, a new round has already started: the next round's `add` must
     ///   happen after every `wait` of the previous round returned.
-    /// * `too many waiters on one WaitGroup` beyond 2^23 - 1 waiters at once.
+    /// * `too many waiters on one WaitGroup` if 2^23 - 1 waiters (blocking and async together)
+    ///   are already registered on the group: one more cannot be counted. Nothing is changed.
     ///
     /// # Examples
     ///
@@ -532,7 +546,8 @@ impl WaitGroup {
     ///
     /// # Panics
     ///
-    /// As [`wait`](Self::wait), when it would return `true`.
+    /// As [`wait`](Self::wait): `too many waiters on one WaitGroup` when it would register as
+    /// the 2^23-th waiter, the others when it would return `true`.
     ///
     /// # Examples
     ///
@@ -589,7 +604,8 @@ impl WaitGroup {
     ///
     /// # Panics
     ///
-    /// As [`wait`](Self::wait), when it would return `true`.
+    /// As [`wait`](Self::wait): `too many waiters on one WaitGroup` when it would register as
+    /// the 2^23-th waiter, the others when it would return `true`.
     ///
     /// # Examples
     ///
@@ -666,14 +682,21 @@ impl WaitGroup {
     /// Registers one waiter, unless the counter is zero (then `None`: no need to wait).
     /// Returns the generation registered under; the waiter is released when it changes.
     pub(crate) fn register(&self) -> Option<u64> {
+        self.try_register()
+            .unwrap_or_else(|TooManyWaiters| panic!("groupwait: too many waiters on one WaitGroup"))
+    }
+
+    /// [`register`](Self::register), with the full waiter count reported instead of raised
+    /// (for callers that hold a lock).
+    pub(crate) fn try_register(&self) -> Result<Option<u64>, TooManyWaiters> {
         // Acquire on every load here: pairs with the Release of `done`, as in `wait`.
         let mut state = self.state.load(Ordering::Acquire);
         loop {
             if counter(state) == 0 {
-                return None;
+                return Ok(None);
             }
             if waiters(state) == WAITERS {
-                panic!("groupwait: too many waiters on one WaitGroup");
+                return Err(TooManyWaiters);
             }
             // Relaxed on success: registering publishes nothing; the waiter learns of its
             // release through Acquire re-checks of the generation.
@@ -683,10 +706,23 @@ impl WaitGroup {
                 Ordering::Relaxed,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Some(generation(state)),
+                Ok(_) => return Ok(Some(generation(state))),
                 Err(now) => state = now,
             }
         }
+    }
+
+    /// Takes back the registration of an async waiter that no release has counted (its entry
+    /// is still on its group's live list, checked under the bucket lock, which every release's
+    /// compare-exchange also holds): its count is there, whatever the generation.
+    pub(crate) fn withdraw(&self) {
+        // Relaxed: withdrawing publishes nothing, and the cancelled waiter reads no task's data.
+        let before = self.state.fetch_sub(1, Ordering::Relaxed);
+        debug_assert_ne!(
+            waiters(before),
+            0,
+            "withdrew a waiter count that was not there"
+        );
     }
 
     /// Whether a waiter registered under `registered_gen` is still waiting (not released).
@@ -969,11 +1005,15 @@ impl WaitGroup {
             }
             crate::sync::spin_loop();
         }
-        // `park` re-checks under the bucket lock before each sleep. While that check sees
-        // DRAINING set (and the generation unchanged), the counter is non-zero and the write
-        // that brings it to zero must clear DRAINING and then wake this bucket
+        // `park` re-checks under the drain key's bucket lock before each sleep. While that
+        // check sees DRAINING set (and the generation unchanged), the counter is non-zero and
+        // the write that brings it to zero must clear DRAINING and then wake that bucket
         // (`wake_after_zero`), which takes the same lock: so that wake-up cannot be lost.
-        parking::park(self.key(), || !self.drained_since(marked_gen), deadline)
+        parking::park(
+            self.drain_key(),
+            || !self.drained_since(marked_gen),
+            deadline,
+        )
     }
 
     /// Marks the group as having a drain waiter (sets DRAINING), unless the counter is zero
@@ -1051,6 +1091,13 @@ impl WaitGroup {
     pub(crate) fn key(&self) -> usize {
         std::ptr::from_ref(self) as usize
     }
+
+    /// The key of this group's drain waiters: its address plus one, which no group has (groups
+    /// are 8-aligned). A key of their own keeps a drain's wake-up from taking out the group's
+    /// registered `Wait`s, which only a real release may do ("released means taken out").
+    pub(crate) fn drain_key(&self) -> usize {
+        self.key() + 1
+    }
 }
 
 /// Go's reuse check failed: a next round began before this `wait` returned.
@@ -1059,6 +1106,9 @@ impl WaitGroup {
 fn reused() -> ! {
     panic!("groupwait: WaitGroup is reused before previous Wait has returned")
 }
+
+/// The group already counts 2^23 - 1 waiters: one more cannot register.
+pub(crate) struct TooManyWaiters;
 
 /// Panics with a misuse error, at the caller's line.
 #[cold]
@@ -1143,8 +1193,10 @@ mod tests {
             // released waiter looked at the word.
             let state = wg.state.load(Ordering::Acquire);
             let next_round = released(state - counter_addend(1)).wrapping_add(counter_addend(1));
-            wg.state.store(next_round, Ordering::Release);
-            parking::unpark_all(wg.key());
+            parking::release(wg.key(), || {
+                wg.state.store(next_round, Ordering::Release);
+                true
+            });
             let payload = waiter.join().unwrap_err();
             let text = payload.downcast_ref::<&str>().copied().unwrap_or_default();
             assert!(

@@ -1,5 +1,7 @@
 //! Async waiters: any executor, mixed with blocking waiters, cancel safe, nothing leaked.
 
+mod support;
+
 use groupwait::{Wait, WaitGroup};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -156,9 +158,9 @@ fn blocking_and_async_waiters_are_released_by_the_same_done() {
         });
         // All six register before the one `done` (not needed for correctness, but it makes
         // the release really serve both kinds at once).
-        while !format!("{wg:?}").contains("waiters: 6") {
-            std::thread::yield_now();
-        }
+        support::wait_until("all six waiters registered", || {
+            format!("{wg:?}").contains("waiters: 6")
+        });
         assert_eq!(released.load(Ordering::Relaxed), 0);
         wg.done();
     });
@@ -320,5 +322,232 @@ fn a_panicking_borrowed_tracked_future_is_reraised_by_the_waiter() {
     assert_eq!(
         format!("{wg:?}"),
         "WaitGroup { count: 0, waiters: 0, panicked: true }"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regression tests for issue 9 (each failed on the table as it was before the fix).
+
+/// A waker that does nothing.
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Ends `rounds` rounds of `wg`, each with one async waiter released by its `done`: each advances
+/// the group's 7-bit generation by one.
+fn rounds_with_an_async_waiter(wg: &WaitGroup, rounds: usize) {
+    let waker = Waker::from(Arc::new(Noop));
+    for _ in 0..rounds {
+        wg.add(1);
+        let mut waiter = wg.wait_async();
+        assert!(poll_once(&mut waiter, &waker).is_pending());
+        wg.done();
+        assert!(poll_once(&mut waiter, &waker).is_ready());
+    }
+}
+
+/// A `Wait` registered, released (woken) and then left alone: the stale future of item 2.
+fn a_released_wait<'a>(wg: &'a WaitGroup, counting: &Arc<CountingWaker>) -> Wait<'a> {
+    let waker = Waker::from(Arc::clone(counting));
+    wg.add(1);
+    let mut stale = wg.wait_async();
+    assert!(poll_once(&mut stale, &waker).is_pending());
+    wg.done();
+    assert_eq!(
+        counting.wakes.load(Ordering::Relaxed),
+        1,
+        "the release woke it"
+    );
+    stale
+}
+
+/// Issue 9, item 2: a released `Wait` polled only after 128 more rounds (the 7-bit generation
+/// is back at its own value) on an idle group completes; it used to stay pending forever.
+#[test]
+fn a_released_wait_polled_128_rounds_later_is_ready() {
+    let wg = WaitGroup::new();
+    let counting = Arc::new(CountingWaker::default());
+    let mut stale = a_released_wait(&wg, &counting);
+    rounds_with_an_async_waiter(&wg, 127);
+    let waker = Waker::from(Arc::clone(&counting));
+    assert!(
+        poll_once(&mut stale, &waker).is_ready(),
+        "a released Wait stays pending once the generation wrapped"
+    );
+    drop((stale, waker));
+    assert_eq!(Arc::strong_count(&counting), 1, "a waker was left behind");
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+}
+
+/// Issue 9, item 2: a released `Wait` dropped 128 rounds later, during a round with a legal
+/// blocking waiter, must not take that waiter's count (the round's last `done` then skipped the
+/// release and the correct `wait` never returned).
+#[test]
+fn a_released_wait_dropped_128_rounds_later_leaves_a_waiters_count_alone() {
+    let wg = WaitGroup::new();
+    let counting = Arc::new(CountingWaker::default());
+    let stale = a_released_wait(&wg, &counting);
+    rounds_with_an_async_waiter(&wg, 127);
+    wg.add(1);
+    std::thread::scope(|s| {
+        // Bounded: if the count was taken, this gives up after the patience and the
+        // assertion below has already failed the test.
+        let waiter = s.spawn(|| wg.wait_timeout(support::PATIENCE));
+        support::wait_until("the thread waiter registered", || {
+            format!("{wg:?}").contains("waiters: 1")
+        });
+        drop(stale);
+        assert!(
+            format!("{wg:?}").contains("waiters: 1"),
+            "the stale Wait's drop took the thread waiter's count: {wg:?}"
+        );
+        wg.done();
+        assert!(
+            waiter.join().unwrap(),
+            "the correct waiter was not released"
+        );
+    });
+    assert_eq!(Arc::strong_count(&counting), 1, "a waker was left behind");
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+}
+
+/// A task owned only by its wakers that holds a pending `Wait` of the same group: when its last
+/// waker is dropped, its destructor drops that `Wait`, which enters the crate (item 3).
+struct TaskHoldingAWait {
+    _wait: Wait<'static>,
+}
+
+impl Wake for TaskHoldingAWait {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// A pending `Wait` on `wg` held by a [`TaskHoldingAWait`], and a waker of that task (its only
+/// reference).
+fn waker_of_a_task_holding_a_wait(wg: &'static WaitGroup) -> Waker {
+    let mut inner = wg.wait_async();
+    assert!(poll_once(&mut inner, &Waker::from(Arc::new(Noop))).is_pending());
+    Waker::from(Arc::new(TaskHoldingAWait { _wait: inner }))
+}
+
+/// Runs `scenario` on a helper thread and waits (bounded) for it to finish: a self-deadlock in
+/// the crate fails the test instead of hanging it (the deadlocked thread is then left behind;
+/// it cannot be joined).
+fn finishes(what: &str, scenario: impl FnOnce() + Send + 'static) {
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let helper = std::thread::spawn({
+        let finished = Arc::clone(&finished);
+        move || {
+            scenario();
+            finished.store(true, Ordering::Release);
+        }
+    });
+    support::wait_until(what, || {
+        finished.load(Ordering::Acquire) || helper.is_finished()
+    });
+    helper.join().unwrap();
+}
+
+/// Issue 9, item 3: re-polling with a new waker drops the old one; if that drop ends a task
+/// holding another `Wait` of the group, the crate is re-entered. It used to happen under the
+/// bucket lock (`clone_from`), a self-deadlock.
+#[test]
+fn a_waker_replaced_by_a_re_poll_may_re_enter_the_crate() {
+    static WG: WaitGroup = WaitGroup::new();
+    WG.add(1);
+    finishes("the re-poll with a new waker returned", || {
+        let mut outer = WG.wait_async();
+        assert!(poll_once(&mut outer, &waker_of_a_task_holding_a_wait(&WG)).is_pending());
+        // The table now holds the task's last waker; replacing it ends the task.
+        let other = Waker::from(Arc::new(Noop));
+        assert!(poll_once(&mut outer, &other).is_pending());
+        assert!(format!("{WG:?}").contains("waiters: 1"), "{WG:?}");
+        drop(outer);
+    });
+    WG.done();
+    assert_eq!(
+        format!("{WG:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+}
+
+/// Issue 9, item 3, the other ways a stored waker leaves the table: the release's wake-up and a
+/// cancellation both let go of it outside the lock.
+#[test]
+fn a_waker_dropped_by_the_release_or_a_cancel_may_re_enter_the_crate() {
+    static WG: WaitGroup = WaitGroup::new();
+    finishes("the release and the cancel returned", || {
+        // Released: the wake-up consumes the task's last waker.
+        WG.add(1);
+        let mut released = WG.wait_async();
+        assert!(poll_once(&mut released, &waker_of_a_task_holding_a_wait(&WG)).is_pending());
+        WG.done();
+        assert!(poll_once(&mut released, &Waker::from(Arc::new(Noop))).is_ready());
+        // Cancelled: the drop of the pending `Wait` drops the task's last waker.
+        WG.add(1);
+        let mut cancelled = WG.wait_async();
+        assert!(poll_once(&mut cancelled, &waker_of_a_task_holding_a_wait(&WG)).is_pending());
+        drop(cancelled);
+        assert!(format!("{WG:?}").contains("waiters: 0"), "{WG:?}");
+        WG.done();
+    });
+    assert_eq!(
+        format!("{WG:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+}
+
+/// A waker whose `wake` panics.
+struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        std::panic::panic_any("issue 9 item 4: this waker panics");
+    }
+}
+
+/// Issue 9, item 4: one panicking `wake` used to lose every other wake-up of the release (the
+/// rest of its batch and every later batch: 0 of 40 woken). Now all are woken, then the panic
+/// continues out of `done`.
+#[test]
+fn a_panicking_waker_does_not_cost_the_others_their_wake_up() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    let counting = Arc::new(CountingWaker::default());
+    let waker = Waker::from(Arc::clone(&counting));
+    let mut waits: Vec<_> = (0..41).map(|_| wg.wait_async()).collect();
+    for (i, wait) in waits.iter_mut().enumerate() {
+        let this_waker = if i == 20 {
+            Waker::from(Arc::new(PanickingWaker))
+        } else {
+            waker.clone()
+        };
+        assert!(poll_once(wait, &this_waker).is_pending());
+    }
+    let payload = catch_unwind(AssertUnwindSafe(|| wg.done())).unwrap_err();
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"issue 9 item 4: this waker panics")
+    );
+    assert_eq!(
+        counting.wakes.load(Ordering::Relaxed),
+        40,
+        "the other waiters' wake-ups were lost"
+    );
+    for wait in &mut waits {
+        assert!(poll_once(wait, &waker).is_ready());
+    }
+    drop((waits, waker));
+    assert_eq!(Arc::strong_count(&counting), 1, "a waker was left behind");
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
     );
 }
