@@ -120,6 +120,7 @@ mod panic_slot;
 mod parking;
 mod state;
 mod sync;
+pub mod task_group;
 #[cfg(test)]
 mod test_support;
 mod track;
