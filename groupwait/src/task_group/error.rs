@@ -109,6 +109,24 @@ impl<E: fmt::Debug> fmt::Debug for TaskError<E> {
     }
 }
 
+/// Two errors are equal if they are the same variant with equal errors; two panics are equal
+/// if both have the same string message (payloads of other types are never equal).
+impl<E: PartialEq> PartialEq for TaskError<E> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (TaskError::Failed(a), TaskError::Failed(b)) => a == b,
+            (TaskError::Panicked(a), TaskError::Panicked(b)) => {
+                match (payload_message(a.as_ref()), payload_message(b.as_ref())) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => false,
+                }
+            }
+            (TaskError::Cancelled, TaskError::Cancelled) | (TaskError::Abandoned, TaskError::Abandoned) => true,
+            _ => false,
+        }
+    }
+}
+
 impl<E: fmt::Display> fmt::Display for TaskError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

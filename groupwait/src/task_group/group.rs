@@ -7,6 +7,7 @@ use crate::sync::{lock, Mutex};
 use crate::WaitGroup;
 use std::convert::Infallible;
 use std::fmt;
+use std::marker::PhantomData;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -91,15 +92,42 @@ struct State<T, E> {
 /// let all = group.wait_all();
 /// assert_eq!(all.len(), 2);
 /// ```
-#[derive(Clone, Debug, Default)]
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct Builder {
+pub struct Builder<T = (), E = Infallible> {
     limit: Option<usize>,
     deadline: Option<Instant>,
     keep_going: bool,
+    group: PhantomData<fn() -> TaskGroup<T, E>>,
 }
 
-impl Builder {
+impl<T, E> Default for Builder<T, E> {
+    fn default() -> Self {
+        Builder {
+            limit: None,
+            deadline: None,
+            keep_going: false,
+            group: PhantomData,
+        }
+    }
+}
+
+impl<T, E> Clone for Builder<T, E> {
+    fn clone(&self) -> Self {
+        Builder { ..*self }
+    }
+}
+
+impl<T, E> fmt::Debug for Builder<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("limit", &self.limit)
+            .field("deadline", &self.deadline)
+            .field("keep_going", &self.keep_going)
+            .finish()
+    }
+}
+
+impl<T, E> Builder<T, E> {
     /// At most `n` tasks of the group run (or wait to be polled) at once; adding one more
     /// blocks, waits asynchronously or is refused, by the form used.
     ///
@@ -192,7 +220,7 @@ impl Builder {
     /// group.spawn(|| Ok(1));
     /// assert_eq!(group.wait(), Ok(vec![1]));
     /// ```
-    pub fn build<T, E>(self) -> TaskGroup<T, E> {
+    pub fn build(self) -> TaskGroup<T, E> {
         let limit = self.limit.map(|n| Arc::new(Limit::new(n)));
         let token = CancelToken::linked(limit.clone());
         if let Some(deadline) = self.deadline {
@@ -268,7 +296,7 @@ impl<T, E> TaskGroup<T, E> {
     /// let group = groupwait::task_group::TaskGroup::<(), ()>::builder().limit(3).build();
     /// assert_eq!(group.limit(), Some(3));
     /// ```
-    pub fn builder() -> Builder {
+    pub fn builder() -> Builder<T, E> {
         Builder::default()
     }
 
