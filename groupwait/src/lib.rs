@@ -97,6 +97,11 @@
 //! reaching it) still blocks the waiter, as in Go: prefer guards or `go`. A future run under
 //! [`track`](WaitGroup::track) that panics is treated like a `go` task.
 //!
+//! # Task groups
+//!
+//! For tasks that return values or errors, with a limit, first-error cancellation and
+//! panics as values (Go's `errgroup`, conc's pools), see [`task_group::TaskGroup`].
+//!
 //! # Memory ordering
 //!
 //! Each `done` happens-before the return of every `wait` (and `wait_timeout`,

@@ -202,9 +202,9 @@ impl<T, E> Builder<T, E> {
     /// let group = groupwait::task_group::TaskGroup::<(), &str>::builder().keep_going().build();
     /// group.spawn(|| Err("one"));
     /// group.spawn(|| Ok(()));
-    /// assert!(!group.is_cancelled() || true);
     /// let outcomes = group.wait_all();
     /// assert!(outcomes[0].is_err() && outcomes[1].is_ok());
+    /// assert!(!group.is_cancelled());
     /// ```
     pub fn keep_going(mut self) -> Self {
         self.keep_going = true;
@@ -374,9 +374,9 @@ impl<T, E> TaskGroup<T, E> {
     }
 
     /// Waits until every task has finished, then returns their values in submission order,
-    /// or the first error: the one that cancelled the group (the first failure or panic in
-    /// time), else (after an explicit cancel, the deadline, or under
-    /// [`keep_going`](Builder::keep_going)) the first non-`Ok` outcome in submission order.
+    /// or the first error: the first failure, panic or abandonment in time (the one that
+    /// cancelled the group, unless [`keep_going`](Builder::keep_going)); if there is none but
+    /// tasks were skipped by a cancellation (explicit, deadline), [`TaskError::Cancelled`].
     /// The other outcomes are dropped; use [`wait_all`](Self::wait_all) to keep them.
     ///
     /// Waiting closes the group: once the wait has begun and no task is running, the group
