@@ -17,6 +17,8 @@
 //! | model | program | executions | time |
 //! |---|---|---|---|
 //! | 1 | limit 1, slot held by task 0; a thread `track`s task 1 (blocks for the slot) while another `cancel`s and main runs task 0 | see `--nocapture` | |
+//! | 1b | conc #88: as 1, but task 0 runs only after the adder returned: only the cancel can wake it | | |
+//! | 6b | 1b with the adder awaiting `track_async` | | |
 //! | 2 | limit 1, slot held by task 0; a thread awaits `track_async` (pending on the slot) while main runs task 0 to completion | | |
 //! | 3 | limit 1; task 0 fails, cancelling the group, while a thread is blocked adding task 1 | | |
 //! | 4 | `cancelled().await` on one thread, `cancel` on another | | |
@@ -102,6 +104,27 @@ fn explore(
     outcomes
 }
 
+/// A one-shot gate on loom's `Mutex` + `Condvar`.
+#[derive(Default)]
+struct Gate {
+    open: loom::sync::Mutex<bool>,
+    opened: loom::sync::Condvar,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    fn pass(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+}
+
 #[track_caller]
 fn assert_reached(outcomes: &BTreeMap<&'static str, usize>, expected: &[&str]) {
     for label in expected {
@@ -140,6 +163,73 @@ fn m1_cancel_races_a_blocked_add() {
         }
     });
     assert_reached(&outcomes, &["both ran", "task 1 cancelled", "both cancelled"]);
+}
+
+/// Model 1b: conc #88 exactly: the slot's holder cannot finish before the blocked adder has
+/// returned, so only the cancellation can wake the adder (no slot is ever given back to it).
+#[test]
+fn m1b_cancel_is_the_only_way_out_of_a_blocked_add() {
+    let outcomes = explore("1b cancel is the only way out of a blocked add", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let added = Arc::new(Gate::default());
+        let holder = {
+            let (task0, added) = (group.track(async { Ok(0) }), Arc::clone(&added));
+            thread::spawn(move || {
+                added.pass();
+                block_on(task0);
+            })
+        };
+        let canceller = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                group.cancel();
+            })
+        };
+        let task1 = group.track(async { Ok(1) }); // blocks until the cancel
+        added.open();
+        block_on(task1);
+        holder.join().unwrap();
+        canceller.join().unwrap();
+        let all = group.wait_all();
+        match all[..] {
+            [Err(TaskError::Cancelled), Err(TaskError::Cancelled)] => "both cancelled",
+            _ => panic!("unexpected outcomes {all:?}"),
+        }
+    });
+    assert_reached(&outcomes, &["both cancelled"]);
+}
+
+/// Model 6b: model 1b with the adder awaiting `track_async`: the cancel must wake the future.
+#[test]
+fn m6b_cancel_is_the_only_way_out_of_an_awaited_slot() {
+    let outcomes = explore("6b cancel is the only way out of an awaited slot", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let added = Arc::new(Gate::default());
+        let holder = {
+            let (task0, added) = (group.track(async { Ok(0) }), Arc::clone(&added));
+            thread::spawn(move || {
+                added.pass();
+                block_on(task0);
+            })
+        };
+        let canceller = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                group.cancel();
+            })
+        };
+        let task1 = block_on(group.track_async(async { Ok(1) }));
+        added.open();
+        block_on(task1);
+        holder.join().unwrap();
+        canceller.join().unwrap();
+        let all = group.wait_all();
+        match all[..] {
+            [Err(TaskError::Cancelled), Err(TaskError::Cancelled)] => "both cancelled",
+            _ => panic!("unexpected outcomes {all:?}"),
+        }
+    });
+    assert_reached(&outcomes, &["both cancelled"]);
 }
 
 /// Model 2: the last running task finishes while another task awaits a slot asynchronously:
