@@ -62,7 +62,9 @@ fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) {
 
 fn runtime(threads: usize) -> tokio::runtime::Runtime {
     if threads == 1 {
-        tokio::runtime::Builder::new_current_thread().build().unwrap()
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
@@ -195,6 +197,10 @@ fn main() {
         return;
     }
     shape("async, current-thread runtime", ASYNC_TASKS, async_cells(1));
-    shape("async, multi-thread runtime (2 workers)", ASYNC_TASKS, async_cells(2));
+    shape(
+        "async, multi-thread runtime (2 workers)",
+        ASYNC_TASKS,
+        async_cells(2),
+    );
     shape("threads", THREADS, thread_cells());
 }

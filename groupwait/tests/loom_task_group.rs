@@ -128,7 +128,10 @@ impl Gate {
 #[track_caller]
 fn assert_reached(outcomes: &BTreeMap<&'static str, usize>, expected: &[&str]) {
     for label in expected {
-        assert!(outcomes.contains_key(label), "outcome {label:?} never reached: {outcomes:?}");
+        assert!(
+            outcomes.contains_key(label),
+            "outcome {label:?} never reached: {outcomes:?}"
+        );
     }
 }
 
@@ -162,7 +165,10 @@ fn m1_cancel_races_a_blocked_add() {
             _ => panic!("unexpected outcomes {all:?}"),
         }
     });
-    assert_reached(&outcomes, &["both ran", "task 1 cancelled", "both cancelled"]);
+    assert_reached(
+        &outcomes,
+        &["both ran", "task 1 cancelled", "both cancelled"],
+    );
 }
 
 /// Model 1b: conc #88 exactly: the slot's holder cannot finish before the blocked adder has
@@ -241,7 +247,9 @@ fn m2_last_task_finishes_while_a_slot_is_awaited() {
         let task0 = group.track(async { Ok(0) });
         let waiter = {
             let group = Arc::clone(&group);
-            thread::spawn(move || block_on(async { group.track_async(async { Ok(1) }).await.await }))
+            thread::spawn(move || {
+                block_on(async { group.track_async(async { Ok(1) }).await.await })
+            })
         };
         block_on(task0);
         waiter.join().unwrap();
@@ -317,7 +325,9 @@ fn m6_cancel_races_an_awaited_slot() {
         let task0 = group.track(async { Ok(0) });
         let waiter = {
             let group = Arc::clone(&group);
-            thread::spawn(move || block_on(async { group.track_async(async { Ok(1) }).await.await }))
+            thread::spawn(move || {
+                block_on(async { group.track_async(async { Ok(1) }).await.await })
+            })
         };
         let canceller = {
             let group = Arc::clone(&group);
@@ -336,7 +346,10 @@ fn m6_cancel_races_an_awaited_slot() {
             _ => panic!("unexpected outcomes {all:?}"),
         }
     });
-    assert_reached(&outcomes, &["both cancelled", "task 1 cancelled", "both ran"]);
+    assert_reached(
+        &outcomes,
+        &["both cancelled", "task 1 cancelled", "both ran"],
+    );
 }
 
 /// Model 7: cancel safety of `track_async`: a future pending on the slot is dropped while the
@@ -362,7 +375,9 @@ fn m7_dropped_slot_waiter_does_not_swallow_the_wake_up() {
         };
         let waiter = {
             let group = Arc::clone(&group);
-            thread::spawn(move || block_on(async { group.track_async(async { Ok(1) }).await.await }))
+            thread::spawn(move || {
+                block_on(async { group.track_async(async { Ok(1) }).await.await })
+            })
         };
         block_on(task0);
         let dropped = dropper.join().unwrap();

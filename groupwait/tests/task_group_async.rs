@@ -50,7 +50,10 @@ async fn results_and_first_error() {
             Ok(i)
         })));
     }
-    assert_eq!(group.wait_async().await.unwrap(), (0..n).collect::<Vec<_>>());
+    assert_eq!(
+        group.wait_async().await.unwrap(),
+        (0..n).collect::<Vec<_>>()
+    );
 
     let group = TaskGroup::<usize, String>::new();
     let token = group.token();
@@ -59,7 +62,10 @@ async fn results_and_first_error() {
         Err("after the cancel".to_string())
     }));
     tokio::spawn(group.track(async { Err("first".to_string()) }));
-    assert_eq!(group.wait_async().await, Err(TaskError::Failed("first".into())));
+    assert_eq!(
+        group.wait_async().await,
+        Err(TaskError::Failed("first".into()))
+    );
     assert_eq!(group.token().cause(), Some(Cause::Failed { task: 1 }));
 }
 
@@ -163,10 +169,14 @@ fn cancellation_wakes_tasks_awaiting_a_slot() {
     multi_thread().block_on(async {
         let group = Arc::new(TaskGroup::<(), ()>::with_limit(1));
         let token = group.token();
-        tokio::spawn(group.track_async(async move {
-            token.cancelled().await;
-            Ok(())
-        }).await);
+        tokio::spawn(
+            group
+                .track_async(async move {
+                    token.cancelled().await;
+                    Ok(())
+                })
+                .await,
+        );
         let adder_waiting = Arc::new(AtomicBool::new(false));
         let adder = {
             let (group, waiting) = (Arc::clone(&group), Arc::clone(&adder_waiting));
@@ -185,7 +195,10 @@ fn cancellation_wakes_tasks_awaiting_a_slot() {
         group.cancel();
         adder.await.unwrap();
         let all = group.wait_all_async().await;
-        assert!(matches!(all[..], [Ok(()), Err(TaskError::Cancelled)]), "{all:?}");
+        assert!(
+            matches!(all[..], [Ok(()), Err(TaskError::Cancelled)]),
+            "{all:?}"
+        );
     });
 }
 
@@ -212,11 +225,17 @@ fn a_task_dropped_before_its_first_poll_is_cancelled_and_one_dropped_later_aband
             Ok(2)
         }));
         let waker = Waker::noop();
-        assert!(started.as_mut().poll(&mut Context::from_waker(waker)).is_pending());
+        assert!(started
+            .as_mut()
+            .poll(&mut Context::from_waker(waker))
+            .is_pending());
         drop(started);
         let all = group.wait_all_async().await;
         assert!(
-            matches!(all[..], [Err(TaskError::Cancelled), Err(TaskError::Abandoned)]),
+            matches!(
+                all[..],
+                [Err(TaskError::Cancelled), Err(TaskError::Abandoned)]
+            ),
             "{all:?}"
         );
     });
@@ -250,7 +269,10 @@ fn wait_async_is_cancel_safe() {
         {
             let mut wait = pin!(group.wait_async());
             let waker = Waker::noop();
-            assert!(wait.as_mut().poll(&mut Context::from_waker(waker)).is_pending());
+            assert!(wait
+                .as_mut()
+                .poll(&mut Context::from_waker(waker))
+                .is_pending());
         } // dropped while pending: takes nothing
         task.await;
         assert_eq!(group.wait_async().await, Ok(vec![5]));

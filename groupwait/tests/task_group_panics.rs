@@ -22,7 +22,9 @@ fn panics_are_reported_where_they_happen_and_carried_as_values() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        sink.lock().unwrap().push((std::thread::current().id(), message));
+        sink.lock()
+            .unwrap()
+            .push((std::thread::current().id(), message));
     }));
     let result = catch_unwind(AssertUnwindSafe(|| {
         thread_task_panic(&reports);
@@ -59,7 +61,11 @@ fn thread_task_panic(reports: &Mutex<Vec<(ThreadId, String)>>) {
     let reports = reports.lock().unwrap();
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert_eq!(reports[0].1, "thread boom");
-    assert_ne!(reports[0].0, std::thread::current().id(), "reported on the task's thread");
+    assert_ne!(
+        reports[0].0,
+        std::thread::current().id(),
+        "reported on the task's thread"
+    );
 }
 
 /// A future task panics while polled on a tokio runtime thread: same outcome, and the
@@ -83,9 +89,15 @@ fn future_task_panic(reports: &Mutex<Vec<(ThreadId, String)>>) {
         }));
         let all = group.wait_all_async().await;
         assert!(waiting.await.is_ok());
-        assert!(panicking.await.is_ok(), "the executor sees a normal completion");
+        assert!(
+            panicking.await.is_ok(),
+            "the executor sees a normal completion"
+        );
         assert!(matches!(all[0], Ok(1)), "{all:?}");
-        assert_eq!(all[1].as_ref().unwrap_err().panic_message(), Some("future boom"));
+        assert_eq!(
+            all[1].as_ref().unwrap_err().panic_message(),
+            Some("future boom")
+        );
     });
     let reports = reports.lock().unwrap();
     assert_eq!(reports.len(), 1, "{reports:?}");

@@ -114,7 +114,10 @@ fn tasks_added_after_cancel_never_start_and_are_reported_cancelled() {
         Ok(())
     });
     let all = group.wait_all();
-    assert!(!ran.load(Ordering::Relaxed), "a task added after the cancel ran");
+    assert!(
+        !ran.load(Ordering::Relaxed),
+        "a task added after the cancel ran"
+    );
     assert!(matches!(all[1], Err(TaskError::Cancelled)), "{all:?}");
     assert_eq!(group.token().cause(), Some(Cause::Explicit));
 }
@@ -153,7 +156,11 @@ fn limit_bounds_the_running_tasks() {
         });
     }
     assert_eq!(group.wait().unwrap().len(), n);
-    assert!(peak.load(Ordering::SeqCst) <= 3, "peak {}", peak.load(Ordering::SeqCst));
+    assert!(
+        peak.load(Ordering::SeqCst) <= 3,
+        "peak {}",
+        peak.load(Ordering::SeqCst)
+    );
 }
 
 #[test]
@@ -271,7 +278,10 @@ fn wait_timeout_and_wait_deadline_never_return_early() {
     assert!(!group.wait_idle_deadline(Instant::now()));
     group.cancel();
     // A timed-out wait took nothing: the outcomes are still there.
-    assert_eq!(group.wait_timeout(Duration::from_secs(60)), Some(Ok(vec![()])));
+    assert_eq!(
+        group.wait_timeout(Duration::from_secs(60)),
+        Some(Ok(vec![()]))
+    );
 }
 
 #[test]
@@ -292,7 +302,9 @@ fn any_number_of_waiters_are_released_together() {
 #[test]
 fn the_deadline_cancels_the_group_and_not_before_it() {
     let deadline = Instant::now() + Duration::from_millis(30);
-    let group = TaskGroup::<Instant, ()>::builder().deadline(deadline).build();
+    let group = TaskGroup::<Instant, ()>::builder()
+        .deadline(deadline)
+        .build();
     let token = group.token();
     group.spawn(move || {
         until_cancelled(&token);
@@ -446,7 +458,9 @@ fn debug_output_shows_the_group_state() {
     group.spawn(|| Ok(()));
     group.wait_idle();
     let text = format!("{group:?}");
-    assert!(text.contains("running: 0") && text.contains("submitted: 1"), "{text}");
+    assert!(
+        text.contains("running: 0") && text.contains("submitted: 1"),
+        "{text}"
+    );
     assert!(text.contains("max: 2"), "{text}");
 }
-

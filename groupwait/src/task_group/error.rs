@@ -101,7 +101,10 @@ impl<E: fmt::Debug> fmt::Debug for TaskError<E> {
             TaskError::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
             TaskError::Panicked(payload) => match payload_message(payload.as_ref()) {
                 Some(message) => f.debug_tuple("Panicked").field(&message).finish(),
-                None => f.debug_tuple("Panicked").field(&"<non-string payload>").finish(),
+                None => f
+                    .debug_tuple("Panicked")
+                    .field(&"<non-string payload>")
+                    .finish(),
             },
             TaskError::Cancelled => f.write_str("Cancelled"),
             TaskError::Abandoned => f.write_str("Abandoned"),
@@ -121,7 +124,8 @@ impl<E: PartialEq> PartialEq for TaskError<E> {
                     _ => false,
                 }
             }
-            (TaskError::Cancelled, TaskError::Cancelled) | (TaskError::Abandoned, TaskError::Abandoned) => true,
+            (TaskError::Cancelled, TaskError::Cancelled)
+            | (TaskError::Abandoned, TaskError::Abandoned) => true,
             _ => false,
         }
     }
@@ -205,7 +209,9 @@ impl<F> fmt::Display for TrySpawnError<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrySpawnError::Full(_) => f.write_str("every slot of the task group's limit is taken"),
-            TrySpawnError::Closed(_) => f.write_str("the task group is closed: it was waited on and has finished"),
+            TrySpawnError::Closed(_) => {
+                f.write_str("the task group is closed: it was waited on and has finished")
+            }
         }
     }
 }

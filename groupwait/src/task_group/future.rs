@@ -20,14 +20,14 @@ where
         return;
     }
     let mut fut = pin!(fut);
-    let outcome = poll_fn(|cx| {
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+    let outcome = poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Ok(value))) => Poll::Ready(Ok(value)),
             Ok(Poll::Ready(Err(error))) => Poll::Ready(Err(TaskError::Failed(error))),
             Err(payload) => Poll::Ready(Err(TaskError::Panicked(payload))),
-        }
-    })
+        },
+    )
     .await;
     ticket.finish(outcome);
 }
@@ -137,6 +137,7 @@ impl<T, E> TaskGroup<T, E> {
     /// # });
     /// ```
     #[must_use = "futures do nothing unless you `.await` or poll them"]
+    #[allow(clippy::async_yields_async)] // by design: it yields the task future to spawn
     pub fn track_async<F>(
         &self,
         fut: F,
@@ -168,15 +169,13 @@ impl<T, E> TaskGroup<T, E> {
 
 /// The task future for an admission: runs `fut`, or records `Cancelled` at its first poll
 /// when admission found the group cancelled (`None`).
-fn task<T, E, F>(ticket: Option<Ticket<T, E>>, fut: F) -> impl Future<Output = ()>
+async fn task<T, E, F>(ticket: Option<Ticket<T, E>>, fut: F)
 where
     F: Future<Output = Result<T, E>>,
 {
-    async move {
-        match ticket {
-            Some(ticket) => run(ticket, fut).await,
-            None => drop(fut),
-        }
+    match ticket {
+        Some(ticket) => run(ticket, fut).await,
+        None => drop(fut),
     }
 }
 

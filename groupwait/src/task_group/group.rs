@@ -8,7 +8,6 @@ use crate::WaitGroup;
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -143,7 +142,10 @@ impl<T, E> Builder<T, E> {
     /// ```
     #[track_caller]
     pub fn limit(mut self, n: usize) -> Self {
-        assert!(n >= 1, "TaskGroup limit must be at least 1 (a limit of 0 could run no task)");
+        assert!(
+            n >= 1,
+            "TaskGroup limit must be at least 1 (a limit of 0 could run no task)"
+        );
         self.limit = Some(n);
         self
     }
@@ -514,13 +516,10 @@ impl<T, E> TaskGroup<T, E> {
     /// assert_eq!(group.wait_async().await, Ok(vec![7]));
     /// # });
     /// ```
-    #[must_use = "futures do nothing unless you `.await` or poll them"]
-    pub fn wait_async(&self) -> impl Future<Output = Result<Vec<T>, TaskError<E>>> + '_ {
-        async move {
-            self.close();
-            self.shared.wg.wait_async().await;
-            first_error(self.take())
-        }
+    pub async fn wait_async(&self) -> Result<Vec<T>, TaskError<E>> {
+        self.close();
+        self.shared.wg.wait_async().await;
+        first_error(self.take())
     }
 
     /// The async [`wait_all`](Self::wait_all).
@@ -542,13 +541,10 @@ impl<T, E> TaskGroup<T, E> {
     /// assert_eq!(group.wait_all_async().await, vec![Ok(7)]);
     /// # });
     /// ```
-    #[must_use = "futures do nothing unless you `.await` or poll them"]
-    pub fn wait_all_async(&self) -> impl Future<Output = Vec<Result<T, TaskError<E>>>> + '_ {
-        async move {
-            self.close();
-            self.shared.wg.wait_async().await;
-            self.take().0
-        }
+    pub async fn wait_all_async(&self) -> Vec<Result<T, TaskError<E>>> {
+        self.close();
+        self.shared.wg.wait_async().await;
+        self.take().0
     }
 
     /// Waits until every task has finished, without taking the outcomes: for any number of
@@ -602,12 +598,9 @@ impl<T, E> TaskGroup<T, E> {
     /// group.wait_idle_async().await;
     /// # });
     /// ```
-    #[must_use = "futures do nothing unless you `.await` or poll them"]
-    pub fn wait_idle_async(&self) -> impl Future<Output = ()> + '_ {
-        async move {
-            self.close();
-            self.shared.wg.wait_async().await;
-        }
+    pub async fn wait_idle_async(&self) {
+        self.close();
+        self.shared.wg.wait_async().await;
     }
 
     fn close(&self) {
@@ -646,7 +639,10 @@ fn first_error<T, E>(
 ) -> Result<Vec<T>, TaskError<E>> {
     let index = first.or_else(|| outcomes.iter().position(Result::is_err));
     match index {
-        None => Ok(outcomes.into_iter().map(|o| o.ok().expect("no error")).collect()),
+        None => Ok(outcomes
+            .into_iter()
+            .map(|o| o.ok().expect("no error"))
+            .collect()),
         Some(i) => Err(outcomes
             .into_iter()
             .nth(i)
@@ -679,7 +675,12 @@ impl<T, E> fmt::Debug for TaskGroup<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (running, submitted, closed, taken) = {
             let state = lock(&self.shared.state);
-            (state.running, state.outcomes.len(), state.closed, state.taken)
+            (
+                state.running,
+                state.outcomes.len(),
+                state.closed,
+                state.taken,
+            )
         };
         f.debug_struct("TaskGroup")
             .field("running", &running)
@@ -827,7 +828,9 @@ impl<T, E> Ticket<T, E> {
         };
         // Cancel before the `done`: a waiter released by it sees the group cancelled.
         if first && shared.cancel_on_error {
-            shared.token.cancel_with(cause.expect("an error has a cause"));
+            shared
+                .token
+                .cancel_with(cause.expect("an error has a cause"));
         }
         if self.slot {
             shared.release_slot();

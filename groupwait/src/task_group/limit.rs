@@ -92,7 +92,11 @@ impl Limit {
 
     /// The async form of `acquire`. `key` is the caller's registration, kept between polls
     /// and passed to `unregister` when the caller is dropped.
-    pub(crate) fn poll_acquire(&self, cx: &mut Context<'_>, key: &mut Option<u64>) -> Poll<Acquired> {
+    pub(crate) fn poll_acquire(
+        &self,
+        cx: &mut Context<'_>,
+        key: &mut Option<u64>,
+    ) -> Poll<Acquired> {
         // Cloned before taking the lock: cloning a waker is user code.
         let waker = cx.waker().clone();
         let mut state = lock(&self.state);
