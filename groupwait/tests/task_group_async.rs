@@ -169,14 +169,21 @@ fn cancellation_wakes_tasks_awaiting_a_slot() {
     multi_thread().block_on(async {
         let group = Arc::new(TaskGroup::<(), ()>::with_limit(1));
         let token = group.token();
+        let started = Arc::new(AtomicBool::new(false));
+        let raise = Arc::clone(&started);
         tokio::spawn(
             group
                 .track_async(async move {
+                    raise.store(true, Ordering::SeqCst);
                     token.cancelled().await;
                     Ok(())
                 })
                 .await,
         );
+        // The slot holder must have started, or the cancellation would skip it.
+        while !started.load(Ordering::SeqCst) {
+            tokio::task::yield_now().await;
+        }
         let adder_waiting = Arc::new(AtomicBool::new(false));
         let adder = {
             let (group, waiting) = (Arc::clone(&group), Arc::clone(&adder_waiting));

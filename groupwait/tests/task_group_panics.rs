@@ -79,12 +79,18 @@ fn future_task_panic(reports: &Mutex<Vec<(ThreadId, String)>>) {
     runtime.block_on(async {
         let group = TaskGroup::<u8, String>::new();
         let token = group.token();
+        let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let raise = std::sync::Arc::clone(&started);
         let waiting = tokio::spawn(group.track(async move {
+            raise.store(true, std::sync::atomic::Ordering::SeqCst);
             token.cancelled().await;
             Ok(1)
         }));
-        let panicking = tokio::spawn(group.track(async {
-            tokio::task::yield_now().await;
+        let panicking = tokio::spawn(group.track(async move {
+            // The first task must have started, or the cancellation would skip it.
+            while !started.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+            }
             panic!("future boom")
         }));
         let all = group.wait_all_async().await;

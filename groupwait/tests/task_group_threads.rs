@@ -25,6 +25,20 @@ const fn size(full: usize, miri: usize) -> usize {
     }
 }
 
+/// A flag a task raises when it has started, so that a test can make sure it runs before the
+/// group is cancelled (a task not started by then would never run).
+#[derive(Clone, Default)]
+struct Started(Arc<AtomicBool>);
+
+impl Started {
+    fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    fn wait(&self) {
+        wait_until("the task to start", || self.0.load(Ordering::SeqCst));
+    }
+}
+
 /// Blocks a task until the group's token fires (bounded).
 fn until_cancelled(token: &CancelToken) {
     wait_until("the group to be cancelled", || token.is_cancelled());
@@ -71,11 +85,17 @@ fn first_error_cancels_the_rest_and_is_what_wait_returns() {
 fn wait_all_keeps_every_outcome_in_submission_order() {
     let group = TaskGroup::<u32, &str>::new();
     let token = group.token();
+    let started = Started::default();
+    let raise = started.clone();
     group.spawn(move || {
+        raise.raise();
         until_cancelled(&token);
         Ok(0)
     });
-    group.spawn(|| Err("boom"));
+    group.spawn(move || {
+        started.wait();
+        Err("boom")
+    });
     let all = group.wait_all();
     assert!(
         matches!(all[..], [Ok(0), Err(TaskError::Failed("boom"))]),
@@ -214,13 +234,17 @@ fn try_spawn_at_the_limit_hands_the_task_back() {
 fn cancellation_wakes_a_caller_blocked_on_a_slot() {
     let group = Arc::new(TaskGroup::<(), &str>::with_limit(2));
     let token = group.token();
+    let first = Started::default();
+    let raise = first.clone();
     group.spawn(move || {
+        raise.raise();
         until_cancelled(&token);
         Ok(())
     });
     let adder_started = Arc::new(AtomicBool::new(false));
     let started = Arc::clone(&adder_started);
     group.spawn(move || {
+        first.wait();
         wait_until("the adder to start", || started.load(Ordering::SeqCst));
         Err("fails while the adder waits for a slot")
     });
@@ -265,10 +289,14 @@ fn an_explicit_cancel_wakes_every_blocked_adder() {
 fn wait_timeout_and_wait_deadline_never_return_early() {
     let group = TaskGroup::<(), ()>::new();
     let token = group.token();
+    let started = Started::default();
+    let raise = started.clone();
     group.spawn(move || {
+        raise.raise();
         until_cancelled(&token);
         Ok(())
     });
+    started.wait();
     let start = Instant::now();
     assert!(group.wait_timeout(Duration::from_millis(20)).is_none());
     assert!(start.elapsed() >= Duration::from_millis(20));
@@ -302,7 +330,9 @@ fn any_number_of_waiters_are_released_together() {
 #[test]
 fn the_deadline_cancels_the_group_and_not_before_it() {
     let deadline = Instant::now() + Duration::from_millis(30);
-    let group = TaskGroup::<Instant, ()>::builder().deadline(deadline).build();
+    let group = TaskGroup::<Instant, ()>::builder()
+        .deadline(deadline)
+        .build();
     let token = group.token();
     group.spawn(move || {
         until_cancelled(&token);

@@ -148,7 +148,7 @@ impl CancelToken {
     ///     Ok(())
     /// });
     /// group.cancel();
-    /// group.wait().unwrap();
+    /// group.wait_idle(); // the task returns once it sees the cancellation (or never starts)
     /// ```
     #[inline]
     #[must_use]

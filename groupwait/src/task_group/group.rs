@@ -167,7 +167,8 @@ impl<T, E> Builder<T, E> {
     ///     futures::executor::block_on(token.cancelled()); // runs until cancelled
     ///     Ok(())
     /// });
-    /// group.wait().unwrap();
+    /// // `Ok`, or `Err(Cancelled)` if the deadline came before the task started.
+    /// let _ = group.wait();
     /// assert_eq!(group.token().cause(), Some(Cause::Deadline));
     /// ```
     pub fn deadline(mut self, deadline: Instant) -> Self {
@@ -473,15 +474,12 @@ impl<T, E> TaskGroup<T, E> {
     /// use std::time::{Duration, Instant};
     ///
     /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
-    /// let token = group.token();
-    /// group.spawn(move || {
-    ///     futures::executor::block_on(token.cancelled());
-    ///     Ok(())
-    /// });
+    /// let (open, gate) = std::sync::mpsc::channel::<()>();
+    /// group.spawn(move || gate.recv().map_err(drop));
     /// let deadline = Instant::now() + Duration::from_millis(5);
     /// assert!(group.wait_deadline(deadline).is_none());
     /// assert!(Instant::now() >= deadline);
-    /// group.cancel();
+    /// open.send(()).unwrap();
     /// assert_eq!(group.wait(), Ok(vec![()]));
     /// ```
     #[track_caller]
