@@ -7,6 +7,7 @@
 //!     (values collected in submission order);
 //!   - `JoinSet`: `spawn`, then `join_next` until empty (values in completion order);
 //!   - `TaskTracker`: `spawn`, `close`, `wait` (no values);
+//!   - `WaitGroup::track_owned` + `wait_async` (no values): the floor the group is built on;
 //!   - `TaskGroup<()>` with the values dropped: `track(async { Ok(()) })`.
 //! * `threads`: one round = 100 threads, each returning its index, joined.
 //!   - `thread::scope`: `s.spawn`, join every handle for its value;
@@ -144,9 +145,22 @@ fn async_cells(threads: usize) -> Vec<(&'static str, Round)> {
             })
         }
     };
+    let wait_group = {
+        let rt = rt.clone();
+        move || {
+            in_task(&rt, || async {
+                let wg = std::sync::Arc::new(groupwait::WaitGroup::new());
+                for i in 0..ASYNC_TASKS {
+                    tokio::spawn(wg.track_owned(async move { black_box(i) }));
+                }
+                wg.wait_async().await;
+            })
+        }
+    };
     vec![
         ("JoinSet", Box::new(joinset) as Round),
         ("TaskTracker", Box::new(tracker)),
+        ("WaitGroup::track_owned", Box::new(wait_group)),
         ("TaskGroup<usize>", Box::new(group)),
         ("TaskGroup<()>", Box::new(unit)),
     ]
