@@ -497,3 +497,78 @@ fn debug_output_shows_the_group_state() {
     );
     assert!(text.contains("max: 2"), "{text}");
 }
+
+#[test]
+fn tasks_not_started_when_the_group_is_dropped_never_start() {
+    let group = TaskGroup::<(), ()>::new();
+    let token = group.token();
+    let (open, gate) = mpsc::channel::<()>();
+    let started = Started::default();
+    let raise = started.clone();
+    group.spawn(move || {
+        raise.raise();
+        gate.recv().map_err(drop)
+    });
+    started.wait();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&ran);
+    // Admitted, not yet started: a future task that nobody has polled.
+    let task = group.track(async move {
+        flag.store(true, Ordering::SeqCst);
+        Ok(())
+    });
+    drop(group); // a task is running: the drop cancels
+    assert_eq!(token.cause(), Some(Cause::GroupDropped));
+    futures::executor::block_on(task);
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "a task started after the group was dropped"
+    );
+    open.send(()).unwrap();
+}
+
+/// Many rounds of a limited group with several adders racing an error: every round ends, no
+/// outcome is lost, and the limit is never exceeded.
+#[test]
+fn stress_adders_race_an_error_under_a_limit() {
+    let rounds = size(200, 3);
+    let adders = 3;
+    let per_adder = size(8, 2);
+    for round in 0..rounds {
+        let group = TaskGroup::<usize, usize>::with_limit(2);
+        let now = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for a in 0..adders {
+                let (group, now, peak) = (&group, &now, &peak);
+                s.spawn(move || {
+                    for i in 0..per_adder {
+                        group.spawn_scoped(s, move || {
+                            let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak.fetch_max(running, Ordering::SeqCst);
+                            now.fetch_sub(1, Ordering::SeqCst);
+                            if (a + i + round) % 7 == 3 {
+                                Err(i)
+                            } else {
+                                Ok(i)
+                            }
+                        });
+                    }
+                });
+            }
+        });
+        let all = group.wait_all();
+        assert_eq!(all.len(), adders * per_adder, "round {round}");
+        assert!(peak.load(Ordering::SeqCst) <= 2, "round {round}");
+        let failed = all
+            .iter()
+            .filter(|o| matches!(o, Err(TaskError::Failed(_))))
+            .count();
+        let cancelled = all
+            .iter()
+            .filter(|o| matches!(o, Err(TaskError::Cancelled)))
+            .count();
+        assert_eq!(failed > 0, group.is_cancelled(), "round {round}: {all:?}");
+        assert!(cancelled == 0 || failed > 0, "round {round}: {all:?}");
+    }
+}
