@@ -4,6 +4,15 @@ use std::any::Any;
 use std::fmt;
 
 /// A panic payload, as `std::panic::catch_unwind` returns it.
+///
+/// # Examples
+///
+/// ```
+/// use groupwait::task_group::Payload;
+///
+/// let payload: Payload = std::panic::catch_unwind(|| panic!("oops")).unwrap_err();
+/// assert_eq!(payload.downcast_ref::<&str>(), Some(&"oops"));
+/// ```
 pub type Payload = Box<dyn Any + Send + 'static>;
 
 /// Why a task of a [`TaskGroup`](super::TaskGroup) did not produce its value.
