@@ -572,3 +572,30 @@ fn stress_adders_race_an_error_under_a_limit() {
         assert!(cancelled == 0 || failed > 0, "round {round}: {all:?}");
     }
 }
+
+#[test]
+fn a_task_waiting_on_its_own_group_panics_instead_of_hanging() {
+    let group = Arc::new(TaskGroup::<(), ()>::new());
+    let inner = Arc::clone(&group);
+    group.spawn(move || {
+        inner.wait_idle(); // would wait for itself
+        Ok(())
+    });
+    let error = group.wait().unwrap_err();
+    let message = error.panic_message().unwrap_or_default().to_string();
+    assert!(message.contains("would wait for itself"), "{message}");
+
+    // A future task polled on this thread: the same, through its poll.
+    let group = Arc::new(TaskGroup::<(), ()>::new());
+    let inner = Arc::clone(&group);
+    let task = group.track(async move {
+        inner.wait_idle_async().await;
+        Ok(())
+    });
+    futures::executor::block_on(task);
+    let error = group.wait().unwrap_err();
+    assert!(error
+        .panic_message()
+        .unwrap_or_default()
+        .contains("would wait for itself"));
+}

@@ -1,7 +1,7 @@
 //! Future tasks: `track` hands back a future to spawn on any executor or to await in place.
 
 use super::error::{TaskError, TrySpawnError};
-use super::group::{Admit, Refused, Shared, TaskGroup, Ticket};
+use super::group::{Admit, InTask, Refused, Shared, TaskGroup, Ticket};
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
@@ -20,14 +20,18 @@ where
         return;
     }
     let mut fut = pin!(fut);
-    let outcome = poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+    let ticket_ref = &ticket;
+    let outcome = poll_fn(|cx| {
+        // While polled, this thread runs a task of the group: a wait on the group from
+        // inside `fut` panics (and becomes the task's outcome) instead of never completing.
+        let _in_task = InTask::enter(ticket_ref);
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Ok(value))) => Poll::Ready(Ok(value)),
             Ok(Poll::Ready(Err(error))) => Poll::Ready(Err(TaskError::Failed(error))),
             Err(payload) => Poll::Ready(Err(TaskError::Panicked(payload))),
-        },
-    )
+        }
+    })
     .await;
     ticket.finish(outcome);
 }

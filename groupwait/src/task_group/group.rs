@@ -394,6 +394,8 @@ impl<T, E> TaskGroup<T, E> {
     ///
     /// If the outcomes were already taken by an earlier `wait`/`wait_all` (timed waits that
     /// timed out take nothing); use [`wait_idle`](Self::wait_idle) for additional waiters.
+    /// If called from one of the group's own tasks (a thread task, or a future task while it
+    /// is polled), where it would wait for itself forever: every wait checks this.
     ///
     /// # Examples
     ///
@@ -561,6 +563,7 @@ impl<T, E> TaskGroup<T, E> {
     ///     assert_eq!(group.wait(), Ok(vec![1]));
     /// });
     /// ```
+    #[track_caller]
     pub fn wait_idle(&self) {
         self.close();
         self.shared.wg.wait();
@@ -577,6 +580,7 @@ impl<T, E> TaskGroup<T, E> {
     /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
     /// assert!(group.wait_idle_deadline(Instant::now()));
     /// ```
+    #[track_caller]
     pub fn wait_idle_deadline(&self, deadline: Instant) -> bool {
         self.close();
         self.shared.wg.wait_deadline(deadline)
@@ -601,7 +605,17 @@ impl<T, E> TaskGroup<T, E> {
         self.shared.wg.wait_async().await;
     }
 
+    /// Closes the group (every wait begins here). Panics if called from one of the group's
+    /// own thread tasks: that wait could never return.
+    #[track_caller]
     fn close(&self) {
+        let address = Arc::as_ptr(&self.shared) as *const () as usize;
+        if CURRENT_GROUP.with(std::cell::Cell::get) == address {
+            panic!(
+                "TaskGroup: a wait called from one of the group's own tasks would wait for \
+                 itself forever"
+            );
+        }
         lock(&self.shared.state).closed = true;
     }
 
@@ -781,6 +795,28 @@ impl<T, E> Shared<T, E> {
         if let Some(limit) = &self.limit {
             limit.release();
         }
+    }
+}
+
+std::thread_local! {
+    /// The group whose thread task runs on this thread (its address; 0: none), so that a
+    /// wait from inside one of its own tasks panics instead of waiting for itself forever.
+    static CURRENT_GROUP: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks this thread as running a task of the group at `address` while it lives.
+pub(crate) struct InTask(usize);
+
+impl InTask {
+    pub(crate) fn enter<T, E>(ticket: &Ticket<T, E>) -> Self {
+        let address = Arc::as_ptr(&ticket.shared) as *const () as usize;
+        InTask(CURRENT_GROUP.with(|c| c.replace(address)))
+    }
+}
+
+impl Drop for InTask {
+    fn drop(&mut self) {
+        CURRENT_GROUP.with(|c| c.set(self.0));
     }
 }
 

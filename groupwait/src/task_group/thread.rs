@@ -1,7 +1,7 @@
 //! Thread tasks: `spawn` (`'static`), `spawn_scoped` (borrows locals) and their `try_` forms.
 
 use super::error::{TaskError, TrySpawnError};
-use super::group::{Admit, Refused, TaskGroup, Ticket};
+use super::group::{Admit, InTask, Refused, TaskGroup, Ticket};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread::{self, Scope};
 
@@ -13,11 +13,13 @@ pub(crate) fn run<T, E>(mut ticket: Ticket<T, E>, f: impl FnOnce() -> Result<T, 
         ticket.finish(Err(TaskError::Cancelled));
         return;
     }
+    let in_task = InTask::enter(&ticket);
     let outcome = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(TaskError::Failed(error)),
         Err(payload) => Err(TaskError::Panicked(payload)),
     };
+    drop(in_task);
     ticket.finish(outcome);
 }
 
