@@ -145,7 +145,7 @@ impl<T, E> TaskGroup<T, E> {
     pub fn track_async<F>(
         &self,
         fut: F,
-    ) -> impl Future<Output = impl Future<Output = ()> + use<T, E, F>> + use<'_, T, E, F>
+    ) -> impl Future<Output = impl Future<Output = ()> + use<T, E, F>> + use<T, E, F>
     where
         F: Future<Output = Result<T, E>>,
     {
@@ -154,11 +154,11 @@ impl<T, E> TaskGroup<T, E> {
             let acquired = match &shared.limit {
                 None => None,
                 Some(limit) => {
-                    let registration = Registration {
+                    // Unregisters the waker if this future is dropped while pending.
+                    let mut registration = Registration {
                         shared: &shared,
                         key: None,
                     };
-                    let mut registration = registration;
                     Some(poll_fn(|cx| limit.poll_acquire(cx, &mut registration.key)).await)
                 }
             };
