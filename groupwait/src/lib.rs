@@ -128,6 +128,11 @@
 //! a `go` task, and its own task fails too; so does a `go_scoped` thread, so a scope that never
 //! waits still sees the failure.
 //!
+//! # Task groups
+//!
+//! For tasks that return values or errors, with a limit, first-error cancellation and
+//! panics as values (Go's `errgroup`, conc's pools), see [`task_group::TaskGroup`].
+//!
 //! # Memory ordering
 //!
 //! Each `done` happens-before the return of every `wait` (and `wait_timeout`,
@@ -153,6 +158,7 @@ mod panic_slot;
 mod parking;
 mod state;
 mod sync;
+pub mod task_group;
 #[cfg(test)]
 mod test_support;
 mod track;

@@ -1,0 +1,890 @@
+//! `TaskGroup`: tasks, their outcomes in submission order, the first error, the waits.
+
+use super::cancel::{CancelToken, Cause};
+use super::error::{payload_message, TaskError};
+use super::limit::{Acquired, Limit};
+use crate::sync::{lock, Mutex};
+use crate::WaitGroup;
+use std::convert::Infallible;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A group of tasks (threads or futures) returning `Result<T, E>`: Go's `errgroup` with
+/// results, a limit, panics as values and a cancellation token. See the
+/// [module docs](super) for the tour.
+///
+/// Tasks are added through `&self` from any thread ([`spawn`](Self::spawn),
+/// [`spawn_scoped`](Self::spawn_scoped), [`track`](Self::track) and their `try_`/async forms);
+/// [`wait`](Self::wait) returns every value in submission order, or the first error.
+///
+/// # Examples
+///
+/// ```
+/// use groupwait::task_group::TaskGroup;
+///
+/// let group = TaskGroup::<u64, std::num::ParseIntError>::with_limit(4);
+/// for word in ["1", "22", "333"] {
+///     group.spawn(move || word.parse::<u64>());
+/// }
+/// assert_eq!(group.wait().unwrap(), vec![1, 22, 333]);
+/// ```
+///
+/// # Dropping a group whose tasks still run
+///
+/// Dropping the group does not wait. If tasks are still running it cancels the token (cause
+/// [`Cause::GroupDropped`]): tasks not yet started never start, running ones see
+/// `is_cancelled()` and finish on their own, and their outcomes are dropped when the last one
+/// ends. Scoped tasks cannot outlive their scope, so the scope still joins them.
+///
+/// # Memory ordering
+///
+/// Everything a task did happens-before the return of the wait that reports its outcome.
+pub struct TaskGroup<T = (), E = Infallible> {
+    pub(crate) shared: Arc<Shared<T, E>>,
+}
+
+/// The part shared with the tasks.
+pub(crate) struct Shared<T, E> {
+    /// Counts the admitted tasks that have not finished; the waits are its waits.
+    wg: WaitGroup,
+    pub(crate) token: CancelToken,
+    pub(crate) limit: Option<Arc<Limit>>,
+    cancel_on_error: bool,
+    state: Mutex<State<T, E>>,
+}
+
+struct State<T, E> {
+    /// A wait has begun: once `running` is zero the group takes no more tasks.
+    closed: bool,
+    /// Admitted tasks that have not finished. Changed only under this lock, and always on
+    /// the same side of the `WaitGroup` update: `+1` before `wg.add(1)` in the same critical
+    /// section, `-1` before the `wg.done()` that follows the critical section. So the group's
+    /// counter is never below `running`, and a task admitted while `running > 0` adds to a
+    /// counter that is at least one (never the `add` racing a release that `WaitGroup`
+    /// refuses).
+    running: usize,
+    /// One entry per submitted task, in submission order; `None` while it runs.
+    outcomes: Vec<Option<Result<T, TaskError<E>>>>,
+    /// The submission index of the first task that failed, panicked or was abandoned.
+    first_error: Option<usize>,
+    /// The outcomes were handed to a waiter.
+    taken: bool,
+}
+
+/// How [`TaskGroup`]s are configured: limit, deadline, error policy.
+///
+/// # Examples
+///
+/// ```
+/// use groupwait::task_group::TaskGroup;
+/// use std::time::Duration;
+///
+/// let group = TaskGroup::<u32, String>::builder()
+///     .limit(8)
+///     .timeout(Duration::from_secs(30))
+///     .keep_going()
+///     .build();
+/// group.spawn(|| Ok(1));
+/// group.spawn(|| Err("two".to_string()));
+/// let all = group.wait_all();
+/// assert_eq!(all.len(), 2);
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder<T = (), E = Infallible> {
+    limit: Option<usize>,
+    deadline: Option<Instant>,
+    keep_going: bool,
+    group: PhantomData<fn() -> TaskGroup<T, E>>,
+}
+
+impl<T, E> Default for Builder<T, E> {
+    fn default() -> Self {
+        Builder {
+            limit: None,
+            deadline: None,
+            keep_going: false,
+            group: PhantomData,
+        }
+    }
+}
+
+impl<T, E> Clone for Builder<T, E> {
+    fn clone(&self) -> Self {
+        Builder { ..*self }
+    }
+}
+
+impl<T, E> fmt::Debug for Builder<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("limit", &self.limit)
+            .field("deadline", &self.deadline)
+            .field("keep_going", &self.keep_going)
+            .finish()
+    }
+}
+
+impl<T, E> Builder<T, E> {
+    /// At most `n` tasks of the group run (or wait to be polled) at once; adding one more
+    /// blocks, waits asynchronously or is refused, by the form used.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0 (a group that could never run a task would hang its first `spawn`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::builder().limit(2).build();
+    /// assert_eq!(group.limit(), Some(2));
+    /// ```
+    #[track_caller]
+    pub fn limit(mut self, n: usize) -> Self {
+        assert!(
+            n >= 1,
+            "TaskGroup limit must be at least 1 (a limit of 0 could run no task)"
+        );
+        self.limit = Some(n);
+        self
+    }
+
+    /// Cancels the group (cause [`Cause::Deadline`]) at `deadline`, if its tasks have not
+    /// all finished by then. A helper thread sleeps until the deadline or the group's drop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::{Cause, TaskGroup};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let group = TaskGroup::<(), ()>::builder()
+    ///     .deadline(Instant::now() + Duration::from_millis(10))
+    ///     .build();
+    /// let token = group.token();
+    /// group.spawn(move || {
+    ///     futures::executor::block_on(token.cancelled()); // runs until cancelled
+    ///     Ok(())
+    /// });
+    /// // `Ok`, or `Err(Cancelled)` if the deadline came before the task started.
+    /// let _ = group.wait();
+    /// assert_eq!(group.token().cause(), Some(Cause::Deadline));
+    /// ```
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// [`deadline`](Self::deadline) `timeout` from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::builder()
+    ///     .timeout(Duration::from_secs(60))
+    ///     .build();
+    /// group.wait().unwrap();
+    /// ```
+    pub fn timeout(self, timeout: Duration) -> Self {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.deadline(deadline),
+            None => self,
+        }
+    }
+
+    /// An error or a panic does not cancel the group: every task runs, and
+    /// [`wait_all`](TaskGroup::wait_all) reports each outcome. (`wait` still returns the
+    /// first error.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<(), &str>::builder().keep_going().build();
+    /// group.spawn(|| Err("one"));
+    /// group.spawn(|| Ok(()));
+    /// let outcomes = group.wait_all();
+    /// assert!(outcomes[0].is_err() && outcomes[1].is_ok());
+    /// assert!(!group.is_cancelled());
+    /// ```
+    pub fn keep_going(mut self) -> Self {
+        self.keep_going = true;
+        self
+    }
+
+    /// Builds the group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<u8, ()>::builder().build();
+    /// group.spawn(|| Ok(1));
+    /// assert_eq!(group.wait(), Ok(vec![1]));
+    /// ```
+    pub fn build(self) -> TaskGroup<T, E> {
+        let limit = self.limit.map(|n| Arc::new(Limit::new(n)));
+        let token = CancelToken::linked(limit.clone());
+        if let Some(deadline) = self.deadline {
+            let timer = token.clone();
+            std::thread::Builder::new()
+                .name("groupwait-deadline".into())
+                .spawn(move || {
+                    if !timer.wait_deadline(deadline) && Instant::now() >= deadline {
+                        timer.cancel_with(Cause::Deadline);
+                    }
+                })
+                .expect("groupwait: failed to start the task group's deadline thread");
+        }
+        TaskGroup {
+            shared: Arc::new(Shared {
+                wg: WaitGroup::new(),
+                token,
+                limit,
+                cancel_on_error: !self.keep_going,
+                state: Mutex::new(State {
+                    closed: false,
+                    running: 0,
+                    outcomes: Vec::new(),
+                    first_error: None,
+                    taken: false,
+                }),
+            }),
+        }
+    }
+}
+
+impl<T, E> TaskGroup<T, E> {
+    /// A group with no limit and no deadline, cancelled by its first error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
+    /// group.spawn(|| Ok(()));
+    /// group.wait().unwrap();
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Builder::default().build()
+    }
+
+    /// A group running at most `n` tasks at once.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<usize, ()>::with_limit(2);
+    /// for i in 0..10 {
+    ///     group.spawn(move || Ok(i));
+    /// }
+    /// assert_eq!(group.wait().unwrap(), (0..10).collect::<Vec<_>>());
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub fn with_limit(n: usize) -> Self {
+        Builder::default().limit(n).build()
+    }
+
+    /// A [`Builder`] for a limit, a deadline, or [`keep_going`](Builder::keep_going).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::builder().limit(3).build();
+    /// assert_eq!(group.limit(), Some(3));
+    /// ```
+    pub fn builder() -> Builder<T, E> {
+        Builder::default()
+    }
+
+    /// The group's cancellation token (a clone; all clones are the same token).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
+    /// let token = group.token();
+    /// group.cancel();
+    /// assert!(token.is_cancelled());
+    /// ```
+    #[must_use]
+    pub fn token(&self) -> CancelToken {
+        self.shared.token.clone()
+    }
+
+    /// Cancels the group ([`Cause::Explicit`] unless it was already cancelled): tasks not yet
+    /// started will not start and are reported as [`TaskError::Cancelled`]; callers blocked on
+    /// the limit return. Running tasks are not interrupted. Returns whether this call fired
+    /// the token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::{TaskError, TaskGroup};
+    ///
+    /// let group = TaskGroup::<(), ()>::new();
+    /// group.cancel();
+    /// group.spawn(|| unreachable!("never started"));
+    /// assert!(matches!(group.wait(), Err(TaskError::Cancelled)));
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.shared.token.cancel()
+    }
+
+    /// Whether the group's token has fired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
+    /// assert!(!group.is_cancelled());
+    /// ```
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        self.shared.token.is_cancelled()
+    }
+
+    /// The limit set at construction, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::with_limit(5);
+    /// assert_eq!(group.limit(), Some(5));
+    /// ```
+    #[must_use]
+    pub fn limit(&self) -> Option<usize> {
+        self.shared.limit.as_ref().map(|l| l.max())
+    }
+
+    /// How many admitted tasks have not finished yet (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
+    /// assert_eq!(group.running(), 0);
+    /// ```
+    #[must_use]
+    pub fn running(&self) -> usize {
+        lock(&self.shared.state).running
+    }
+
+    /// Waits until every task has finished, then returns their values in submission order,
+    /// or the first error: the first failure, panic or abandonment in time (the one that
+    /// cancelled the group, unless [`keep_going`](Builder::keep_going)); if there is none but
+    /// tasks were skipped by a cancellation (explicit, deadline), [`TaskError::Cancelled`].
+    /// The other outcomes are dropped; use [`wait_all`](Self::wait_all) to keep them.
+    ///
+    /// Waiting closes the group: once the wait has begun and no task is running, the group
+    /// takes no more tasks (tasks may still add tasks while any is running). Cost: one slot
+    /// per task, kept until the wait (one `Option<Result<T, TaskError<E>>>`).
+    ///
+    /// # Errors
+    ///
+    /// The first [`TaskError`], as above.
+    ///
+    /// # Panics
+    ///
+    /// If the outcomes were already taken by an earlier `wait`/`wait_all` (timed waits that
+    /// timed out take nothing); use [`wait_idle`](Self::wait_idle) for additional waiters.
+    /// If called from one of the group's own tasks (a thread task, or a future task while it
+    /// is polled), where it would wait for itself forever: every wait checks this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::TaskGroup;
+    ///
+    /// let group = TaskGroup::<String, ()>::new();
+    /// group.spawn(|| Ok("a".to_string()));
+    /// group.spawn(|| Ok("b".to_string()));
+    /// assert_eq!(group.wait().unwrap(), ["a", "b"]);
+    /// ```
+    #[track_caller]
+    pub fn wait(&self) -> Result<Vec<T>, TaskError<E>> {
+        self.close();
+        self.shared.wg.wait();
+        first_error(self.take())
+    }
+
+    /// Like [`wait`](Self::wait), but returns every outcome, in submission order.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::{TaskError, TaskGroup};
+    ///
+    /// let group = TaskGroup::<u8, &str>::builder().keep_going().build();
+    /// group.spawn(|| Ok(1));
+    /// group.spawn(|| Err("two"));
+    /// group.spawn(|| Ok(3));
+    /// let all = group.wait_all();
+    /// assert!(matches!(all[..], [Ok(1), Err(TaskError::Failed("two")), Ok(3)]));
+    /// ```
+    #[track_caller]
+    pub fn wait_all(&self) -> Vec<Result<T, TaskError<E>>> {
+        self.close();
+        self.shared.wg.wait();
+        self.take().0
+    }
+
+    /// [`wait`](Self::wait), giving up after `timeout`: `None` if tasks were still running
+    /// then (nothing is taken; wait again later). Never `None` before `timeout` has passed.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait), when it would return `Some`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
+    /// group.spawn(|| Ok(()));
+    /// assert_eq!(group.wait_timeout(Duration::from_secs(10)), Some(Ok(vec![()])));
+    /// ```
+    #[track_caller]
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<Vec<T>, TaskError<E>>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.wait_deadline(deadline),
+            None => Some(self.wait()),
+        }
+    }
+
+    /// [`wait`](Self::wait), giving up at `deadline`: `None` if tasks were still running
+    /// then. Never `None` before `deadline`.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait), when it would return `Some`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
+    /// let (open, gate) = std::sync::mpsc::channel::<()>();
+    /// group.spawn(move || gate.recv().map_err(drop));
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert!(group.wait_deadline(deadline).is_none());
+    /// assert!(Instant::now() >= deadline);
+    /// open.send(()).unwrap();
+    /// assert_eq!(group.wait(), Ok(vec![()]));
+    /// ```
+    #[track_caller]
+    pub fn wait_deadline(&self, deadline: Instant) -> Option<Result<Vec<T>, TaskError<E>>> {
+        self.close();
+        if self.shared.wg.wait_deadline(deadline) {
+            Some(first_error(self.take()))
+        } else {
+            None
+        }
+    }
+
+    /// The async [`wait`](Self::wait): any executor, no runtime dependency.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the outcomes are taken only in the poll that completes it; a future
+    /// dropped before that leaves them for a later wait. (Its first poll closes the group.)
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait), in the poll that completes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::TaskGroup;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let group = TaskGroup::<u32, ()>::new();
+    /// group.spawn(|| Ok(7));
+    /// assert_eq!(group.wait_async().await, Ok(vec![7]));
+    /// # });
+    /// ```
+    pub async fn wait_async(&self) -> Result<Vec<T>, TaskError<E>> {
+        self.close();
+        self.shared.wg.wait_async().await;
+        first_error(self.take())
+    }
+
+    /// The async [`wait_all`](Self::wait_all).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait_async`](Self::wait_async).
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait), in the poll that completes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let group = groupwait::task_group::TaskGroup::<u32, ()>::new();
+    /// group.spawn(|| Ok(7));
+    /// assert_eq!(group.wait_all_async().await, vec![Ok(7)]);
+    /// # });
+    /// ```
+    pub async fn wait_all_async(&self) -> Vec<Result<T, TaskError<E>>> {
+        self.close();
+        self.shared.wg.wait_async().await;
+        self.take().0
+    }
+
+    /// Waits until every task has finished, without taking the outcomes: for any number of
+    /// additional waiters. Closes the group as [`wait`](Self::wait) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::TaskGroup;
+    ///
+    /// let group = TaskGroup::<u8, ()>::new();
+    /// group.spawn(|| Ok(1));
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| group.wait_idle());
+    ///     s.spawn(|| group.wait_idle());
+    ///     assert_eq!(group.wait(), Ok(vec![1]));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn wait_idle(&self) {
+        self.close();
+        self.shared.wg.wait();
+    }
+
+    /// [`wait_idle`](Self::wait_idle) giving up at `deadline`; `true` if every task finished.
+    /// Never `false` before `deadline`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Instant;
+    ///
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
+    /// assert!(group.wait_idle_deadline(Instant::now()));
+    /// ```
+    #[track_caller]
+    pub fn wait_idle_deadline(&self, deadline: Instant) -> bool {
+        self.close();
+        self.shared.wg.wait_deadline(deadline)
+    }
+
+    /// The async [`wait_idle`](Self::wait_idle).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it takes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let group = groupwait::task_group::TaskGroup::<(), ()>::new();
+    /// group.wait_idle_async().await;
+    /// # });
+    /// ```
+    pub async fn wait_idle_async(&self) {
+        self.close();
+        self.shared.wg.wait_async().await;
+    }
+
+    /// Closes the group (every wait begins here). Panics if called from one of the group's
+    /// own thread tasks: that wait could never return.
+    #[track_caller]
+    fn close(&self) {
+        let address = Arc::as_ptr(&self.shared) as *const () as usize;
+        if CURRENT_GROUP.with(std::cell::Cell::get) == address {
+            panic!(
+                "TaskGroup: a wait called from one of the group's own tasks would wait for \
+                 itself forever"
+            );
+        }
+        lock(&self.shared.state).closed = true;
+    }
+
+    /// Takes the outcomes (after the group's counter reached zero).
+    #[track_caller]
+    fn take(&self) -> (Vec<Result<T, TaskError<E>>>, Option<usize>) {
+        let (outcomes, first) = {
+            let mut state = lock(&self.shared.state);
+            let taken = std::mem::replace(&mut state.taken, true);
+            if taken {
+                drop(state);
+                panic!(
+                    "TaskGroup: the outcomes were already taken by an earlier wait \
+                     (use wait_idle for additional waiters)"
+                );
+            }
+            debug_assert_eq!(state.running, 0);
+            (std::mem::take(&mut state.outcomes), state.first_error)
+        };
+        // Every admitted task has finished (the counter was zero), so every entry is set.
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Err(TaskError::Abandoned)))
+            .collect();
+        (outcomes, first)
+    }
+}
+
+/// The values, or the error that cancelled the group, or the first non-`Ok` outcome.
+/// Everything else is dropped here, outside any lock.
+fn first_error<T, E>(
+    (outcomes, first): (Vec<Result<T, TaskError<E>>>, Option<usize>),
+) -> Result<Vec<T>, TaskError<E>> {
+    let index = first.or_else(|| outcomes.iter().position(Result::is_err));
+    match index {
+        None => Ok(outcomes
+            .into_iter()
+            .map(|o| o.ok().expect("no error"))
+            .collect()),
+        Some(i) => Err(outcomes
+            .into_iter()
+            .nth(i)
+            .and_then(Result::err)
+            .expect("the first error is an error")),
+    }
+}
+
+impl<T, E> Default for TaskGroup<T, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, E> Drop for TaskGroup<T, E> {
+    fn drop(&mut self) {
+        let running = {
+            let mut state = lock(&self.shared.state);
+            state.closed = true;
+            state.running
+        };
+        if running > 0 {
+            self.shared.token.cancel_with(Cause::GroupDropped);
+        }
+        self.shared.token.retire();
+    }
+}
+
+impl<T, E> fmt::Debug for TaskGroup<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (running, submitted, closed, taken) = {
+            let state = lock(&self.shared.state);
+            (
+                state.running,
+                state.outcomes.len(),
+                state.closed,
+                state.taken,
+            )
+        };
+        f.debug_struct("TaskGroup")
+            .field("running", &running)
+            .field("submitted", &submitted)
+            .field("closed", &closed)
+            .field("taken", &taken)
+            .field("limit", &self.shared.limit)
+            .field("token", &self.shared.token)
+            .finish()
+    }
+}
+
+/// How a task is let in.
+pub(crate) enum Admit {
+    /// Block for a slot.
+    Block,
+    /// Refuse when every slot is taken.
+    Try,
+    /// A slot was already acquired (or a cancellation seen) by the async form.
+    Acquired(Acquired),
+}
+
+/// Why a task was not admitted: the caller hands it back or panics.
+pub(crate) enum Refused {
+    Full,
+    Closed,
+}
+
+/// An admitted task's place in the group: its index, its slot, its unit of the counter.
+/// Finishing (or dropping) it records the outcome.
+pub(crate) struct Ticket<T, E> {
+    shared: Arc<Shared<T, E>>,
+    index: usize,
+    slot: bool,
+    started: bool,
+    finished: bool,
+}
+
+impl<T, E> Shared<T, E> {
+    /// Admits a task: a limit slot (unless cancelled), an index, a unit of the counter.
+    /// `Ok(None)`: the group is cancelled; the task was recorded as `Cancelled` and must not
+    /// run.
+    pub(crate) fn admit(self: &Arc<Self>, how: Admit) -> Result<Option<Ticket<T, E>>, Refused> {
+        let acquired = if self.token.is_cancelled() {
+            Acquired::Cancelled
+        } else {
+            match (&self.limit, how) {
+                (None, _) => Acquired::Slot,
+                (Some(_), Admit::Acquired(acquired)) => acquired,
+                (Some(limit), Admit::Block) => {
+                    // Refuse a closed, finished group before blocking on its limit.
+                    if self.finished() {
+                        return Err(Refused::Closed);
+                    }
+                    limit.acquire()
+                }
+                (Some(limit), Admit::Try) => limit.try_acquire().ok_or(Refused::Full)?,
+            }
+        };
+        let slot = self.limit.is_some() && acquired == Acquired::Slot;
+        let mut state = lock(&self.state);
+        if state.closed && state.running == 0 {
+            drop(state);
+            if slot {
+                self.release_slot();
+            }
+            return Err(Refused::Closed);
+        }
+        let index = state.outcomes.len();
+        if acquired == Acquired::Cancelled {
+            state.outcomes.push(Some(Err(TaskError::Cancelled)));
+            return Ok(None);
+        }
+        // `running > 0` or no wait has begun (no waiter registered): see `State::running`.
+        if let Err(error) = self.wg.try_add(1) {
+            drop(state);
+            if slot {
+                self.release_slot();
+            }
+            panic!("TaskGroup: cannot admit another task: {error}");
+        }
+        state.running += 1;
+        state.outcomes.push(None);
+        drop(state);
+        Ok(Some(Ticket {
+            shared: Arc::clone(self),
+            index,
+            slot,
+            started: false,
+            finished: false,
+        }))
+    }
+
+    fn finished(&self) -> bool {
+        let state = lock(&self.state);
+        state.closed && state.running == 0
+    }
+
+    fn release_slot(&self) {
+        if let Some(limit) = &self.limit {
+            limit.release();
+        }
+    }
+}
+
+std::thread_local! {
+    /// The group whose thread task runs on this thread (its address; 0: none), so that a
+    /// wait from inside one of its own tasks panics instead of waiting for itself forever.
+    static CURRENT_GROUP: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks this thread as running a task of the group at `address` while it lives.
+pub(crate) struct InTask(usize);
+
+impl InTask {
+    pub(crate) fn enter<T, E>(ticket: &Ticket<T, E>) -> Self {
+        let address = Arc::as_ptr(&ticket.shared) as *const () as usize;
+        InTask(CURRENT_GROUP.with(|c| c.replace(address)))
+    }
+}
+
+impl Drop for InTask {
+    fn drop(&mut self) {
+        CURRENT_GROUP.with(|c| c.set(self.0));
+    }
+}
+
+impl<T, E> Ticket<T, E> {
+    /// Whether the task must be skipped (the group was cancelled before it started); marks
+    /// it started otherwise.
+    pub(crate) fn start(&mut self) -> bool {
+        if self.shared.token.is_cancelled() {
+            return false;
+        }
+        self.started = true;
+        true
+    }
+
+    /// Records the outcome, cancels the group if it is the first error, gives the slot and
+    /// the counter unit back.
+    pub(crate) fn finish(mut self, outcome: Result<T, TaskError<E>>) {
+        self.finished = true;
+        self.record(outcome);
+    }
+
+    fn record(&self, outcome: Result<T, TaskError<E>>) {
+        let shared = &*self.shared;
+        // The cause is built (the panic message copied) before taking the lock.
+        let cause = match &outcome {
+            Err(TaskError::Failed(_)) => Some(Cause::Failed { task: self.index }),
+            Err(TaskError::Panicked(payload)) => Some(Cause::Panicked {
+                task: self.index,
+                message: payload_message(payload.as_ref()).map(str::to_owned),
+            }),
+            Err(TaskError::Abandoned) => Some(Cause::Abandoned { task: self.index }),
+            _ => None,
+        };
+        let first = {
+            let mut state = lock(&shared.state);
+            state.outcomes[self.index] = Some(outcome);
+            let first = cause.is_some() && state.first_error.is_none();
+            if first {
+                state.first_error = Some(self.index);
+            }
+            state.running -= 1;
+            first
+        };
+        // Cancel before the `done`: a waiter released by it sees the group cancelled.
+        if first && shared.cancel_on_error {
+            shared
+                .token
+                .cancel_with(cause.expect("an error has a cause"));
+        }
+        if self.slot {
+            shared.release_slot();
+        }
+        // Release: `WaitGroup::done` publishes the outcome written above to the waiter whose
+        // `wait` it releases, which then takes it under the state lock.
+        shared.wg.done();
+    }
+}
+
+impl<T, E> Drop for Ticket<T, E> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            let outcome = if self.started {
+                TaskError::Abandoned
+            } else {
+                TaskError::Cancelled
+            };
+            self.record(Err(outcome));
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Task groups: Go's `errgroup` for Rust, with results, the first error, a limit,
+//! cancellation and panics as values, for threads and for futures on any executor.
+//!
+//! A [`TaskGroup<T, E>`](TaskGroup) runs tasks returning `Result<T, E>` and waits for them.
+//! It is built on a [`WaitGroup`](crate::WaitGroup) (which counts the running tasks and
+//! provides the blocking, timed and async waits) plus one small lock holding the outcomes.
+//!
+//! ```
+//! use groupwait::task_group::{TaskError, TaskGroup};
+//!
+//! let group = TaskGroup::<u64, String>::with_limit(4);
+//! for n in [3_u64, 5, 7] {
+//!     let token = group.token();
+//!     group.spawn(move || {
+//!         if token.is_cancelled() {
+//!             return Err("cancelled".into()); // a long task checks between steps
+//!         }
+//!         Ok(n * n)
+//!     });
+//! }
+//! assert_eq!(group.wait(), Ok(vec![9, 25, 49])); // submission order
+//!
+//! let group = TaskGroup::<u64, String>::new();
+//! group.spawn(|| Err("unreadable".into()));
+//! assert_eq!(group.wait(), Err(TaskError::Failed("unreadable".into())));
+//! assert!(group.is_cancelled()); // the first error cancelled the group
+//! ```
+//!
+//! # What it does
+//!
+//! * **Threads and futures, from `&self`.** [`spawn`](TaskGroup::spawn) (`'static`) and
+//!   [`spawn_scoped`](TaskGroup::spawn_scoped) (borrows locals) run a thread;
+//!   [`track`](TaskGroup::track) hands back a future to pass to `tokio::spawn`,
+//!   `smol::spawn` or to await in place (no runtime dependency). Any number of threads and
+//!   tasks add tasks at once, including tasks of the group while it is being waited on.
+//! * **Results in submission order.** [`wait`](TaskGroup::wait) returns `Vec<T>` indexed
+//!   like the submissions. Cost: one `Option<Result<T, TaskError<E>>>` per task, kept until
+//!   the wait; two uncontended lock acquisitions per task (admit, record).
+//! * **First error.** The first task to fail or panic cancels the group and is what `wait`
+//!   returns; the other outcomes are dropped. [`wait_all`](TaskGroup::wait_all) returns every
+//!   outcome instead, and [`Builder::keep_going`] stops errors from cancelling. No error is
+//!   lost silently: each is either returned or dropped by a `wait` you chose.
+//! * **Cancellation.** A [`CancelToken`] that tasks check ([`is_cancelled`](CancelToken::is_cancelled))
+//!   or await ([`cancelled`](CancelToken::cancelled)). It fires on the first error or panic, on
+//!   [`cancel`](TaskGroup::cancel), on the group's deadline ([`Builder::deadline`]) and when the
+//!   group is dropped with tasks running; [`cause`](CancelToken::cause) says which, and which
+//!   task. Tasks not yet started when it fires never start: their outcome is
+//!   [`TaskError::Cancelled`].
+//! * **Limit.** [`with_limit(n)`](TaskGroup::with_limit): adding a task at the limit blocks
+//!   ([`spawn`](TaskGroup::spawn), [`track`](TaskGroup::track)), waits asynchronously
+//!   ([`track_async`](TaskGroup::track_async)) or hands the task back
+//!   ([`try_spawn`](TaskGroup::try_spawn), [`try_track`](TaskGroup::try_track)). A
+//!   cancellation wakes every caller waiting for a slot, so a task that waits for the
+//!   cancellation while its sibling's adder waits for a slot cannot deadlock (conc #88).
+//! * **Panics as values.** A panicking task is reported by the panic hook on its own thread,
+//!   with its own backtrace, and its payload becomes [`TaskError::Panicked`], which cancels
+//!   the rest. Nothing is re-raised unless you call
+//!   [`resume_if_panicked`](TaskError::resume_if_panicked) (or `resume_unwind`).
+//! * **Waiting.** [`wait`](TaskGroup::wait), [`wait_timeout`](TaskGroup::wait_timeout) and
+//!   [`wait_deadline`](TaskGroup::wait_deadline) (never early; nothing taken on time-out),
+//!   [`wait_async`](TaskGroup::wait_async); `wait_idle*` for any number of extra waiters.
+//!   Waiting closes the group: once every task has finished it takes no new task.
+//! * **Dropping** a group whose tasks still run cancels the token and does not wait (see
+//!   [`TaskGroup`]); scoped tasks are joined by their scope.
+//!
+//! # From errgroup / conc / JoinSet / TaskTracker
+//!
+//! | there | here |
+//! |---|---|
+//! | errgroup `var g errgroup.Group` | `let g = TaskGroup::<T, E>::new();` |
+//! | errgroup `g.Go(f)` | [`g.spawn(f)`](TaskGroup::spawn), [`g.spawn_scoped(s, f)`](TaskGroup::spawn_scoped), [`tokio::spawn(g.track(fut))`](TaskGroup::track) |
+//! | errgroup `g.TryGo(f)` | [`g.try_spawn(f)`](TaskGroup::try_spawn) (the task is handed back), [`try_track`](TaskGroup::try_track) |
+//! | errgroup `g.SetLimit(n)` | [`TaskGroup::with_limit(n)`](TaskGroup::with_limit), fixed at construction (no race with running tasks) |
+//! | errgroup `g.Wait()` (first error) | [`g.wait()`](TaskGroup::wait): the values in submission order, or the first error |
+//! | errgroup `WithContext`, `context.Cause` | [`g.token()`](TaskGroup::token), [`is_cancelled`](CancelToken::is_cancelled), [`cancelled().await`](CancelToken::cancelled), [`cause`](CancelToken::cause) |
+//! | errgroup: a panic kills the process | [`TaskError::Panicked`]: reported by the hook, carried as a value |
+//! | conc `pool.New().WithErrors()` (all errors) | [`g.wait_all()`](TaskGroup::wait_all), [`Builder::keep_going`] |
+//! | conc `WithMaxGoroutines(n)`, `WithCancelOnError`, `WithFirstError` | [`Builder::limit`]; the default (first error cancels, and is returned) |
+//! | conc `ResultPool` (submission order) | `TaskGroup<T, E>` with [`wait`](TaskGroup::wait) |
+//! | conc `Wait` re-panics | nothing re-raised implicitly; [`resume_if_panicked`](TaskError::resume_if_panicked) on request |
+//! | `JoinSet::spawn` (`&mut self`) | [`track`](TaskGroup::track) from `&self`, any executor |
+//! | `JoinSet::join_all` (panics on a task error) | [`wait_async`](TaskGroup::wait_async) (`Result`, submission order) |
+//! | `JoinSet::abort_all`, drop aborts | [`cancel`](TaskGroup::cancel) (cooperative); drop cancels and detaches |
+//! | `TaskTracker::close` + `wait` | [`wait_async`](TaskGroup::wait_async) (closes the group itself) |
+//! | `TaskTracker` + `CancellationToken` | built in: [`token`](TaskGroup::token) |
+//! | `buffer_unordered(n)` | [`track_async`](TaskGroup::track_async) under a limit; each task runs on its executor, not in the consumer |
+//!
+//! Not here: preemptive abort (Rust threads cannot be killed; futures can be dropped by their
+//! executor, reported as [`TaskError::Abandoned`]); results in completion order (use a
+//! channel from the tasks).
+//!
+//! # Memory ordering
+//!
+//! Everything a task did happens-before the return of the wait that reports its outcome, and
+//! whatever a canceller wrote before cancelling is visible to a task that sees the token fired.
+
+mod cancel;
+mod error;
+mod future;
+mod group;
+mod limit;
+mod thread;
+
+pub use cancel::{CancelToken, Cancelled, Cause};
+pub use error::{Payload, TaskError, TrySpawnError};
+pub use group::{Builder, TaskGroup};
+
+/// Compile-time checks: the group, its token and the futures cross threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<TaskGroup<String, std::io::Error>>();
+    send_sync::<Builder<String, std::io::Error>>();
+    send_sync::<CancelToken>();
+    send_sync::<Cancelled<'static>>();
+    send::<TaskError<std::io::Error>>();
+    send_sync::<TrySpawnError<fn()>>();
+};
+
+#[cfg(test)]
+mod tests {
+    use super::TaskGroup;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn the_futures_are_send() {
+        let group = TaskGroup::<u8, ()>::new();
+        let task = group.track(async { Ok(1) });
+        assert_send(&task);
+        assert_send(&group.wait_async());
+        assert_send(&group.wait_all_async());
+        assert_send(&group.wait_idle_async());
+        assert_send(&group.track_async(async { Ok(2) }));
+        let token = group.token();
+        assert_send(&token.cancelled());
+        futures::executor::block_on(task);
+        group.wait_idle();
+    }
+}

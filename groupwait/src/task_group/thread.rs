@@ -1,0 +1,182 @@
+//! Thread tasks: `spawn` (`'static`), `spawn_scoped` (borrows locals) and their `try_` forms.
+
+use super::error::{TaskError, TrySpawnError};
+use super::group::{Admit, InTask, Refused, TaskGroup, Ticket};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::thread::{self, Scope};
+
+/// Runs `f` for `ticket` (unless the group was cancelled first) and records its outcome.
+/// A panic is caught here, after the panic hook has reported it on this thread.
+pub(crate) fn run<T, E>(mut ticket: Ticket<T, E>, f: impl FnOnce() -> Result<T, E>) {
+    if !ticket.start() {
+        drop(f); // never started: its captures are dropped, outside every lock
+        ticket.finish(Err(TaskError::Cancelled));
+        return;
+    }
+    let in_task = InTask::enter(&ticket);
+    let outcome = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(TaskError::Failed(error)),
+        Err(payload) => Err(TaskError::Panicked(payload)),
+    };
+    drop(in_task);
+    ticket.finish(outcome);
+}
+
+const CLOSED: &str = "TaskGroup: task added after the group was waited on and all its tasks \
+                      had finished (the group is closed)";
+
+impl<T, E> TaskGroup<T, E> {
+    /// Runs `f` on a new thread as a task of the group: Go's `errgroup.Go`.
+    ///
+    /// At the limit, blocks until a slot is free or the group is cancelled. If the group is
+    /// cancelled (before or while this blocks), `f` is not run and the task's outcome is
+    /// [`TaskError::Cancelled`]. A panic in `f` is reported by the panic hook on the task's
+    /// thread and becomes its outcome ([`TaskError::Panicked`]), cancelling the group.
+    ///
+    /// # Panics
+    ///
+    /// If the group is closed: a wait has begun and every task has finished. Also if the
+    /// thread cannot be created (as `std::thread::spawn`); the task is then recorded as
+    /// [`TaskError::Cancelled`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::TaskGroup;
+    ///
+    /// let group = TaskGroup::<usize, std::io::Error>::new();
+    /// for name in ["Cargo.toml", "src/lib.rs"] {
+    ///     group.spawn(move || std::fs::read(name).map(|bytes| bytes.len()));
+    /// }
+    /// let sizes = group.wait().expect("both files readable");
+    /// assert_eq!(sizes.len(), 2);
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match self.shared.admit(Admit::Block) {
+            Ok(Some(ticket)) => {
+                thread::spawn(move || run(ticket, f));
+            }
+            Ok(None) => drop(f),
+            Err(_) => panic!("{CLOSED}"),
+        }
+    }
+
+    /// Like [`spawn`](Self::spawn), but never blocks: at the limit, or once the group is
+    /// closed, the task is handed back.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySpawnError::Full`] at the limit, [`TrySpawnError::Closed`] once closed; both
+    /// hold `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::TaskGroup;
+    ///
+    /// let group = TaskGroup::<(), ()>::with_limit(1);
+    /// group.try_spawn(|| Ok(())).expect("a slot is free");
+    /// group.wait().unwrap();
+    /// assert!(group.try_spawn(|| Ok(())).is_err()); // closed
+    /// ```
+    pub fn try_spawn<F>(&self, f: F) -> Result<(), TrySpawnError<F>>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match self.shared.admit(Admit::Try) {
+            Ok(Some(ticket)) => {
+                thread::spawn(move || run(ticket, f));
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(Refused::Full) => Err(TrySpawnError::Full(f)),
+            Err(Refused::Closed) => Err(TrySpawnError::Closed(f)),
+        }
+    }
+
+    /// Runs `f` on a thread of `scope`, so it may borrow locals: the group form of
+    /// `WaitGroup::go_scoped`. Otherwise as [`spawn`](Self::spawn).
+    ///
+    /// # Panics
+    ///
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::TaskGroup;
+    ///
+    /// let words = vec!["alpha".to_string(), "beta".to_string()];
+    /// let group = TaskGroup::<usize, ()>::with_limit(2);
+    /// std::thread::scope(|s| {
+    ///     for w in &words {
+    ///         group.spawn_scoped(s, move || Ok(w.len()));
+    ///     }
+    ///     assert_eq!(group.wait(), Ok(vec![5, 4]));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_scoped<'scope, 'env, F>(&self, scope: &'scope Scope<'scope, 'env>, f: F)
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'scope,
+        T: Send + 'scope,
+        E: Send + 'scope,
+    {
+        match self.shared.admit(Admit::Block) {
+            Ok(Some(ticket)) => {
+                scope.spawn(move || run(ticket, f));
+            }
+            Ok(None) => drop(f),
+            Err(_) => panic!("{CLOSED}"),
+        }
+    }
+
+    /// Like [`spawn_scoped`](Self::spawn_scoped), but never blocks; see
+    /// [`try_spawn`](Self::try_spawn).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_spawn`](Self::try_spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use groupwait::task_group::TaskGroup;
+    ///
+    /// let data = [1, 2, 3];
+    /// let group = TaskGroup::<i32, ()>::with_limit(3);
+    /// std::thread::scope(|s| {
+    ///     group.try_spawn_scoped(s, || Ok(data.iter().sum())).unwrap();
+    ///     assert_eq!(group.wait(), Ok(vec![6]));
+    /// });
+    /// ```
+    pub fn try_spawn_scoped<'scope, 'env, F>(
+        &self,
+        scope: &'scope Scope<'scope, 'env>,
+        f: F,
+    ) -> Result<(), TrySpawnError<F>>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'scope,
+        T: Send + 'scope,
+        E: Send + 'scope,
+    {
+        match self.shared.admit(Admit::Try) {
+            Ok(Some(ticket)) => {
+                scope.spawn(move || run(ticket, f));
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(Refused::Full) => Err(TrySpawnError::Full(f)),
+            Err(Refused::Closed) => Err(TrySpawnError::Closed(f)),
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Model checking the task group's limit and cancellation paths with loom.
+//!
+//! `#![cfg(groupwait_loom)]`: a plain `cargo test` compiles this to nothing. Run it with
+//!
+//! ```text
+//! RUSTFLAGS="--cfg groupwait_loom" cargo test -p groupwait --release --test loom_task_group -- --test-threads=1 --nocapture
+//! ```
+//!
+//! Under that cfg the limit's and the token's `Mutex`/`Condvar` and atomics, and the
+//! `WaitGroup` underneath, come from loom. Threads here are loom threads; tasks are the
+//! future form (`track`, `track_async`), driven by `loom::future::block_on` (the thread forms
+//! start OS threads, which loom cannot schedule). Each model runs under
+//! `preemption_bound = Some(3)`, explored to the end, prints its number of executions and the
+//! outcomes it saw, and asserts that every outcome it names was reached. Any hang (a lost
+//! wake-up) is reported by loom as a deadlock.
+//!
+//! | model | program | executions | time |
+//! |---|---|---|---|
+//! | 1 | limit 1, slot held by task 0; a thread `track`s task 1 (blocks for the slot) while another `cancel`s and main runs task 0 | see `--nocapture` | |
+//! | 1b | conc #88: as 1, but task 0 runs only after the adder returned: only the cancel can wake it | | |
+//! | 6b | 1b with the adder awaiting `track_async` | | |
+//! | 2 | limit 1, slot held by task 0; a thread awaits `track_async` (pending on the slot) while main runs task 0 to completion | | |
+//! | 3 | limit 1; task 0 fails, cancelling the group, while a thread is blocked adding task 1 | | |
+//! | 4 | `cancelled().await` on one thread, `cancel` on another | | |
+//! | 5 | a task's value, written on one thread, read by the group's `wait` on another | | |
+//! | 6 | model 1 with the adder awaiting `track_async` | | |
+//! | 7 | two futures await the slot; one is dropped while pending as task 0 gives the slot back | | |
+//!
+//! (The table's numbers are in DESIGN.md, "Task groups", measured on the project machine.)
+
+#![cfg(groupwait_loom)]
+
+use groupwait::task_group::{Cause, TaskError, TaskGroup};
+use loom::sync::Arc;
+use loom::thread;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
+
+const PREEMPTION_BOUND: usize = 3;
+
+/// A waker that sleeps on a loom `Mutex` + `Condvar` (as in `tests/loom.rs`: loom keeps only
+/// the last stores of an atomic, so a flag spun on could miss the wake).
+struct Parker {
+    woken: loom::sync::Mutex<bool>,
+    wakeup: loom::sync::Condvar,
+}
+
+impl Wake for Parker {
+    fn wake(self: std::sync::Arc<Self>) {
+        *self.woken.lock().unwrap() = true;
+        self.wakeup.notify_one();
+    }
+}
+
+/// Polls `fut` to completion on this loom thread, sleeping between polls until woken.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let parker = std::sync::Arc::new(Parker {
+        woken: loom::sync::Mutex::new(false),
+        wakeup: loom::sync::Condvar::new(),
+    });
+    let waker = Waker::from(std::sync::Arc::clone(&parker));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        let mut woken = parker.woken.lock().unwrap();
+        while !*woken {
+            woken = parker.wakeup.wait(woken).unwrap();
+        }
+        *woken = false;
+    }
+}
+
+/// Runs `model` in every interleaving under [`PREEMPTION_BOUND`] and counts its outcomes.
+fn explore(
+    name: &str,
+    model: impl Fn() -> &'static str + Sync + Send + 'static,
+) -> BTreeMap<&'static str, usize> {
+    let outcomes = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(PREEMPTION_BOUND);
+    builder.max_permutations = None;
+    builder.max_duration = None;
+    builder.checkpoint_file = None;
+    let start = Instant::now();
+    {
+        let outcomes = std::sync::Arc::clone(&outcomes);
+        builder.check(move || {
+            let outcome = model();
+            *outcomes.lock().unwrap().entry(outcome).or_insert(0) += 1;
+        });
+    }
+    let outcomes = outcomes.lock().unwrap().clone();
+    eprintln!(
+        "loom model {name}: {} executions in {:.2?} (preemption bound {PREEMPTION_BOUND}): {outcomes:?}",
+        outcomes.values().sum::<usize>(),
+        start.elapsed(),
+    );
+    outcomes
+}
+
+/// A one-shot gate on loom's `Mutex` + `Condvar`.
+#[derive(Default)]
+struct Gate {
+    open: loom::sync::Mutex<bool>,
+    opened: loom::sync::Condvar,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    fn pass(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+}
+
+#[track_caller]
+fn assert_reached(outcomes: &BTreeMap<&'static str, usize>, expected: &[&str]) {
+    for label in expected {
+        assert!(
+            outcomes.contains_key(label),
+            "outcome {label:?} never reached: {outcomes:?}"
+        );
+    }
+}
+
+/// Model 1: a cancel racing an add blocked on the limit. The adder always returns (the
+/// cancel wakes it, or task 0 finishes and gives it the slot); task 1 either ran or is
+/// reported cancelled; nothing hangs.
+#[test]
+fn m1_cancel_races_a_blocked_add() {
+    let outcomes = explore("1 cancel races a blocked add", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let task0 = group.track(async { Ok(0) });
+        let adder = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || block_on(group.track(async { Ok(1) })))
+        };
+        let canceller = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                group.cancel();
+            })
+        };
+        block_on(task0);
+        adder.join().unwrap();
+        canceller.join().unwrap();
+        let all = group.wait_all();
+        assert_eq!(group.token().cause(), Some(Cause::Explicit));
+        match all[..] {
+            [Ok(0), Ok(1)] => "both ran",
+            [Ok(0), Err(TaskError::Cancelled)] => "task 1 cancelled",
+            [Err(TaskError::Cancelled), Err(TaskError::Cancelled)] => "both cancelled",
+            _ => panic!("unexpected outcomes {all:?}"),
+        }
+    });
+    assert_reached(
+        &outcomes,
+        &["both ran", "task 1 cancelled", "both cancelled"],
+    );
+}
+
+/// Model 1b: conc #88 exactly: the slot's holder cannot finish before the blocked adder has
+/// returned, so only the cancellation can wake the adder (no slot is ever given back to it).
+#[test]
+fn m1b_cancel_is_the_only_way_out_of_a_blocked_add() {
+    let outcomes = explore("1b cancel is the only way out of a blocked add", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let added = Arc::new(Gate::default());
+        let holder = {
+            let (task0, added) = (group.track(async { Ok(0) }), Arc::clone(&added));
+            thread::spawn(move || {
+                added.pass();
+                block_on(task0);
+            })
+        };
+        let canceller = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                group.cancel();
+            })
+        };
+        let task1 = group.track(async { Ok(1) }); // blocks until the cancel
+        added.open();
+        block_on(task1);
+        holder.join().unwrap();
+        canceller.join().unwrap();
+        let all = group.wait_all();
+        match all[..] {
+            [Err(TaskError::Cancelled), Err(TaskError::Cancelled)] => "both cancelled",
+            _ => panic!("unexpected outcomes {all:?}"),
+        }
+    });
+    assert_reached(&outcomes, &["both cancelled"]);
+}
+
+/// Model 6b: model 1b with the adder awaiting `track_async`: the cancel must wake the future.
+#[test]
+fn m6b_cancel_is_the_only_way_out_of_an_awaited_slot() {
+    let outcomes = explore("6b cancel is the only way out of an awaited slot", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let added = Arc::new(Gate::default());
+        let holder = {
+            let (task0, added) = (group.track(async { Ok(0) }), Arc::clone(&added));
+            thread::spawn(move || {
+                added.pass();
+                block_on(task0);
+            })
+        };
+        let canceller = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                group.cancel();
+            })
+        };
+        let task1 = block_on(group.track_async(async { Ok(1) }));
+        added.open();
+        block_on(task1);
+        holder.join().unwrap();
+        canceller.join().unwrap();
+        let all = group.wait_all();
+        match all[..] {
+            [Err(TaskError::Cancelled), Err(TaskError::Cancelled)] => "both cancelled",
+            _ => panic!("unexpected outcomes {all:?}"),
+        }
+    });
+    assert_reached(&outcomes, &["both cancelled"]);
+}
+
+/// Model 2: the last running task finishes while another task awaits a slot asynchronously:
+/// the slot's release must wake the waiting future.
+#[test]
+fn m2_last_task_finishes_while_a_slot_is_awaited() {
+    let outcomes = explore("2 last task finishes while a slot is awaited", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let task0 = group.track(async { Ok(0) });
+        let waiter = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                block_on(async { group.track_async(async { Ok(1) }).await.await })
+            })
+        };
+        block_on(task0);
+        waiter.join().unwrap();
+        assert_eq!(group.wait(), Ok(vec![0, 1]));
+        assert!(!group.is_cancelled());
+        "both ran"
+    });
+    assert_reached(&outcomes, &["both ran"]);
+}
+
+/// Model 3: conc #88. Task 0 fails while a thread is blocked adding task 1 at the limit: the
+/// error cancels the group, which wakes the adder (or the freed slot does).
+#[test]
+fn m3_first_error_wakes_a_blocked_adder() {
+    let outcomes = explore("3 first error wakes a blocked adder", || {
+        let group = Arc::new(TaskGroup::<u8, &str>::with_limit(1));
+        let task0 = group.track(async { Err("fails") });
+        let adder = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || block_on(group.track(async { Ok(1) })))
+        };
+        block_on(task0);
+        adder.join().unwrap();
+        let all = group.wait_all();
+        assert_eq!(group.token().cause(), Some(Cause::Failed { task: 0 }));
+        match all[..] {
+            [Err(TaskError::Failed("fails")), Err(TaskError::Cancelled)] => "task 1 cancelled",
+            _ => panic!("unexpected outcomes {all:?}"),
+        }
+    });
+    assert_reached(&outcomes, &["task 1 cancelled"]);
+}
+
+/// Model 4: awaiting the token on one thread while another cancels it: no lost wake-up, and
+/// the cause is visible to the woken waiter.
+#[test]
+fn m4_cancelled_future_races_cancel() {
+    let outcomes = explore("4 cancelled() races cancel", || {
+        let group = TaskGroup::<(), ()>::new();
+        let token = group.token();
+        let waiter = thread::spawn(move || {
+            block_on(token.cancelled());
+            token.cause()
+        });
+        group.cancel();
+        assert_eq!(waiter.join().unwrap(), Some(Cause::Explicit));
+        "woken"
+    });
+    assert_reached(&outcomes, &["woken"]);
+}
+
+/// Model 5: a value produced by a task on one thread is what `wait` returns on another, and
+/// the group's state is consistent when the wait returns.
+#[test]
+fn m5_value_crosses_to_the_waiter() {
+    let outcomes = explore("5 value crosses to the waiter", || {
+        let group = Arc::new(TaskGroup::<Vec<u8>, ()>::new());
+        let task = group.track(async { Ok(vec![1, 2, 3]) });
+        let runner = thread::spawn(move || block_on(task));
+        assert_eq!(group.wait(), Ok(vec![vec![1, 2, 3]]));
+        assert_eq!(group.running(), 0);
+        runner.join().unwrap();
+        "value seen"
+    });
+    assert_reached(&outcomes, &["value seen"]);
+}
+
+/// Model 6: the async form of model 1: a cancel racing a future awaiting a slot.
+#[test]
+fn m6_cancel_races_an_awaited_slot() {
+    let outcomes = explore("6 cancel races an awaited slot", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let task0 = group.track(async { Ok(0) });
+        let waiter = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                block_on(async { group.track_async(async { Ok(1) }).await.await })
+            })
+        };
+        let canceller = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                group.cancel();
+            })
+        };
+        block_on(task0);
+        waiter.join().unwrap();
+        canceller.join().unwrap();
+        let all = group.wait_all();
+        match all[..] {
+            [Err(TaskError::Cancelled), Err(TaskError::Cancelled)] => "both cancelled",
+            [Ok(0), Err(TaskError::Cancelled)] => "task 1 cancelled",
+            [Ok(0), Ok(1)] => "both ran",
+            _ => panic!("unexpected outcomes {all:?}"),
+        }
+    });
+    assert_reached(
+        &outcomes,
+        &["both cancelled", "task 1 cancelled", "both ran"],
+    );
+}
+
+/// Model 7: cancel safety of `track_async`: a future pending on the slot is dropped while the
+/// slot is released; the other future awaiting a slot must still be woken and admitted.
+#[test]
+fn m7_dropped_slot_waiter_does_not_swallow_the_wake_up() {
+    let outcomes = explore("7 dropped slot waiter does not swallow the wake-up", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let task0 = group.track(async { Ok(0) });
+        let dropper = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                let mut admit = pin!(group.track_async(async { Ok(9) }));
+                let waker = Waker::noop();
+                match admit.as_mut().poll(&mut Context::from_waker(waker)) {
+                    Poll::Pending => "dropped while pending",
+                    Poll::Ready(task) => {
+                        block_on(task); // got the slot: run it (outcome 9)
+                        "dropper ran"
+                    }
+                }
+            })
+        };
+        let waiter = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || {
+                block_on(async { group.track_async(async { Ok(1) }).await.await })
+            })
+        };
+        block_on(task0);
+        let dropped = dropper.join().unwrap();
+        waiter.join().unwrap();
+        let values = group.wait().unwrap();
+        assert!(values.contains(&1), "{values:?}");
+        dropped
+    });
+    assert_reached(&outcomes, &["dropped while pending"]);
+}
