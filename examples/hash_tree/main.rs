@@ -2,7 +2,7 @@
 //! progress bar.
 //!
 //! ```text
-//! cargo run --release --example hash_tree [--list] [PATH]
+//! cargo run --release --example hash_tree [--list] [--limit N] [--fail-fast] [PATH]
 //! ```
 //!
 //! PATH defaults to the current directory; below it, `target` and `.git` directories are
@@ -31,14 +31,20 @@
 //!   go on, and jobs left in the queue when the last worker is gone are dropped, which gives
 //!   their units back.
 //!
+//! With `--limit N` or `--fail-fast` the files are hashed by a task group instead
+//! (`grouped.rs`): one task per file, at most N at once, and with `--fail-fast` the first
+//! file that cannot be read cancels the rest, which are then reported as not hashed.
+//!
 //! Files that cannot be read, and directories that cannot be listed, are reported (the first
 //! ten reasons) and the run goes on. The exit status is 0 when every file was hashed and 2
 //! otherwise, as it is for bad arguments or a missing PATH.
 
+mod grouped;
+
 use groupwait::{OwnedGuard, WaitGroup};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,14 +54,17 @@ use std::time::{Duration, Instant};
 use walkdir::WalkDir;
 
 const USAGE: &str = "\
-usage: hash_tree [--list] [PATH]
+usage: hash_tree [--list] [--limit N] [--fail-fast] [PATH]
 
 Hashes every regular file under PATH (default: the current directory), or PATH itself if it
 is a file, with BLAKE3 on all CPUs, skipping `target` and `.git` directories, and prints a
 summary with a combined digest.
 
-  --list      print `HASH  PATH` for every file hashed on stdout; the summary goes to stderr
-  -h, --help  print this help
+  --list       print `HASH  PATH` for every file hashed on stdout; the summary goes to stderr
+  --limit N    hash with a task group, one task per file, at most N at once
+  --fail-fast  hash with a task group (limit: the number of CPUs unless --limit is given);
+               the first file that cannot be read cancels the rest
+  -h, --help   print this help
 
 Exit status: 0 if every file was hashed; 2 on bad arguments, a missing PATH, or any file or
 directory that could not be read.";
@@ -75,6 +84,9 @@ const FAILURE: u8 = 2;
 struct Options {
     path: PathBuf,
     list: bool,
+    /// `--limit N`: hash with a task group of at most N running tasks.
+    limit: Option<usize>,
+    fail_fast: bool,
 }
 
 /// A file hashed in full.
@@ -121,101 +133,31 @@ fn run() -> Result<ExitCode, String> {
             i32::MAX
         ));
     }
-    let wg = Arc::new(WaitGroup::new());
-    let shared = Arc::new(Shared {
-        slots: files.iter().map(|_| OnceLock::new()).collect(),
-        started: files.iter().map(|_| AtomicBool::new(false)).collect(),
-        files,
-        bytes_done: AtomicU64::new(0),
-    });
-
-    // One job per file, each holding an owned unit of the group, all queued (and so counted)
-    // before the first worker starts.
-    let (queue, jobs) = mpsc::channel::<Job>();
-    for index in 0..n {
-        let job = Job {
-            index,
-            _unit: wg.guard_owned(),
-        };
-        // The receiver is alive: it is moved to the workers below.
-        queue.send(job).expect("the job queue is open");
-    }
-    drop(queue);
-
-    let workers = thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(n.max(1));
-    let jobs = Arc::new(Mutex::new(jobs));
     let bar = progress_bar(n);
+    let bytes_done = Arc::new(AtomicU64::new(0));
     let hash_started = Instant::now();
-    let mut handles = Vec::with_capacity(workers);
-    for i in 0..workers {
-        let (jobs, shared) = (Arc::clone(&jobs), Arc::clone(&shared));
-        match thread::Builder::new()
-            .name(format!("hash-{i}"))
-            .spawn(move || work(&jobs, &shared))
-        {
-            Ok(handle) => handles.push(handle),
-            Err(error) => {
-                bar.suspend(|| eprintln!("hash_tree: could not start worker {i}: {error}"));
-                break;
-            }
+    let grouped = options.fail_fast || options.limit.is_some();
+    let (outcomes, workers) = if grouped {
+        let limit = options.limit.unwrap_or_else(cpus);
+        let (outcomes, cancelled) =
+            grouped::hash_files(&files, limit, options.fail_fast, &bar, &bytes_done);
+        if let Some(why) = cancelled {
+            bar.suspend(|| eprintln!("hash_tree: cancelled: {why}"));
         }
-    }
-    if handles.is_empty() {
-        // Nobody else will take the files: hash them here, or the wait below never ends.
-        work(&jobs, &shared);
-    }
-    // Once the workers are gone, the queue goes with them (and any job left in it).
-    drop(jobs);
-
-    let total = n as u64;
-    let bytes = || HumanBytes(shared.bytes_done.load(Ordering::Relaxed)).to_string();
-    let panicked = loop {
-        match wg.wait_timeout_outcome(TICK) {
-            Ok(true) => break None,
-            Ok(false) => {
-                bar.set_position(total.saturating_sub(wg.count() as u64));
-                bar.set_message(bytes());
-            }
-            Err(report) => break Some(report),
-        }
+        (outcomes, limit.min(n.max(1)))
+    } else {
+        hash_on_pool(&files, &bar, &bytes_done)
     };
-    bar.set_position(total);
-    bar.set_message(bytes());
+    bar.set_position(n as u64);
+    bar.set_message(HumanBytes(bytes_done.load(Ordering::Relaxed)).to_string());
     bar.finish();
     let hash_time = hash_started.elapsed();
-    // Every job is over (its unit given back); the workers end as the queue is empty.
-    let lost_workers = handles
-        .into_iter()
-        .map(|handle| handle.join())
-        .filter(Result::is_err)
-        .count();
-    if let Some(report) = &panicked {
-        eprintln!("hash_tree: {report} ({lost_workers} worker(s) lost)");
-    }
 
-    // Every slot was filled before its job dropped its unit; the workers have been joined,
-    // so `shared` is ours alone again.
-    let Shared {
-        files,
-        slots,
-        started,
-        ..
-    } = Arc::into_inner(shared).expect("the workers are joined");
     let mut hashed = Vec::with_capacity(n);
-    for ((path, slot), started) in files.into_iter().zip(slots).zip(started) {
-        match slot.into_inner() {
-            Some(Ok(file)) => hashed.push((relative(root, &path).to_path_buf(), file)),
-            Some(Err(reason)) => failures.push(Failure { path, reason }),
-            None => failures.push(Failure {
-                path,
-                reason: if started.into_inner() {
-                    "the hashing job panicked".to_string()
-                } else {
-                    "never hashed (its worker was lost)".to_string()
-                },
-            }),
+    for (path, outcome) in files.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(file) => hashed.push((relative(root, &path).to_path_buf(), file)),
+            Err(reason) => failures.push(Failure { path, reason }),
         }
     }
     hashed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -243,16 +185,122 @@ fn run() -> Result<ExitCode, String> {
     })
 }
 
+/// Hashes `files` on a pool of worker threads, one job per file holding an owned unit of a
+/// `WaitGroup`; returns each file's outcome, in order, and the number of workers.
+fn hash_on_pool(
+    files: &[PathBuf],
+    bar: &ProgressBar,
+    bytes_done: &Arc<AtomicU64>,
+) -> (Vec<Result<Hashed, String>>, usize) {
+    let n = files.len();
+    let wg = Arc::new(WaitGroup::new());
+    let shared = Arc::new(Shared {
+        slots: files.iter().map(|_| OnceLock::new()).collect(),
+        started: files.iter().map(|_| AtomicBool::new(false)).collect(),
+        files: files.to_vec(),
+        bytes_done: Arc::clone(bytes_done),
+    });
+
+    // One job per file, each holding an owned unit of the group, all queued (and so counted)
+    // before the first worker starts.
+    let (queue, jobs) = mpsc::channel::<Job>();
+    for index in 0..n {
+        let job = Job {
+            index,
+            _unit: wg.guard_owned(),
+        };
+        // The receiver is alive: it is moved to the workers below.
+        queue.send(job).expect("the job queue is open");
+    }
+    drop(queue);
+
+    let workers = cpus().min(n.max(1));
+    let jobs = Arc::new(Mutex::new(jobs));
+    let mut handles = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let (jobs, shared) = (Arc::clone(&jobs), Arc::clone(&shared));
+        match thread::Builder::new()
+            .name(format!("hash-{i}"))
+            .spawn(move || work(&jobs, &shared))
+        {
+            Ok(handle) => handles.push(handle),
+            Err(error) => {
+                bar.suspend(|| eprintln!("hash_tree: could not start worker {i}: {error}"));
+                break;
+            }
+        }
+    }
+    if handles.is_empty() {
+        // Nobody else will take the files: hash them here, or the wait below never ends.
+        work(&jobs, &shared);
+    }
+    // Once the workers are gone, the queue goes with them (and any job left in it).
+    drop(jobs);
+
+    let total = n as u64;
+    let panicked = loop {
+        match wg.wait_timeout_outcome(TICK) {
+            Ok(true) => break None,
+            Ok(false) => {
+                bar.set_position(total.saturating_sub(wg.count() as u64));
+                bar.set_message(HumanBytes(bytes_done.load(Ordering::Relaxed)).to_string());
+            }
+            Err(report) => break Some(report),
+        }
+    };
+    // Every job is over (its unit given back); the workers end as the queue is empty.
+    let lost_workers = handles
+        .into_iter()
+        .map(|handle| handle.join())
+        .filter(Result::is_err)
+        .count();
+    if let Some(report) = &panicked {
+        bar.suspend(|| eprintln!("hash_tree: {report} ({lost_workers} worker(s) lost)"));
+    }
+
+    // Every slot was filled before its job dropped its unit; the workers have been joined,
+    // so `shared` is ours alone again.
+    let Shared { slots, started, .. } = Arc::into_inner(shared).expect("the workers are joined");
+    let outcomes = slots
+        .into_iter()
+        .zip(started)
+        .map(|(slot, started)| match slot.into_inner() {
+            Some(outcome) => outcome,
+            None if started.into_inner() => Err("the hashing job panicked".to_string()),
+            None => Err("never hashed (its worker was lost)".to_string()),
+        })
+        .collect();
+    (outcomes, workers)
+}
+
+/// The number of CPUs this process may use (1 if unknown).
+fn cpus() -> usize {
+    thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
 /// Reads the command line; `Ok(None)` asks for the help text.
-fn parse_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Option<Options>, String> {
+fn parse_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Option<Options>, String> {
     let mut path = None;
     let mut list = false;
+    let mut limit = None;
+    let mut fail_fast = false;
     let mut flags_done = false;
-    for arg in args {
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
         let is_flag = !flags_done && arg.to_string_lossy().starts_with('-') && arg != "-";
         if is_flag {
             match arg.to_str() {
                 Some("--list") => list = true,
+                Some("--fail-fast") => fail_fast = true,
+                Some("--limit") => {
+                    let n = args.next().and_then(|n| n.to_str()?.parse::<usize>().ok());
+                    match n {
+                        Some(n) if n > 0 => limit = Some(n),
+                        _ => return Err(format!("--limit needs a number above 0\n{USAGE}")),
+                    }
+                }
                 Some("-h" | "--help") => return Ok(None),
                 Some("--") => flags_done = true,
                 _ => return Err(format!("unknown option {}\n{USAGE}", arg.to_string_lossy())),
@@ -269,6 +317,8 @@ fn parse_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<Option<O
     Ok(Some(Options {
         path: path.unwrap_or_else(|| PathBuf::from(".")),
         list,
+        limit,
+        fail_fast,
     }))
 }
 
@@ -306,7 +356,7 @@ struct Shared {
     slots: Vec<OnceLock<Result<Hashed, String>>>,
     /// Set when a job starts hashing its file: a started job without a result panicked.
     started: Vec<AtomicBool>,
-    bytes_done: AtomicU64,
+    bytes_done: Arc<AtomicU64>,
 }
 
 /// One file to hash, and its unit of the group. The unit is given back when the job is
@@ -343,10 +393,27 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>, shared: &Shared) {
 
 fn hash_file(path: &Path) -> Result<Hashed, String> {
     let file = File::open(path).map_err(|error| format!("cannot open: {error}"))?;
+    hash_reader(file, || false)
+}
+
+/// Hashes what `reader` gives, a block at a time, giving up if `stop()` turns true between
+/// blocks.
+fn hash_reader(mut reader: impl Read, stop: impl Fn() -> bool) -> Result<Hashed, String> {
     let mut hasher = blake3::Hasher::new();
-    hasher
-        .update_reader(file)
-        .map_err(|error| format!("cannot read: {error}"))?;
+    let mut block = vec![0; 1 << 16];
+    loop {
+        if stop() {
+            return Err("stopped: cancelled by an earlier failure".to_string());
+        }
+        match reader.read(&mut block) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&block[..n]);
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(format!("cannot read: {error}")),
+        }
+    }
     Ok(Hashed {
         hash: hasher.finalize(),
         bytes: hasher.count(),
