@@ -77,27 +77,10 @@ fn shapes(opts: &Opts, sink: &mut Sink, t: usize) {
             ("condvar", uncontended::<CondvarGroup>(t)),
         ],
     );
-    for (shape, work) in [("AddDone", false), ("AddDoneWork", true)] {
-        cell(
-            shape,
-            vec![
-                ("groupwait", add_done::<WaitGroup>(t, work)),
-                ("atomic", add_done::<AtomicGroup>(t, work)),
-                ("crossbeam", add_done_crossbeam(t, work)),
-                ("condvar", add_done::<CondvarGroup>(t, work)),
-            ],
-        );
-    }
-    for (shape, work) in [("Wait", false), ("WaitWork", true)] {
-        cell(
-            shape,
-            vec![
-                ("groupwait", wait_zero::<WaitGroup>(t, work)),
-                ("atomic", wait_zero::<AtomicGroup>(t, work)),
-                ("condvar", wait_zero::<CondvarGroup>(t, work)),
-            ],
-        );
-    }
+    cell("AddDone", add_done_cell::<false>(t));
+    cell("AddDoneWork", add_done_cell::<true>(t));
+    cell("Wait", wait_cell::<false>(t));
+    cell("WaitWork", wait_cell::<true>(t));
     cell(
         "ActuallyWait (fresh thread)",
         vec![
@@ -123,6 +106,25 @@ fn shapes(opts: &Opts, sink: &mut Sink, t: usize) {
         ],
     );
     set_spin_policy(SpinPolicy::Patient);
+}
+
+/// The implementations of `AddDone`, or with `WORK` of `AddDoneWork`.
+fn add_done_cell<const WORK: bool>(t: usize) -> Vec<(&'static str, Runner<'static>)> {
+    vec![
+        ("groupwait", add_done::<WaitGroup, WORK>(t)),
+        ("atomic", add_done::<AtomicGroup, WORK>(t)),
+        ("crossbeam", add_done_crossbeam::<WORK>(t)),
+        ("condvar", add_done::<CondvarGroup, WORK>(t)),
+    ]
+}
+
+/// The implementations of `Wait`, or with `WORK` of `WaitWork`.
+fn wait_cell<const WORK: bool>(t: usize) -> Vec<(&'static str, Runner<'static>)> {
+    vec![
+        ("groupwait", wait_zero::<WaitGroup, WORK>(t)),
+        ("atomic", wait_zero::<AtomicGroup, WORK>(t)),
+        ("condvar", wait_zero::<CondvarGroup, WORK>(t)),
+    ]
 }
 
 /// Calibrates every implementation of one cell, then takes interleaved timed runs of each
@@ -190,7 +192,7 @@ fn uncontended_crossbeam(threads: usize) -> Runner<'static> {
     )
 }
 
-fn add_done<G: Group>(threads: usize, work: bool) -> Runner<'static> {
+fn add_done<G: Group, const WORK: bool>(threads: usize) -> Runner<'static> {
     let g = G::create();
     parallel(
         threads,
@@ -200,7 +202,7 @@ fn add_done<G: Group>(threads: usize, work: bool) -> Runner<'static> {
             for _ in 0..n {
                 let g = black_box(&g);
                 g.add1();
-                if work {
+                if WORK {
                     local_work(x);
                 }
                 g.done();
@@ -209,7 +211,7 @@ fn add_done<G: Group>(threads: usize, work: bool) -> Runner<'static> {
     )
 }
 
-fn add_done_crossbeam(threads: usize, work: bool) -> Runner<'static> {
+fn add_done_crossbeam<const WORK: bool>(threads: usize) -> Runner<'static> {
     let wg = CbWaitGroup::new();
     parallel(
         threads,
@@ -218,7 +220,7 @@ fn add_done_crossbeam(threads: usize, work: bool) -> Runner<'static> {
         move |x, n| {
             for _ in 0..n {
                 let handle = black_box(wg.clone());
-                if work {
+                if WORK {
                     local_work(x);
                 }
                 drop(handle);
@@ -227,7 +229,7 @@ fn add_done_crossbeam(threads: usize, work: bool) -> Runner<'static> {
     )
 }
 
-fn wait_zero<G: Group>(threads: usize, work: bool) -> Runner<'static> {
+fn wait_zero<G: Group, const WORK: bool>(threads: usize) -> Runner<'static> {
     let g = G::create();
     parallel(
         threads,
@@ -236,7 +238,7 @@ fn wait_zero<G: Group>(threads: usize, work: bool) -> Runner<'static> {
         move |x, n| {
             for _ in 0..n {
                 black_box(&g).wait();
-                if work {
+                if WORK {
                     local_work(x);
                 }
             }
@@ -344,13 +346,13 @@ fn profile(shape: &str, imp: &str, iters: u64) {
         ("uncontended", "atomic") => uncontended::<AtomicGroup>(1),
         ("uncontended", "condvar") => uncontended::<CondvarGroup>(1),
         ("uncontended", "crossbeam") => uncontended_crossbeam(1),
-        ("adddone", "groupwait") => add_done::<WaitGroup>(1, false),
-        ("adddone", "atomic") => add_done::<AtomicGroup>(1, false),
-        ("adddone", "condvar") => add_done::<CondvarGroup>(1, false),
-        ("adddone", "crossbeam") => add_done_crossbeam(1, false),
-        ("wait", "groupwait") => wait_zero::<WaitGroup>(1, false),
-        ("wait", "atomic") => wait_zero::<AtomicGroup>(1, false),
-        ("wait", "condvar") => wait_zero::<CondvarGroup>(1, false),
+        ("adddone", "groupwait") => add_done::<WaitGroup, false>(1),
+        ("adddone", "atomic") => add_done::<AtomicGroup, false>(1),
+        ("adddone", "condvar") => add_done::<CondvarGroup, false>(1),
+        ("adddone", "crossbeam") => add_done_crossbeam::<false>(1),
+        ("wait", "groupwait") => wait_zero::<WaitGroup, false>(1),
+        ("wait", "atomic") => wait_zero::<AtomicGroup, false>(1),
+        ("wait", "condvar") => wait_zero::<CondvarGroup, false>(1),
         _ => panic!(
             "unknown shape and implementation {shape} {imp}: uncontended, adddone or wait; \
              groupwait, atomic, condvar or crossbeam (not with wait)"

@@ -19,6 +19,9 @@ pub fn machine_line(d: &Data) -> String {
         d.machine("date"),
         load_start
     );
+    if busy(d).is_some() {
+        line.push_str(" (a busy machine: noisy)");
+    }
     let note = d.machine("note");
     if note != "?" && !note.is_empty() {
         write!(line, "; {note}").unwrap();
@@ -76,27 +79,7 @@ fn lead(w: &mut String, d: &Data, sections: &[Section]) {
             }
         }
         writeln!(w).unwrap();
-        let wins: Vec<String> = section
-            .rows
-            .iter()
-            .flat_map(|row| {
-                let gw = row.groupwait();
-                row.bars.iter().filter_map(move |b| {
-                    let (gw, v) = (gw?, b.value?);
-                    (b.side == Side::Peer && v < gw).then(|| {
-                        format!(
-                            "- {} ({}): {} {} against groupwait's {} ({:.2}x as long)",
-                            row.label,
-                            row.note,
-                            b.name,
-                            time(v),
-                            time(gw),
-                            gw / v
-                        )
-                    })
-                })
-            })
-            .collect();
+        let wins: Vec<String> = section.rows.iter().filter_map(faster_peers).collect();
         if wins.is_empty() {
             writeln!(
                 w,
@@ -113,6 +96,52 @@ fn lead(w: &mut String, d: &Data, sections: &[Section]) {
     }
 }
 
+/// A list item naming the peers faster than groupwait in `row`, if any.
+fn faster_peers(row: &Row) -> Option<String> {
+    let gw = row.groupwait()?;
+    let faster: Vec<String> = row
+        .bars
+        .iter()
+        .filter(|b| b.side == Side::Peer)
+        .filter_map(|b| {
+            let v = b.value.filter(|v| *v < gw)?;
+            Some(format!("{} {} ({:.2}x faster)", b.name, time(v), gw / v))
+        })
+        .collect();
+    (!faster.is_empty()).then(|| {
+        format!(
+            "- {} ({}): {}, against groupwait's {}.",
+            row.label,
+            row.note,
+            faster.join(", "),
+            time(gw)
+        )
+    })
+}
+
+/// The 1-minute load averages at the start and the end of the run, and the cores, when the
+/// larger is at or above half the cores: other work shared the machine.
+fn busy(d: &Data) -> Option<(f64, f64, f64)> {
+    let cores: f64 = d.machine("cores").parse().ok()?;
+    let (before, after) = d.machine("load").split_once('/')?;
+    let first = |s: &str| s.split_whitespace().next()?.parse::<f64>().ok();
+    let (before, after) = (first(before)?, first(after)?);
+    (before.max(after) >= cores / 2.0).then_some((before, after, cores))
+}
+
+/// A warning for a run on a busy machine.
+fn load_warning(d: &Data) -> Option<String> {
+    let (before, after, cores) = busy(d)?;
+    Some(format!(
+        "**Noisy run: the machine was busy.** The 1-minute load average was {before:.1} when \
+         the run started and {after:.1} when it ended, on {cores:.0} cores, and the run's \
+         priority was {}: other processes took turns on the cores, so every number here \
+         carries that noise, the spinning and cross-core rows most. Compare ratios within this \
+         run; run `scripts/bench.sh --wait-quiet 10` on a quiet machine for absolute numbers.\n",
+        d.machine("priority")
+    ))
+}
+
 /// The memory row of the like-for-like table: bytes per group, from the `memory` bench.
 fn memory_row(d: &Data) -> Option<String> {
     let group = |name: &str| {
@@ -124,6 +153,9 @@ fn memory_row(d: &Data) -> Option<String> {
         group(name).and_then(|r| match &r[..] {
             [_, _, size, heap, _, per_use, _] => {
                 let mut s = format!("{label} {size} B");
+                if heap == "0" && per_use == "0" {
+                    s.push_str(", no heap");
+                }
                 if heap != "0" {
                     write!(s, " + {heap} B heap").unwrap();
                 }
@@ -138,7 +170,7 @@ fn memory_row(d: &Data) -> Option<String> {
     let gw = bytes("groupwait::WaitGroup", "")?;
     let mut peers = Vec::new();
     if let Some(size) = &d.go_size {
-        peers.push(format!("Go {size} B"));
+        peers.push(format!("Go {size} B, no heap"));
     }
     peers.extend(bytes("crossbeam_utils::sync::WaitGroup", "crossbeam-utils"));
     peers.extend(bytes("Mutex<usize> + Condvar", "Mutex+Condvar"));
@@ -173,6 +205,9 @@ pub fn markdown(d: &Data, sections: &[Section], svg_link: &str) -> String {
          log scale; the same calls on each side first]({svg_link})\n"
     )
     .unwrap();
+    if let Some(warning) = load_warning(d) {
+        writeln!(w, "{warning}").unwrap();
+    }
     lead(w, d, sections);
     writeln!(w, "## Machine\n").unwrap();
     writeln!(w, "| | |\n|---|---|").unwrap();
