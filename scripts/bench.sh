@@ -36,7 +36,11 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-command_line="scripts/bench.sh${*:+ $*}"
+command_line="scripts/bench.sh"
+for arg in "$@"; do
+  case $arg in *[[:space:]]*) arg="\"$arg\"" ;; esac
+  command_line+=" $arg"
+done
 
 quick=0
 use_go=1

@@ -18,6 +18,8 @@ const BAR_H: i32 = 14;
 const BAR_GAP: i32 = 3;
 /// Characters of a note per line (12 px text).
 const NOTE_CHARS: usize = 110;
+/// Characters of the subtitle per line (12 px text, from the left margin).
+const SUBTITLE_CHARS: usize = 125;
 
 const FONT: &str = "sans-serif";
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
@@ -91,7 +93,8 @@ pub fn draw(sections: &[Section], subtitle: &str, path: &Path) {
     let row_h = |bars: usize, note: &str| {
         22 + 16 * note_lines(note) as i32 + bars as i32 * (BAR_H + BAR_GAP) + 12
     };
-    let top = 78; // title, subtitle, axis labels
+    let subtitle = wrap(subtitle, SUBTITLE_CHARS);
+    let top = 62 + 16 * subtitle.len() as i32; // title, subtitle, axis labels
     let height = top
         + sections
             .iter()
@@ -130,7 +133,9 @@ pub fn draw(sections: &[Section], subtitle: &str, path: &Path) {
         (12, 18),
         17,
     );
-    text(subtitle, (12, 40), 12, &GREY, HPos::Left);
+    for (i, line) in subtitle.iter().enumerate() {
+        text(line, (12, 40 + 16 * i as i32), 12, &GREY, HPos::Left);
+    }
 
     // The decades: a faint line through every section, labelled above and below.
     let mut decades = Vec::new();

@@ -13,12 +13,13 @@
 //! Run by plain `cargo bench` (no `--dir`), it does nothing.
 //!
 //! The parts: [`data`] reads the results, [`rows`] picks the comparisons the report leads
-//! with (the same calls on each side first), [`chart`] draws them, [`markdown`] writes the
-//! tables, [`targets`] judges the project's targets, [`format`] writes numbers.
+//! with (the same calls on each side first), [`chart`] draws them, [`lead`] and [`markdown`]
+//! write BENCHMARKS.md, [`targets`] judges the project's targets, [`format`] writes numbers.
 
 mod chart;
 mod data;
 mod format;
+mod lead;
 mod markdown;
 mod rows;
 mod targets;
@@ -51,7 +52,7 @@ fn main() {
     if let Some(parent) = svg.parent() {
         fs::create_dir_all(parent).expect("create the chart's directory");
     }
-    chart::draw(&sections, &markdown::machine_line(&data), &svg);
+    chart::draw(&sections, &lead::machine_line(&data), &svg);
     let text = markdown::markdown(&data, &sections, &relative_link(&md, &svg));
     fs::write(&md, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", md.display()));
     println!("report: wrote {} and {}", md.display(), svg.display());
