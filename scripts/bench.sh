@@ -2,7 +2,7 @@
 # Runs groupwait's comparison benchmarks and Go's own sync.WaitGroup benchmarks in one go, on
 # this machine, and writes BENCHMARKS.md and docs/benchmarks.svg from the results.
 #
-#   scripts/bench.sh                  # the full run (about a minute here, plus the builds)
+#   scripts/bench.sh                  # the full run (a few minutes, plus the builds)
 #   scripts/bench.sh --quick          # a smoke run; writes the report under target/bench-results/
 #   scripts/bench.sh --no-go          # skip Go (its columns read n/a)
 #   scripts/bench.sh --wait-quiet 10  # first wait up to 10 minutes for the load average to drop
