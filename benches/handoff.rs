@@ -1,6 +1,6 @@
 //! Hand-off latency of `WaitGroup`: how long from "the last task is told to finish" until
 //! `wait` returns. These numbers are what the waiter's spin bound (`SPIN_LIMIT` in
-//! `src/wait_group.rs`) is chosen by.
+//! `groupwait/src/wait_group.rs`) is chosen by.
 //!
 //! One iteration is one round: the measuring thread calls `add(1)`, lets a worker finish, and
 //! `wait`s for its `done`. The shapes:
@@ -23,8 +23,8 @@
 //! Run with:
 //!
 //! ```text
-//! cargo bench --bench handoff
-//! cargo bench --bench handoff -- handoff_parked   # one shape (a name filter)
+//! cargo bench -p benches --bench handoff
+//! cargo bench -p benches --bench handoff -- handoff_parked   # one shape (a name filter)
 //! ```
 //!
 //! Each benchmark stops after two seconds at most. The worker shapes need two free cores to mean

@@ -14,10 +14,7 @@
 
 #![allow(unsafe_code)] // the counting allocator; each unsafe block has a SAFETY comment
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::CondvarGroup;
+use benches::{CondvarGroup, Group, Opts};
 use groupwait::WaitGroup;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
@@ -95,11 +92,27 @@ struct Row {
     note: &'static str,
 }
 
+/// The row of a blocking group: its size, its constructor's heap, and the heap of one
+/// `add(1); done(); wait()`.
+fn blocking_row<G: Group>(name: &'static str, note: &'static str) -> Row {
+    let (new_bytes, new_blocks, wg) = heap(G::create);
+    let (use_bytes, _, ()) = heap(|| {
+        wg.add1();
+        wg.done();
+        wg.wait();
+    });
+    Row {
+        name,
+        size: size_of::<G>(),
+        new_bytes,
+        new_blocks,
+        use_bytes,
+        note,
+    }
+}
+
 fn main() {
-    let out = std::env::args()
-        .skip_while(|a| a != "--out")
-        .nth(1)
-        .map(std::path::PathBuf::from);
+    let out = Opts::parse().out;
     let mut rows = Vec::new();
 
     // Warm up what is allocated once per process (thread-locals, lazily built statics), so it
@@ -112,22 +125,10 @@ fn main() {
         poll_ready(wg.wait_async());
     }
 
-    {
-        let (new_bytes, new_blocks, wg) = heap(WaitGroup::new);
-        let (use_bytes, _, ()) = heap(|| {
-            wg.add(1);
-            wg.done();
-            wg.wait();
-        });
-        rows.push(Row {
-            name: "groupwait::WaitGroup",
-            size: size_of::<WaitGroup>(),
-            new_bytes,
-            new_blocks,
-            use_bytes,
-            note: "state word + panic id; waiters sleep in a static table",
-        });
-    }
+    rows.push(blocking_row::<WaitGroup>(
+        "groupwait::WaitGroup",
+        "state word + panic id; waiters sleep in a static table",
+    ));
     {
         let (new_bytes, new_blocks, wg) = heap(|| Arc::new(WaitGroup::new()));
         let (use_bytes, _, ()) = heap(|| {
@@ -165,22 +166,10 @@ fn main() {
         });
         wg.wait();
     }
-    {
-        let (new_bytes, new_blocks, wg) = heap(CondvarGroup::new);
-        let (use_bytes, _, ()) = heap(|| {
-            wg.add(1);
-            wg.done();
-            wg.wait();
-        });
-        rows.push(Row {
-            name: "Mutex<usize> + Condvar",
-            size: size_of::<CondvarGroup>(),
-            new_bytes,
-            new_blocks,
-            use_bytes,
-            note: "std's futex-based Mutex and Condvar",
-        });
-    }
+    rows.push(blocking_row::<CondvarGroup>(
+        "Mutex<usize> + Condvar",
+        "std's futex-based Mutex and Condvar",
+    ));
     {
         let (new_bytes, new_blocks, tracker) = heap(tokio_util::task::TaskTracker::new);
         let (use_bytes, _, ()) = heap(|| {

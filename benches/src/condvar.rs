@@ -1,7 +1,5 @@
-//! Shared by the comparison benches (`compare.rs`, `memory.rs`): the plain `Mutex<usize>` +
-//! `Condvar` group, the textbook WaitGroup that groupwait is measured against.
-
-#![allow(dead_code)] // each bench uses a different part
+//! The plain `Mutex<usize>` + `Condvar` group, the textbook WaitGroup that groupwait is
+//! measured against.
 
 use std::sync::{Condvar, Mutex, PoisonError};
 

@@ -1,0 +1,204 @@
+//! The project's performance targets, each judged from the measured medians, and where the
+//! time goes in the ones missed.
+
+use crate::data::Data;
+use crate::format::{ns, ratio};
+use std::fmt::Write as _;
+
+/// One target: `value` (a ratio) against `limit`, where `at_most` says which side passes.
+pub struct Target {
+    pub what: String,
+    pub detail: String,
+    pub value: Option<f64>,
+    limit: f64,
+    at_most: bool,
+}
+
+impl Target {
+    pub fn verdict(&self) -> String {
+        let Some(v) = self.value else {
+            return "not measured".into();
+        };
+        if self.at_most {
+            if v <= self.limit {
+                format!(
+                    "**pass** ({:.0} % headroom)",
+                    (1.0 - v / self.limit) * 100.0
+                )
+            } else {
+                format!(
+                    "**miss** by {:.0} % ({:.2}x the limit)",
+                    (v / self.limit - 1.0) * 100.0,
+                    v / self.limit
+                )
+            }
+        } else if v >= self.limit {
+            format!("**pass** ({:.1}x the required factor)", v / self.limit)
+        } else {
+            format!(
+                "**miss**: {:.0} % short ({:.1}x of the required {:.0}x)",
+                (1.0 - v / self.limit) * 100.0,
+                v,
+                self.limit
+            )
+        }
+    }
+}
+
+impl Target {
+    /// groupwait's `ours` at most `limit` times `theirs` (`vs` names theirs in the detail).
+    fn at_most(what: String, ours: Option<f64>, vs: &str, theirs: Option<f64>, limit: f64) -> Self {
+        Target {
+            what,
+            detail: format!("{} vs {vs}{}", ns(ours), ns(theirs)),
+            value: ours.zip(theirs).map(|(a, b)| a / b),
+            limit,
+            at_most: true,
+        }
+    }
+}
+
+pub fn targets(d: &Data) -> Vec<Target> {
+    let shape = |s: &str, t: usize, imp: &str| d.median("shapes", s, t, imp);
+    let mut out = Vec::new();
+    for t in [1, 2] {
+        for s in ["Uncontended", "AddDone"] {
+            let gw = shape(s, t, "groupwait");
+            let what = format!("{s}, T={t}: ≤ 1.25x bare atomic");
+            out.push(Target::at_most(what, gw, "", shape(s, t, "atomic"), 1.25));
+            let what = format!("{s}, T={t}: ≤ 0.5x Go");
+            out.push(Target::at_most(what, gw, "Go ", d.go_median(s, t), 0.5));
+        }
+    }
+    for t in [1, 2] {
+        let what = format!("Wait on zero, T={t}: ≤ 2x a bare atomic load");
+        let (gw, at) = (shape("Wait", t, "groupwait"), shape("Wait", t, "atomic"));
+        out.push(Target::at_most(what, gw, "", at, 2.0));
+    }
+    for t in [1, 2] {
+        let what = format!("Hand-off to a running worker, T={t}: ≤ Go's ActuallyWait");
+        let gw = shape("ActuallyWait (hand-off)", t, "groupwait");
+        out.push(Target::at_most(
+            what,
+            gw,
+            "Go ",
+            d.go_median("ActuallyWait", t),
+            1.0,
+        ));
+    }
+    let wake = |imp| d.median("wake", "sleeping waiter", 2, imp);
+    let what = "Wake latency of a sleeping waiter: ≤ 1.2x raw futex".to_owned();
+    out.push(Target::at_most(
+        what,
+        wake("groupwait"),
+        "",
+        wake("futex"),
+        1.2,
+    ));
+    for t in [1, 2] {
+        let gw = shape("Uncontended", t, "groupwait");
+        let cb = shape("Uncontended", t, "crossbeam");
+        out.push(Target {
+            what: format!(
+                "Uncontended, T={t}: ≥ 20x faster than crossbeam (which must build a new \
+                 group every round: not the same use)"
+            ),
+            detail: format!("{} vs {}", ns(gw), ns(cb)),
+            value: cb.zip(gw).map(|(a, b)| a / b),
+            limit: 20.0,
+            at_most: false,
+        });
+    }
+    out
+}
+
+/// Where the time goes, for each kind of target that was missed, from the measured numbers.
+pub fn analysis(w: &mut String, d: &Data, ts: &[Target]) {
+    let missed = |prefix: &str, suffix: &str| {
+        ts.iter().any(|t| {
+            t.what.starts_with(prefix)
+                && t.what.contains(suffix)
+                && t.verdict().starts_with("**miss")
+        })
+    };
+    let cg = |shape: &str, imp: &str| {
+        d.callgrind
+            .iter()
+            .find(|(s, i, _)| s == shape && i == imp)
+            .map(|(_, _, v)| *v)
+    };
+    let fmt_i = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.0}"));
+    let mut notes = Vec::new();
+    if missed("Uncontended", "atomic") || missed("AddDone", "atomic") {
+        notes.push(format!(
+            "**Uncontended / AddDone against the bare atomic.** groupwait's `add` and `done` \
+             check before they write (DESIGN.md, \"Check, then write\"): a `Relaxed` load of the \
+             state word, the range and misuse checks, then one compare-exchange, where the bare \
+             atomic is a single `lock xadd`. The locked instruction costs the same either way; \
+             the difference is the dependency chain in front of it (the compare-exchange must \
+             wait for the load and the checks) and the branches. Instructions per operation under \
+             callgrind: Uncontended (add, done, wait) {} for groupwait against {} for the atomic, \
+             AddDone {} against {}. With two threads on one shared group (AddDone, T=2) the \
+             compare-exchange can also fail and retry when the other core wrote the line \
+             between the load and the exchange, which a `fetch_add` never does. Closing the gap \
+             would take a different write path, such as Go's write-then-check, which DESIGN.md \
+             rejects because other threads could then see an out-of-range counter.",
+            fmt_i(cg("uncontended", "groupwait")),
+            fmt_i(cg("uncontended", "atomic")),
+            fmt_i(cg("adddone", "groupwait")),
+            fmt_i(cg("adddone", "atomic")),
+        ));
+    }
+    if missed("Uncontended", "Go") || missed("AddDone", "Go") {
+        let mut parts = Vec::new();
+        for t in [1, 2] {
+            for shape in ["Uncontended", "AddDone"] {
+                let at = d.median("shapes", shape, t, "atomic");
+                let go = d.go_median(shape, t);
+                parts.push(format!("{shape} T={t}: {}", ratio(at, go)));
+            }
+        }
+        notes.push(format!(
+            "**Against Go's ns/op (≤ 0.5x).** Go's `Add` is itself one atomic add plus checks \
+             and its `Wait` one load, so the bare-atomic limit bounds how far below Go anything \
+             can go on this machine. The bare atomic's ratio to Go: {}. A target of 0.5x Go is \
+             at or below the hardware limit wherever that ratio is near or above 0.5; groupwait \
+             then lands at its ratio to the atomic times that.",
+            parts.join(", ")
+        ));
+    }
+    if missed("Hand-off", "") {
+        notes.push(
+            "**Hand-off against Go's ActuallyWait.** Go's round never leaves one core: the new \
+             goroutine runs on the waiter's P when the waiter parks, a user-space switch. The \
+             Rust hand-off crosses cores: the worker sees the signal, and the waiter sees the \
+             `done`, each a cache-line transfer between the two vCPUs (compare the `atomic` \
+             column, the same round with nothing but a spinning waiter). The cost of such a \
+             transfer depends on where the host places the vCPUs and varies from run to run."
+                .to_owned(),
+        );
+    }
+    if missed("Wake latency", "") {
+        notes.push(
+            "**Wake latency.** groupwait's sleeping waiter sleeps on a `Condvar` in the \
+             address-keyed table (DESIGN.md, \"Sleeping\"): the release takes the bucket's \
+             mutex, then `notify_all` makes the futex call; the woken waiter re-takes the mutex. \
+             The raw futex round is a store and one `FUTEX_WAKE`."
+                .to_owned(),
+        );
+    }
+    if missed("Wait on zero", "") {
+        notes.push(
+            "**Wait on zero.** groupwait's `wait` on an idle group is one `Acquire` load and a \
+             test of the counter and panic bits; anything above that is the loop around it."
+                .to_owned(),
+        );
+    }
+    if notes.is_empty() {
+        return;
+    }
+    writeln!(w, "## Where the time goes in the misses\n").unwrap();
+    for n in notes {
+        writeln!(w, "{n}\n").unwrap();
+    }
+}
