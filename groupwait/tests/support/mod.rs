@@ -62,3 +62,50 @@ pub fn wait_for_sleeping_waiter(wg: &WaitGroup, state: Option<&Path>) {
         (waiters(wg), is_blocked(state))
     });
 }
+
+/// Runs `future` on this thread; fails the test if, while it is pending, its waker is not
+/// called within [`PATIENCE`]. Unlike an executor's timeout, it never re-polls a future that
+/// was not woken, so a lost wake-up fails here even if a re-poll would find the future ready.
+#[track_caller]
+pub fn block_on_woken<F: std::future::Future>(what: &str, future: F) -> F::Output {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark {
+        thread: std::thread::Thread,
+        woken: AtomicBool,
+    }
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.woken.store(true, Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+
+    let unpark = Arc::new(Unpark {
+        thread: std::thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    let waker = Waker::from(Arc::clone(&unpark));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        unpark.woken.store(false, Ordering::Relaxed);
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while !unpark.woken.load(Ordering::Acquire) {
+            let now = std::time::Instant::now();
+            assert!(
+                now < deadline,
+                "not woken within {PATIENCE:?} while waiting for: {what}"
+            );
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+}
