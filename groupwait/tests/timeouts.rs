@@ -128,7 +128,9 @@ fn timeouts_racing_the_last_done_all_settle() {
                 })
                 .collect();
             start.wait();
-            if round % 2 == 0 {
+            // Give the waiters a head start of 0, 1 or 200 yields: 200 outlast a waiter's
+            // spin (under Miri, whose scheduler otherwise lets the `done` come first).
+            for _ in 0..[0, 1, 200][round as usize % 3] {
                 std::thread::yield_now();
             }
             wg.done();
