@@ -24,6 +24,28 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
+/// Spins (yielding) until `observe()` returns `expected`; panics with `what` and the last value
+/// seen after [`PATIENCE`].
+#[track_caller]
+pub fn wait_for<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    expected: T,
+    mut observe: impl FnMut() -> T,
+) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let seen = observe();
+        if seen == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up after {PATIENCE:?} waiting for: {what} (expected {expected:?}, last saw {seen:?})"
+        );
+        std::thread::yield_now();
+    }
+}
+
 /// A flag that tells helper threads to stop, raised when the test's thread ends, normally or
 /// by a panic (drop of the returned [`StopOnDrop`]): a helper looping on `!stop.raised()`
 /// never outlives a failed test.

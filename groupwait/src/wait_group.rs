@@ -1161,12 +1161,14 @@ mod tests {
 
     use super::*;
     use crate::state::counter_addend;
+    use crate::test_support::{wait_for, PATIENCE};
 
-    /// Spins until `wg` has `n` registered waiters.
+    /// Fails the test unless `wg` gets `n` registered waiters (within the test patience).
+    #[track_caller]
     fn await_waiters(wg: &WaitGroup, n: u64) {
-        while waiters(wg.state.load(Ordering::Acquire)) != n {
-            std::thread::yield_now();
-        }
+        wait_for("the registered waiters", n, || {
+            waiters(wg.state.load(Ordering::Acquire))
+        });
     }
 
     #[test]
@@ -1187,7 +1189,8 @@ mod tests {
         let wg = WaitGroup::new();
         wg.add(1);
         std::thread::scope(|s| {
-            let waiter = s.spawn(|| wg.wait());
+            // Bounded: a waiter never woken returns `false` instead of panicking.
+            let waiter = s.spawn(|| wg.wait_timeout(PATIENCE));
             await_waiters(&wg, 1);
             // The release of the round, and at once a next round's `add`, before the
             // released waiter looked at the word.
@@ -1214,13 +1217,15 @@ mod tests {
         wg.add(1);
         std::thread::scope(|s| {
             // (A broken retry leaves this one asleep: it then times out and the test fails.)
-            let stays = s.spawn(|| wg.wait_timeout(Duration::from_secs(60)));
-            let leaves = s.spawn(|| wg.wait_timeout(Duration::from_millis(30)));
+            let stays = s.spawn(|| wg.wait_timeout(PATIENCE));
+            // The waiter that leaves is this thread, registered by hand, so that it cannot
+            // time out before the other one has registered.
+            let leaving = wg.register().unwrap();
             await_waiters(&wg, 2);
-            // The last `done` saw two waiters; one of them times out before the release.
+            // The last `done` saw two waiters; one of them gives up before the release.
             let seen = wg.state.load(Ordering::Acquire);
             wg.state.fetch_sub(counter_addend(1), Ordering::Release);
-            assert!(!leaves.join().unwrap());
+            assert!(wg.deregister(leaving));
             wg.release_waiters(seen - counter_addend(1));
             assert!(stays.join().unwrap());
         });
@@ -1233,17 +1238,16 @@ mod tests {
         let _serial = parking::serialize_sleeping_tests();
         let wg = WaitGroup::new();
         wg.add(1);
+        // A waiter of round 1 (this thread, by hand: it leaves exactly when told).
+        let leaving = wg.register().unwrap();
+        // The last `done`'s compare-exchange: counter 0, one waiter to release...
+        let stale = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        // ...but before the release, the waiter gives up and leaves: the group is idle.
+        assert!(wg.deregister(leaving));
         std::thread::scope(|s| {
-            let leaves = s.spawn(|| wg.wait_timeout(Duration::from_millis(20)));
-            await_waiters(&wg, 1);
-            // The last `done`'s compare-exchange: counter 0, one waiter to release...
-            let stale =
-                wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
-            // ...but before the release, the waiter times out and leaves: the group is idle.
-            assert!(!leaves.join().unwrap());
             // Round 2 begins legally, with a waiter of its own.
             wg.add(1);
-            let stays = s.spawn(|| wg.wait_timeout(Duration::from_secs(60)));
+            let stays = s.spawn(|| wg.wait_timeout(PATIENCE));
             await_waiters(&wg, 1);
             // The stale releaser resumes: it must not release round 2.
             wg.release_waiters(stale);
@@ -1308,6 +1312,18 @@ mod tests {
         let payload = stored.payload.as_ref().unwrap();
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"first"));
         Slots::lock().put(id, stored);
+        drop(wg);
+        assert!(Slots::lock().take(id).is_none());
+    }
+
+    #[test]
+    fn dropping_an_idle_group_frees_its_unclaimed_payload() {
+        // The ordinary state of a group whose task panicked and nobody waited: exactly
+        // `PANICKED` (counter, waiters and generation all zero).
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("unclaimed"), TaskKind::GoScoped);
+        assert_eq!(wg.state.load(Ordering::Relaxed), PANICKED);
+        let id = wg.panic_id.load(Ordering::Relaxed);
         drop(wg);
         assert!(Slots::lock().take(id).is_none());
     }

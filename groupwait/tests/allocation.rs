@@ -6,10 +6,13 @@
 // A global allocator cannot be written without `unsafe`; the library itself forbids it.
 #![allow(unsafe_code)]
 
+mod support;
+
 use groupwait::WaitGroup;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
+use support::{this_thread_state, wait_for_sleeping_waiter, PATIENCE};
 
 struct CountingAllocator;
 
@@ -61,10 +64,10 @@ fn add_done_and_wait_on_zero_do_not_allocate() {
 fn a_wait_that_really_sleeps_does_not_allocate() {
     let wg = WaitGroup::new();
     wg.add(1);
+    let me = this_thread_state();
     std::thread::scope(|s| {
         s.spawn(|| {
-            // Long enough that the waiter is past its brief spin and asleep.
-            std::thread::sleep(Duration::from_millis(50));
+            wait_for_sleeping_waiter(&wg, me.as_deref());
             wg.done();
         });
         assert_eq!(allocations_during(|| wg.wait()), 0);
@@ -86,12 +89,13 @@ fn a_timed_wait_that_sleeps_and_times_out_does_not_allocate() {
 fn a_timed_wait_woken_by_done_does_not_allocate() {
     let wg = WaitGroup::new();
     wg.add(1);
+    let me = this_thread_state();
     std::thread::scope(|s| {
         s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(50));
+            wait_for_sleeping_waiter(&wg, me.as_deref());
             wg.done();
         });
-        let n = allocations_during(|| assert!(wg.wait_timeout(Duration::from_secs(3600))));
+        let n = allocations_during(|| assert!(wg.wait_timeout(PATIENCE)));
         assert_eq!(n, 0);
     });
 }
@@ -100,14 +104,16 @@ fn a_timed_wait_woken_by_done_does_not_allocate() {
 fn the_releasing_done_does_not_allocate() {
     let wg = WaitGroup::new();
     wg.add(1);
+    let waiter_state = std::sync::OnceLock::new();
     std::thread::scope(|s| {
-        let waiter = s.spawn(|| wg.wait());
-        while format!("{wg:?}").contains("waiters: 0") {
-            std::thread::yield_now();
-        }
-        std::thread::sleep(Duration::from_millis(20)); // let it fall asleep
+        let waiter = s.spawn(|| {
+            waiter_state.get_or_init(this_thread_state);
+            wg.wait_timeout(PATIENCE)
+        });
+        support::wait_until("the waiter's state file", || waiter_state.get().is_some());
+        wait_for_sleeping_waiter(&wg, waiter_state.get().unwrap().as_deref());
         assert_eq!(allocations_during(|| wg.done()), 0);
-        waiter.join().unwrap();
+        assert!(waiter.join().unwrap());
     });
 }
 

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
+use support::wait_for_waiters;
 
 const fn assert_send_sync<T: Send + Sync>() {}
 const _: () = assert_send_sync::<Wait<'static>>();
@@ -80,11 +81,15 @@ fn tokio_current_thread_with_a_timer_timeout() {
         .unwrap();
     runtime.block_on(async {
         static WG: WaitGroup = WaitGroup::new();
-        let slow = WG.track(tokio::time::sleep(Duration::from_millis(30)));
-        let handle = tokio::spawn(slow);
+        // The tracked task cannot finish before `finish` is sent: the timeout must fire first.
+        let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(WG.track(async { finished.await.unwrap() }));
         let early = tokio::time::timeout(Duration::from_millis(1), WG.wait_async()).await;
-        assert!(early.is_err(), "the tracked sleep is still running");
-        assert!(format!("{WG:?}").contains("waiters: 0"), "{WG:?}");
+        assert!(early.is_err(), "the tracked task is still running");
+        assert_eq!(support::waiters(&WG), 0, "{WG:?}");
+        finish.send(()).unwrap();
+        // Not under a tokio timeout: that re-polls at its deadline and would hide a lost
+        // wake-up; a hang here is stopped and named by the runner's per-test limit.
         WG.wait_async().await;
         handle.await.unwrap();
         assert_eq!(WG.count(), 0);
@@ -136,10 +141,6 @@ fn blocking_and_async_waiters_are_released_by_the_same_done() {
     let wg = WaitGroup::new();
     let released = AtomicUsize::new(0);
     wg.add(1);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
     std::thread::scope(|s| {
         for _ in 0..3 {
             s.spawn(|| {
@@ -148,7 +149,8 @@ fn blocking_and_async_waiters_are_released_by_the_same_done() {
             });
         }
         s.spawn(|| {
-            runtime.block_on(async {
+            // Fails (instead of hanging) if the release does not wake these tasks.
+            support::block_on_woken("three async waiters", async {
                 let waits = (0..3).map(|_| async {
                     wg.wait_async().await;
                     released.fetch_add(1, Ordering::Relaxed);
@@ -156,11 +158,8 @@ fn blocking_and_async_waiters_are_released_by_the_same_done() {
                 futures::future::join_all(waits).await;
             })
         });
-        // All six register before the one `done` (not needed for correctness, but it makes
-        // the release really serve both kinds at once).
-        support::wait_until("all six waiters registered", || {
-            format!("{wg:?}").contains("waiters: 6")
-        });
+        // All six register before the one `done`, so that the release serves both kinds.
+        wait_for_waiters(&wg, 6);
         assert_eq!(released.load(Ordering::Relaxed), 0);
         wg.done();
     });

@@ -1,5 +1,7 @@
 //! Misuse is reported, and never changes the group.
 
+mod support;
+
 use groupwait::{Error, WaitGroup};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -122,10 +124,13 @@ fn refused_adds_never_disturb_correct_calls_on_other_threads() {
     let rounds = if cfg!(miri) { 200 } else { 200_000 };
     let wg = WaitGroup::new();
     wg.add(1);
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stop = support::Stop::default();
     std::thread::scope(|s| {
+        // Raised also when this thread panics, so the misusing thread stops and the failure
+        // is reported instead of the scope waiting for it forever.
+        let _stop = stop.on_drop();
         s.spawn(|| {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.raised() {
                 assert!(wg.try_add(i32::MAX as isize).is_err());
                 assert!(wg.try_add(-(i32::MAX as isize)).is_err());
             }
@@ -134,7 +139,6 @@ fn refused_adds_never_disturb_correct_calls_on_other_threads() {
             wg.add(1);
             wg.done();
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
     assert_eq!(wg.count(), 1);
     wg.done();

@@ -19,7 +19,11 @@
 //! A thread holding units never panics (failures are collected and reported after the join,
 //! and a count left above zero is drained), so a group that miscounts fails the case instead
 //! of leaving the waiters blocked on a unit nobody gives back. A lost wake-up, by contrast,
-//! shows as a hang: nothing here asserts on elapsed time.
+//! blocks a waiter: the timed-wait loops give up after the test patience, and a blocking
+//! waiter is stopped by the runner's per-test limit (`.config/nextest.toml`), which names the
+//! test. Nothing here asserts on elapsed time.
+
+mod support;
 
 use groupwait::{Error, Guard, WaitGroup};
 use proptest::prelude::*;
@@ -556,16 +560,12 @@ fn run_waiter(shared: &Shared<'_>, kind: WaiterKind) -> Result<(), String> {
     shared.start.wait();
     match kind {
         WaiterKind::Blocking => wg.wait(),
-        WaiterKind::TimeoutLoop(us) => {
-            while !wg.wait_timeout(Duration::from_micros(u64::from(us))) {
-                thread::yield_now();
-            }
-        }
-        WaiterKind::DeadlineLoop(us) => {
-            while !wg.wait_deadline(Instant::now() + Duration::from_micros(u64::from(us))) {
-                thread::yield_now();
-            }
-        }
+        WaiterKind::TimeoutLoop(us) => support::wait_until("a timed wait's release", || {
+            wg.wait_timeout(Duration::from_micros(u64::from(us)))
+        }),
+        WaiterKind::DeadlineLoop(us) => support::wait_until("a timed wait's release", || {
+            wg.wait_deadline(Instant::now() + Duration::from_micros(u64::from(us)))
+        }),
         WaiterKind::Async => futures::executor::block_on(wg.wait_async()),
         WaiterKind::AsyncCancelThenAwait => {
             if poll_once(wg).is_pending() {

@@ -1,8 +1,10 @@
 //! Panicking tasks: never a deadlock, never silently lost.
 
+mod support;
+
 use groupwait::WaitGroup;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,21 +40,55 @@ fn wait_reraises_the_payload_of_a_panicking_go_task() {
 fn wait_reraises_only_after_every_task_finished() {
     let wg = WaitGroup::new();
     let finished = AtomicUsize::new(0);
-    let caught = catch_unwind(AssertUnwindSafe(|| {
-        std::thread::scope(|s| {
-            wg.go_scoped(s, || panic!("first task failed"));
-            for _ in 0..3 {
-                wg.go_scoped(s, || {
-                    std::thread::sleep(Duration::from_millis(10));
-                    finished.fetch_add(1, Ordering::Relaxed);
+    std::thread::scope(|s| {
+        let failing = wg.go_scoped(s, || panic!("first task failed"));
+        for _ in 0..3 {
+            wg.go_scoped(s, || {
+                // Finish only once the panic is recorded (its task's `done` ran) and the
+                // waiter is waiting: a `wait` that re-raised at once would find them running.
+                support::wait_until("the panicking task's `done` and a waiter", || {
+                    wg.count() <= 3 && support::waiters(&wg) == 1
                 });
-            }
-            wg.wait();
-        })
-    }))
-    .unwrap_err();
-    assert_eq!(message(&*caught), "first task failed");
-    assert_eq!(finished.load(Ordering::Relaxed), 3);
+                finished.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        let caught = catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err();
+        assert_eq!(message(&*caught), "first task failed");
+        // Read before the scope joins the threads: only `wait` made the tasks finish first.
+        assert_eq!(finished.load(Ordering::Relaxed), 3);
+        // Joined, the failed thread shows its failure and the scope does not re-raise it.
+        assert!(failing.join().is_err());
+    });
+}
+
+#[test]
+fn dropping_a_group_nobody_waited_on_drops_the_panic_payload() {
+    /// A payload that reports its drop.
+    struct Payload(Arc<AtomicBool>);
+    impl Drop for Payload {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let dropped = Arc::new(AtomicBool::new(false));
+    let wg = WaitGroup::new();
+    let payload = Payload(Arc::clone(&dropped));
+    std::thread::scope(|s| {
+        // Joined, so the scope does not re-raise the failure (nobody waits on the group).
+        let failing = wg.go_scoped(s, move || std::panic::panic_any(payload));
+        assert!(failing.join().is_err());
+    });
+    // Counter, waiters and generation zero, a payload pending: nobody waited.
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: true }"
+    );
+    assert!(!dropped.load(Ordering::Relaxed));
+    drop(wg);
+    assert!(
+        dropped.load(Ordering::Relaxed),
+        "the unclaimed payload outlived its group"
+    );
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //! GROUPWAIT_STRESS=full cargo test --release --test stress -- --nocapture
 //! ```
 
+mod support;
+
 use groupwait::WaitGroup;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Barrier;
@@ -43,6 +45,7 @@ fn add_done_pairs_with_timing_out_waiters() {
     let threads = 4;
     let wg = WaitGroup::new();
     let finished = AtomicBool::new(false);
+    let stop = support::Stop::default();
     let completed = AtomicU64::new(0);
     let (released, timed_out) = (AtomicUsize::new(0), AtomicUsize::new(0));
     // One unit held by the main thread until every worker is through, so the counter cannot
@@ -50,15 +53,25 @@ fn add_done_pairs_with_timing_out_waiters() {
     wg.add(1);
     let start = Barrier::new(2 + threads as usize);
     std::thread::scope(|s| {
+        // Stops the waiters also if this thread fails before `finished` is set.
+        let _stop = stop.on_drop();
         for t in 0..2_u64 {
-            let (wg, finished, released, timed_out) = (&wg, &finished, &released, &timed_out);
+            let (wg, finished, stop, released, timed_out) =
+                (&wg, &finished, &stop, &released, &timed_out);
             let start = &start;
             s.spawn(move || {
                 start.wait();
                 let mut rng = Rng(0x9E37_79B9 + t);
-                while !finished.load(Ordering::Relaxed) {
+                while !finished.load(Ordering::Relaxed) && !stop.raised() {
                     let timeout = Duration::from_nanos(rng.next() % 5_000);
                     if wg.wait_timeout(timeout) {
+                        // Only the main thread's last `done` releases, and it sets `finished`
+                        // first: a wait that returns `true` synchronized with that `done`,
+                        // so it sees the flag, and this thread's loop ends here.
+                        assert!(
+                            finished.load(Ordering::Relaxed),
+                            "a wait returned true while the main thread held its unit"
+                        );
                         released.fetch_add(1, Ordering::Relaxed);
                     } else {
                         timed_out.fetch_add(1, Ordering::Relaxed);
@@ -92,9 +105,14 @@ fn add_done_pairs_with_timing_out_waiters() {
         format!("{wg:?}"),
         "WaitGroup { count: 0, waiters: 0, panicked: false }"
     );
+    // Each of the two waiter threads is released at most once (its loop then ends).
+    let released = released.load(Ordering::Relaxed);
+    assert!(
+        released <= 2,
+        "{released} waits released, at most 2 possible"
+    );
     println!(
-        "{pairs} pairs; waits released: {}, timed out: {}",
-        released.load(Ordering::Relaxed),
+        "{pairs} pairs; waits released: {released}, timed out: {}",
         timed_out.load(Ordering::Relaxed)
     );
 }
@@ -122,7 +140,7 @@ fn reuse_rounds_with_mixed_waiters() {
             });
             let timed = s.spawn(move || {
                 // Retries until released; each attempt that gives up must leave no trace.
-                while !wg.wait_timeout(timeout) {}
+                support::wait_until("a timed wait's release", || wg.wait_timeout(timeout));
                 work.load(Ordering::Relaxed)
             });
             // Every waiter of this round sees all of this round's work.

@@ -1,5 +1,7 @@
 //! Timed waits: never early, woken by `done`, and leaving no trace when they give up.
 
+mod support;
+
 use groupwait::WaitGroup;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -30,14 +32,16 @@ fn timed_wait_on_zero_is_true_even_with_a_past_deadline() {
 fn timed_wait_is_woken_by_the_last_done() {
     let wg = WaitGroup::new();
     wg.add(2);
+    let me = support::this_thread_state();
     std::thread::scope(|s| {
         s.spawn(|| {
             wg.done();
-            std::thread::sleep(Duration::from_millis(20));
+            // The last `done` comes once the waiter is asleep (where that can be observed).
+            support::wait_for_sleeping_waiter(&wg, me.as_deref());
             wg.done();
         });
-        // An hour: only the `done` can end this wait in a passing run.
-        assert!(wg.wait_timeout(Duration::from_secs(3600)));
+        // Far longer than the wake-up takes: only the `done` ends this wait in a passing run.
+        assert!(wg.wait_timeout(support::PATIENCE));
     });
     assert_eq!(wg.count(), 0);
 }
@@ -97,11 +101,19 @@ fn timeouts_racing_the_last_done_all_settle() {
     // Waiters whose timeouts expire around the moment of the last `done`: each one either
     // times out or sees zero, and afterwards the group is clean and reusable. A barrier starts
     // the waiters and the `done` together, so the short timeouts really race it.
-    let rounds: u32 = if cfg!(miri) { 5 } else { 500 };
+    // At least `rounds` rounds, and more (up to `max_rounds`) until both outcomes were seen.
+    let (rounds, max_rounds): (u32, u32) = if cfg!(miri) { (5, 100) } else { (500, 50_000) };
     let wg = WaitGroup::new();
     let start = Barrier::new(4);
     let mut outcomes = [0_u32; 2];
-    for round in 0..rounds {
+    let mut round = 0;
+    while round < rounds || outcomes.contains(&0) {
+        assert!(
+            round < max_rounds,
+            "after {round} rounds, timed out {} times and released {} times: the race was not run",
+            outcomes[0],
+            outcomes[1]
+        );
         wg.add(1);
         std::thread::scope(|s| {
             let waiters: Vec<_> = (0..3_u32)
@@ -116,7 +128,9 @@ fn timeouts_racing_the_last_done_all_settle() {
                 })
                 .collect();
             start.wait();
-            if round % 2 == 0 {
+            // Give the waiters a head start of 0, 1 or 200 yields: 200 outlast a waiter's
+            // spin (under Miri, whose scheduler otherwise lets the `done` come first).
+            for _ in 0..[0, 1, 200][round as usize % 3] {
                 std::thread::yield_now();
             }
             wg.done();
@@ -133,8 +147,6 @@ fn timeouts_racing_the_last_done_all_settle() {
             format!("{wg:?}"),
             "WaitGroup { count: 0, waiters: 0, panicked: false }"
         );
+        round += 1;
     }
-    // Both outcomes occur (each is a legal result of the race; the assertions above are the
-    // test): printed to show the race was really run.
-    println!("timed out: {}, released: {}", outcomes[0], outcomes[1]);
 }
