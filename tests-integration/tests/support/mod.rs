@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test target uses a different part
 
-#[path = "../../src/test_support.rs"]
+#[path = "../../../groupwait/src/test_support.rs"]
 mod test_support;
 
 #[allow(unused_imports)] // each test target uses a different part
