@@ -1,0 +1,237 @@
+//! The Lua scripts: every state change of a group is exactly one of these, run atomically
+//! by the server (EVALSHA, falling back to EVAL after a restart emptied the script cache).
+//!
+//! All scripts take the same four keys, which share the hash tag `{name}` so that they live
+//! in one Redis Cluster slot:
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `gw:{name}:state` | hash | `round`, `count`, `unclaimed`, `failed`, `policy`, `ttl`, `last` |
+//! | `gw:{name}:members` | hash | member id -> `live` / `done` / `lost` (this round only) |
+//! | `gw:{name}:leases` | sorted set | member id, scored by its lease deadline (server ms) |
+//! | `gw:{name}:log` | stream | one entry per change, carrying the state after it |
+//!
+//! and the same two leading arguments, `ARGV[1]` = policy (`fail` / `count`) and `ARGV[2]` =
+//! the keys' time to live in ms, used only if the group does not exist yet (first writer
+//! creates it). Every script first expires the leases whose deadline is past by the server's
+//! own clock (`TIME`), so no client clock ever decides that a member is lost.
+//!
+//! Replies are arrays of strings whose first element is a status word: `ok`, `stale` (a
+//! member of another round), `lost` (the member's lease had expired), `failed` (the round
+//! failed and needs `reset`), `negative` (an anonymous `done` without a matching `add`).
+//! See DESIGN.md, "groupwait-redis", for the transitions in one table.
+
+use redis::Script;
+use std::sync::LazyLock;
+
+/// Shared by all scripts: key names, the server clock, the log, lease expiry.
+const PRELUDE: &str = r#"
+local state, members, leases, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function num(field) return tonumber(redis.call('HGET', state, field) or '0') end
+local function str(field) return redis.call('HGET', state, field) or '' end
+
+-- Create the group on first use, with the caller's policy and key TTL.
+if redis.call('EXISTS', state) == 0 then
+  redis.call('HSET', state, 'round', 0, 'count', 0, 'unclaimed', 0, 'failed', '',
+    'policy', ARGV[1], 'ttl', ARGV[2], 'last', '0-0')
+end
+local now = now_ms()
+
+-- Milliseconds from now to the earliest lease deadline, or -1 when no lease is held.
+local function next_lease()
+  local first = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
+  if #first == 0 then return -1 end
+  local d = tonumber(first[2]) - now
+  if d < 0 then d = 0 end
+  return d
+end
+
+-- Append one entry carrying the whole state after the change, and remember its id, so a
+-- waiter can decide from any single entry and can read state + position in one step.
+local function event(kind, member)
+  local id = redis.call('XADD', log, 'MAXLEN', '~', 1000, '*',
+    'kind', kind, 'round', str('round'), 'count', str('count'), 'failed', str('failed'),
+    'member', member or '', 'next', tostring(next_lease()))
+  redis.call('HSET', state, 'last', id)
+end
+
+-- Every write renews the keys' TTL: an abandoned group disappears `ttl` ms after its
+-- last change or lease renewal.
+local function touch()
+  local ttl = num('ttl')
+  if ttl > 0 then
+    redis.call('PEXPIRE', state, ttl)
+    redis.call('PEXPIRE', members, ttl)
+    redis.call('PEXPIRE', leases, ttl)
+    redis.call('PEXPIRE', log, ttl)
+  end
+end
+
+-- A member whose lease ended without `done`: apply the group's policy.
+local function lose(id)
+  redis.call('ZREM', leases, id)
+  redis.call('HSET', members, id, 'lost')
+  if str('policy') == 'count' then
+    redis.call('HSET', state, 'count', num('count') - 1)
+    event('lost-counted', id)
+  else
+    if str('failed') == '' then redis.call('HSET', state, 'failed', id) end
+    event('lost', id)
+  end
+  touch()
+end
+
+-- Leases past their deadline by the server's clock.
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do lose(id) end
+
+-- Start a new round when the count is zero: members of the old round no longer count.
+local function maybe_new_round()
+  if num('count') == 0 then
+    redis.call('HSET', state, 'round', num('round') + 1, 'unclaimed', 0)
+    redis.call('DEL', members, leases)
+  end
+end
+"#;
+
+/// `observe()`: state and log position in one atomic step (after expiring leases).
+/// Reply: `ok round count failed last next_lease_ms policy`.
+const OBSERVE: &str = r#"
+touch()
+return {'ok', str('round'), str('count'), str('failed'), str('last'), tostring(next_lease()),
+  str('policy')}
+"#;
+
+/// `add(delta)`: ARGV[3] = delta > 0. Reply: `ok round count` or `failed id`.
+const ADD: &str = r#"
+if str('failed') ~= '' then return {'failed', str('failed')} end
+local delta = tonumber(ARGV[3])
+maybe_new_round()
+redis.call('HSET', state, 'count', num('count') + delta, 'unclaimed', num('unclaimed') + delta)
+event('add', '')
+touch()
+return {'ok', str('round'), str('count')}
+"#;
+
+/// Anonymous `done()`: takes back one unit of `add`. Reply: `ok round count` or `negative`.
+const DONE: &str = r#"
+if num('unclaimed') <= 0 or num('count') <= 0 then return {'negative'} end
+redis.call('HSET', state, 'count', num('count') - 1, 'unclaimed', num('unclaimed') - 1)
+event('done', '')
+touch()
+return {'ok', str('round'), str('count')}
+"#;
+
+/// `join(id, lease_ms)`: ARGV[3] = member id, ARGV[4] = lease ms. Claims a unit reserved by
+/// `add` if there is one, else adds one. A retried join of the same id counts once.
+/// Reply: `ok round count` or `failed id`.
+const JOIN: &str = r#"
+local id, lease = ARGV[3], tonumber(ARGV[4])
+if redis.call('HEXISTS', members, id) == 1 then
+  return {'ok', str('round'), str('count')}
+end
+if str('failed') ~= '' then return {'failed', str('failed')} end
+maybe_new_round()
+if num('unclaimed') > 0 then
+  redis.call('HSET', state, 'unclaimed', num('unclaimed') - 1)
+else
+  redis.call('HSET', state, 'count', num('count') + 1)
+end
+redis.call('HSET', members, id, 'live')
+redis.call('ZADD', leases, now + lease, id)
+event('join', id)
+touch()
+return {'ok', str('round'), str('count')}
+"#;
+
+/// `renew(id, round, lease_ms)`: push the lease deadline. Reply: `ok`, `lost id`, `stale round`.
+/// No log entry: a later deadline only makes a waiter's wake-up early, never late.
+const RENEW: &str = r#"
+local id, round, lease = ARGV[3], ARGV[4], tonumber(ARGV[5])
+if str('round') ~= round then return {'stale', str('round')} end
+local s = redis.call('HGET', members, id)
+if s == 'lost' then return {'lost', id} end
+if s == 'live' then redis.call('ZADD', leases, now + lease, id) end
+if not s then return {'stale', str('round')} end
+touch()
+return {'ok'}
+"#;
+
+/// Member `done(id, round)`: idempotent. Reply: `ok round count`, `again round count` (already
+/// counted), `lost id`, `stale round`.
+const MEMBER_DONE: &str = r#"
+local id, round = ARGV[3], ARGV[4]
+if str('round') ~= round then return {'stale', str('round')} end
+local s = redis.call('HGET', members, id)
+if s == 'done' then return {'again', str('round'), str('count')} end
+if s == 'lost' then return {'lost', id} end
+if not s then return {'stale', str('round')} end
+redis.call('HSET', members, id, 'done')
+redis.call('ZREM', leases, id)
+redis.call('HSET', state, 'count', num('count') - 1)
+event('done', id)
+touch()
+return {'ok', str('round'), str('count')}
+"#;
+
+/// `leave(id, round)`: the handle was dropped without `done`; end the lease now.
+/// Reply: `ok` (whatever the member's state was).
+const LEAVE: &str = r#"
+local id, round = ARGV[3], ARGV[4]
+if str('round') == round and redis.call('HGET', members, id) == 'live' then lose(id) end
+return {'ok'}
+"#;
+
+/// `reset()`: start a new round with count 0, forgetting the old round's members and failure.
+/// Reply: `ok round`.
+const RESET: &str = r#"
+redis.call('HSET', state, 'round', num('round') + 1, 'count', 0, 'unclaimed', 0, 'failed', '')
+redis.call('DEL', members, leases)
+event('reset', '')
+touch()
+return {'ok', str('round')}
+"#;
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}{body}"))
+}
+
+pub(crate) static OBSERVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(OBSERVE));
+pub(crate) static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(ADD));
+pub(crate) static DONE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(DONE));
+pub(crate) static JOIN_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(JOIN));
+pub(crate) static RENEW_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(RENEW));
+pub(crate) static MEMBER_DONE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(MEMBER_DONE));
+pub(crate) static LEAVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(LEAVE));
+pub(crate) static RESET_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(RESET));
+
+/// All scripts, for loading them once at connect time.
+pub(crate) fn all() -> [&'static Script; 8] {
+    [
+        &OBSERVE_SCRIPT,
+        &ADD_SCRIPT,
+        &DONE_SCRIPT,
+        &JOIN_SCRIPT,
+        &RENEW_SCRIPT,
+        &MEMBER_DONE_SCRIPT,
+        &LEAVE_SCRIPT,
+        &RESET_SCRIPT,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_are_distinct() {
+        let mut hashes: Vec<&str> = all().iter().map(|s| s.get_hash()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), 8);
+    }
+}
