@@ -218,9 +218,10 @@ impl Drop for Member {
                 self.runtime.spawn(leave);
                 return;
             }
+            // The timer is created inside `block_on`, in the runtime's context.
             let _ = self
                 .runtime
-                .block_on(tokio::time::timeout(LEAVE_ON_DROP_TIMEOUT, leave));
+                .block_on(async { tokio::time::timeout(LEAVE_ON_DROP_TIMEOUT, leave).await });
         }
     }
 }

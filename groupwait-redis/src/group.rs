@@ -50,7 +50,7 @@ pub(crate) struct Inner {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Status {
-    /// The current round (starts at 1 with the first `add` or `join`; a new round begins
+    /// The current round (a new group is in round 1; a new round begins
     /// when the count is zero and something is added, or on `reset`).
     pub round: u64,
     /// Outstanding units: `add`s not yet `done` plus joined members not yet done.

@@ -6,7 +6,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `gw:{name}:state` | hash | `round`, `count`, `unclaimed`, `failed`, `policy`, `ttl`, `last` |
+//! | `gw:{name}:state` | hash | `round`, `used`, `count`, `unclaimed`, `failed`, `policy`, `ttl`, `last` |
 //! | `gw:{name}:members` | hash | member id -> `live` / `done` / `lost` (this round only) |
 //! | `gw:{name}:leases` | sorted set | member id, scored by its lease deadline (server ms) |
 //! | `gw:{name}:log` | stream | one entry per change, carrying the state after it |
@@ -37,7 +37,7 @@ local function str(field) return redis.call('HGET', state, field) or '' end
 
 -- Create the group on first use, with the caller's policy and key TTL.
 if redis.call('EXISTS', state) == 0 then
-  redis.call('HSET', state, 'round', 0, 'count', 0, 'unclaimed', 0, 'failed', '',
+  redis.call('HSET', state, 'round', 1, 'used', 0, 'count', 0, 'unclaimed', 0, 'failed', '',
     'policy', ARGV[1], 'ttl', ARGV[2], 'last', '0-0')
 end
 local now = now_ms()
@@ -89,12 +89,14 @@ end
 -- Leases past their deadline by the server's clock.
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do lose(id) end
 
--- Start a new round when the count is zero: members of the old round no longer count.
+-- Start a new round when the count is zero and the current round has been used (a fresh
+-- group or a reset round is used as it is): members of the old round no longer count.
 local function maybe_new_round()
-  if num('count') == 0 then
+  if num('count') == 0 and num('used') == 1 then
     redis.call('HSET', state, 'round', num('round') + 1, 'unclaimed', 0)
     redis.call('DEL', members, leases)
   end
+  redis.call('HSET', state, 'used', 1)
 end
 "#;
 
@@ -189,7 +191,8 @@ return {'ok'}
 /// `reset()`: start a new round with count 0, forgetting the old round's members and failure.
 /// Reply: `ok round`.
 const RESET: &str = r#"
-redis.call('HSET', state, 'round', num('round') + 1, 'count', 0, 'unclaimed', 0, 'failed', '')
+redis.call('HSET', state, 'round', num('round') + 1, 'used', 0, 'count', 0, 'unclaimed', 0,
+  'failed', '')
 redis.call('DEL', members, leases)
 event('reset', '')
 touch()
