@@ -24,23 +24,37 @@
 use redis::Script;
 use std::sync::LazyLock;
 
-/// Shared by all scripts: key names, the server clock, the log, lease expiry.
+/// Shared by all scripts: key names, the state cached in a table (one `HGETALL`, one
+/// `HSET` of the changed fields at the end), the server clock, the log, lease expiry.
 const PRELUDE: &str = r#"
 local state, members, leases, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The state hash, read once. `set` changes the cached copy and marks the field for the
+-- single HSET in `finish`.
+local S, dirty = {}, {}
+do
+  local flat = redis.call('HGETALL', state)
+  for i = 1, #flat, 2 do S[flat[i]] = flat[i + 1] end
 end
-local function num(field) return tonumber(redis.call('HGET', state, field) or '0') end
-local function str(field) return redis.call('HGET', state, field) or '' end
+local function str(field) return S[field] or '' end
+local function num(field) return tonumber(S[field] or '0') end
+local function set(field, value) S[field] = tostring(value); dirty[field] = true end
 
 -- Create the group on first use, with the caller's policy and key TTL.
-if redis.call('EXISTS', state) == 0 then
-  redis.call('HSET', state, 'round', 1, 'used', 0, 'count', 0, 'unclaimed', 0, 'failed', '',
-    'policy', ARGV[1], 'ttl', ARGV[2], 'last', '0-0')
+local created = false
+if S['round'] == nil then
+  set('round', 1); set('used', 0); set('count', 0); set('unclaimed', 0); set('failed', '')
+  set('policy', ARGV[1]); set('ttl', ARGV[2]); set('last', '0-0')
+  created = true
 end
-local now = now_ms()
+-- Scripts that may create the members / leases keys set this to renew every key's TTL.
+local force_touch = created
+
+local now
+do
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 
 -- Milliseconds from now to the earliest lease deadline, or -1 when no lease is held.
 local function next_lease()
@@ -57,19 +71,7 @@ local function event(kind, member)
   local id = redis.call('XADD', log, 'MAXLEN', '~', 1000, '*',
     'kind', kind, 'round', str('round'), 'count', str('count'), 'failed', str('failed'),
     'member', member or '', 'next', tostring(next_lease()))
-  redis.call('HSET', state, 'last', id)
-end
-
--- Every write renews the keys' TTL: an abandoned group disappears `ttl` ms after its
--- last change or lease renewal.
-local function touch()
-  local ttl = num('ttl')
-  if ttl > 0 then
-    redis.call('PEXPIRE', state, ttl)
-    redis.call('PEXPIRE', members, ttl)
-    redis.call('PEXPIRE', leases, ttl)
-    redis.call('PEXPIRE', log, ttl)
-  end
+  set('last', id)
 end
 
 -- A member whose lease ended without `done`: apply the group's policy.
@@ -77,13 +79,12 @@ local function lose(id)
   redis.call('ZREM', leases, id)
   redis.call('HSET', members, id, 'lost')
   if str('policy') == 'count' then
-    redis.call('HSET', state, 'count', num('count') - 1)
+    set('count', num('count') - 1)
     event('lost-counted', id)
   else
-    if str('failed') == '' then redis.call('HSET', state, 'failed', id) end
+    if str('failed') == '' then set('failed', id) end
     event('lost', id)
   end
-  touch()
 end
 
 -- Leases past their deadline by the server's clock.
@@ -93,17 +94,47 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do lose(id
 -- group or a reset round is used as it is): members of the old round no longer count.
 local function maybe_new_round()
   if num('count') == 0 and num('used') == 1 then
-    redis.call('HSET', state, 'round', num('round') + 1, 'unclaimed', 0)
+    set('round', num('round') + 1); set('unclaimed', 0)
     redis.call('DEL', members, leases)
   end
-  redis.call('HSET', state, 'used', 1)
+  set('used', 1)
+  force_touch = true
 end
+
+-- Write the changed fields back, and renew the keys' TTL: always after a script that may
+-- have created a key, otherwise once the TTL has run down to half (one PTTL instead of four
+-- PEXPIREs on the hot path). An abandoned group disappears at most `ttl` ms after its last
+-- change or lease renewal.
+local function finish()
+  local args = {}
+  for field in pairs(dirty) do
+    args[#args + 1] = field
+    args[#args + 1] = S[field]
+  end
+  if #args > 0 then redis.call('HSET', state, unpack(args)) end
+  local ttl = num('ttl')
+  if ttl > 0 and (force_touch or redis.call('PTTL', state) < ttl / 2) then
+    redis.call('PEXPIRE', state, ttl)
+    redis.call('PEXPIRE', members, ttl)
+    redis.call('PEXPIRE', leases, ttl)
+    redis.call('PEXPIRE', log, ttl)
+  end
+end
+
+local function body()
+"#;
+
+/// Closes `body()` and runs it: every reply goes through `finish`.
+const EPILOGUE: &str = r#"
+end
+local reply = body()
+finish()
+return reply
 "#;
 
 /// `observe()`: state and log position in one atomic step (after expiring leases).
 /// Reply: `ok round count failed last next_lease_ms policy`.
 const OBSERVE: &str = r#"
-touch()
 return {'ok', str('round'), str('count'), str('failed'), str('last'), tostring(next_lease()),
   str('policy')}
 "#;
@@ -113,18 +144,16 @@ const ADD: &str = r#"
 if str('failed') ~= '' then return {'failed', str('failed')} end
 local delta = tonumber(ARGV[3])
 maybe_new_round()
-redis.call('HSET', state, 'count', num('count') + delta, 'unclaimed', num('unclaimed') + delta)
+set('count', num('count') + delta); set('unclaimed', num('unclaimed') + delta)
 event('add', '')
-touch()
 return {'ok', str('round'), str('count')}
 "#;
 
 /// Anonymous `done()`: takes back one unit of `add`. Reply: `ok round count` or `negative`.
 const DONE: &str = r#"
 if num('unclaimed') <= 0 or num('count') <= 0 then return {'negative'} end
-redis.call('HSET', state, 'count', num('count') - 1, 'unclaimed', num('unclaimed') - 1)
+set('count', num('count') - 1); set('unclaimed', num('unclaimed') - 1)
 event('done', '')
-touch()
 return {'ok', str('round'), str('count')}
 "#;
 
@@ -139,14 +168,13 @@ end
 if str('failed') ~= '' then return {'failed', str('failed')} end
 maybe_new_round()
 if num('unclaimed') > 0 then
-  redis.call('HSET', state, 'unclaimed', num('unclaimed') - 1)
+  set('unclaimed', num('unclaimed') - 1)
 else
-  redis.call('HSET', state, 'count', num('count') + 1)
+  set('count', num('count') + 1)
 end
 redis.call('HSET', members, id, 'live')
 redis.call('ZADD', leases, now + lease, id)
 event('join', id)
-touch()
 return {'ok', str('round'), str('count')}
 "#;
 
@@ -157,9 +185,8 @@ local id, round, lease = ARGV[3], ARGV[4], tonumber(ARGV[5])
 if str('round') ~= round then return {'stale', str('round')} end
 local s = redis.call('HGET', members, id)
 if s == 'lost' then return {'lost', id} end
-if s == 'live' then redis.call('ZADD', leases, now + lease, id) end
 if not s then return {'stale', str('round')} end
-touch()
+if s == 'live' then redis.call('ZADD', leases, now + lease, id) end
 return {'ok'}
 "#;
 
@@ -174,9 +201,8 @@ if s == 'lost' then return {'lost', id} end
 if not s then return {'stale', str('round')} end
 redis.call('HSET', members, id, 'done')
 redis.call('ZREM', leases, id)
-redis.call('HSET', state, 'count', num('count') - 1)
+set('count', num('count') - 1)
 event('done', id)
-touch()
 return {'ok', str('round'), str('count')}
 "#;
 
@@ -191,16 +217,16 @@ return {'ok'}
 /// `reset()`: start a new round with count 0, forgetting the old round's members and failure.
 /// Reply: `ok round`.
 const RESET: &str = r#"
-redis.call('HSET', state, 'round', num('round') + 1, 'used', 0, 'count', 0, 'unclaimed', 0,
-  'failed', '')
+set('round', num('round') + 1); set('used', 0); set('count', 0); set('unclaimed', 0)
+set('failed', '')
 redis.call('DEL', members, leases)
+force_touch = true
 event('reset', '')
-touch()
 return {'ok', str('round')}
 "#;
 
 fn script(body: &str) -> Script {
-    Script::new(&format!("{PRELUDE}{body}"))
+    Script::new(&format!("{PRELUDE}{body}{EPILOGUE}"))
 }
 
 pub(crate) static OBSERVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(OBSERVE));
