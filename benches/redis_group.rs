@@ -43,7 +43,14 @@ impl Server {
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(&dir)
-            .args(["--save", "", "--appendonly", "no", "--requirepass", PASSWORD])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--requirepass",
+                PASSWORD,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -57,7 +64,10 @@ impl Server {
             .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
             .is_err()
         {
-            assert!(start.elapsed() < Duration::from_secs(20), "redis-server not ready");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "redis-server not ready"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         server
@@ -128,7 +138,10 @@ fn options() -> Options {
 /// groupwait-redis member `done`s per second from `clients` concurrent clients.
 async fn gw_throughput(url: &str, name: &str, clients: usize, per_client: usize) -> f64 {
     let coordinator = Group::open_with(url, name, options()).await.unwrap();
-    coordinator.add((clients * per_client) as u64).await.unwrap();
+    coordinator
+        .add((clients * per_client) as u64)
+        .await
+        .unwrap();
     let mut sets = Vec::new();
     for c in 0..clients {
         let g = Group::open_with(url, name, options()).await.unwrap();
@@ -153,13 +166,19 @@ async fn gw_throughput(url: &str, name: &str, clients: usize, per_client: usize)
         t.await.unwrap();
     }
     let rate = (clients * per_client) as f64 / start.elapsed().as_secs_f64();
-    coordinator.wait_timeout(Duration::from_secs(30)).await.unwrap();
+    coordinator
+        .wait_timeout(Duration::from_secs(30))
+        .await
+        .unwrap();
     rate
 }
 
 /// Baseline `done`s per second: `INCR` (INCR-and-poll) or the DECR+PUBLISH script.
 async fn baseline_throughput(url: &str, redisson: bool, clients: usize, per_client: usize) -> f64 {
-    let key = format!("bench:{}:{clients}", if redisson { "latch" } else { "incr" });
+    let key = format!(
+        "bench:{}:{clients}",
+        if redisson { "latch" } else { "incr" }
+    );
     let mut admin = conn(url).await;
     let _: () = admin
         .set(&key, (clients * per_client) as i64 + 1)
@@ -307,9 +326,17 @@ fn main() {
     }
     let quick = std::env::var_os("BENCH_QUICK").is_some();
     let sizes = if quick {
-        Sizes { ops: 500, per_client: 100, rounds: 30 }
+        Sizes {
+            ops: 500,
+            per_client: 100,
+            rounds: 30,
+        }
     } else {
-        Sizes { ops: 5000, per_client: 1000, rounds: 300 }
+        Sizes {
+            ops: 5000,
+            per_client: 1000,
+            rounds: 300,
+        }
     };
     let server = Server::start();
     let url = server.url();
@@ -336,16 +363,10 @@ fn main() {
         println!("groupwait-redis on loopback (one redis-server, one run)");
         println!("round trip (PING) median: {}", us(rtt_median));
         println!();
-        println!(
-            "| | groupwait-redis | INCR-and-poll (1 ms) | DECR+PUBLISH (Redisson) |"
-        );
+        println!("| | groupwait-redis | INCR-and-poll (1 ms) | DECR+PUBLISH (Redisson) |");
         println!("|---|---|---|---|");
-        println!(
-            "| dones/s, 1 client | {gw_one:.0} | {incr_one:.0} | {latch_one:.0} |"
-        );
-        println!(
-            "| dones/s, 16 clients | {gw_16:.0} | {incr_16:.0} | {latch_16:.0} |"
-        );
+        println!("| dones/s, 1 client | {gw_one:.0} | {incr_one:.0} | {latch_one:.0} |");
+        println!("| dones/s, 16 clients | {gw_16:.0} | {incr_16:.0} | {latch_16:.0} |");
         println!(
             "| last done -> waiter returns, median | {} | {} | {} |",
             us(median(&mut gw_lat)),
@@ -358,6 +379,25 @@ fn main() {
             us(p90(&mut poll_lat)),
             us(p90(&mut latch_lat))
         );
+        // Server-side cost per call, from the server's own accounting.
+        let mut admin = conn(&url).await;
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        for line in stats.lines() {
+            for cmd in [
+                "cmdstat_evalsha:",
+                "cmdstat_incr:",
+                "cmdstat_ping:",
+                "cmdstat_xread:",
+            ] {
+                if let Some(rest) = line.strip_prefix(cmd) {
+                    println!("server {cmd} {rest}");
+                }
+            }
+        }
         let ratio = median(&mut gw_lat).as_secs_f64() / rtt_median.as_secs_f64();
         println!();
         println!(

@@ -17,7 +17,9 @@ fn main() {
     let mut workers = 3u64;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| fail(&format!("{flag} needs a value")));
+        let value = it
+            .next()
+            .unwrap_or_else(|| fail(&format!("{flag} needs a value")));
         match flag.as_str() {
             "--url" => url = value,
             "--group" => name = value,
@@ -57,4 +59,3 @@ fn fail(problem: &str) -> ! {
     eprintln!("coordinator: {problem}");
     std::process::exit(1)
 }
-

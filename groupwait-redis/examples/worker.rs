@@ -29,7 +29,10 @@ fn parse_args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let mut value = || {
+            it.next()
+                .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
+        };
         match flag.as_str() {
             "--url" => args.url = value(),
             "--group" => args.group = value(),
@@ -43,7 +46,8 @@ fn parse_args() -> Args {
 }
 
 fn number(s: &str) -> u64 {
-    s.parse().unwrap_or_else(|_| usage(&format!("{s:?} is not a number")))
+    s.parse()
+        .unwrap_or_else(|_| usage(&format!("{s:?} is not a number")))
 }
 
 fn usage(problem: &str) -> ! {

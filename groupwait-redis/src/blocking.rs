@@ -39,7 +39,9 @@ pub struct Group {
 
 impl fmt::Debug for Group {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Group").field("inner", &self.inner).finish_non_exhaustive()
+        f.debug_struct("Group")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -180,7 +182,9 @@ pub struct Member {
 
 impl fmt::Debug for Member {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Member").field("inner", &self.inner).finish_non_exhaustive()
+        f.debug_struct("Member")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 

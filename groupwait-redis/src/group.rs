@@ -230,9 +230,7 @@ impl Group {
     }
 
     async fn observe_retrying(&self) -> Result<Observation> {
-        let reply = self
-            .invoke_retrying(&scripts::OBSERVE_SCRIPT, &[])
-            .await?;
+        let reply = self.invoke_retrying(&scripts::OBSERVE_SCRIPT, &[]).await?;
         parse_observation(&reply)
     }
 

@@ -142,9 +142,7 @@ impl Member {
 /// Ends a member's lease now (the handle was dropped without `done`).
 pub(crate) async fn leave(group: Group, id: String, round: u64) {
     let round = round.to_string();
-    let _ = group
-        .invoke(&scripts::LEAVE_SCRIPT, &[&id, &round])
-        .await;
+    let _ = group.invoke(&scripts::LEAVE_SCRIPT, &[&id, &round]).await;
 }
 
 impl Drop for Member {

@@ -57,7 +57,9 @@ impl Group {
     pub(crate) async fn wait_until(&self, deadline: Option<Instant>) -> Result<()> {
         let mut conn = match self.waiter_conn().await {
             Ok(c) => c,
-            Err(e) if e.is_retryable() => self.reconnect_waiter(e, Instant::now(), deadline).await?,
+            Err(e) if e.is_retryable() => {
+                self.reconnect_waiter(e, Instant::now(), deadline).await?
+            }
             Err(e) => return Err(e),
         };
         let mut round = None;

@@ -102,14 +102,17 @@ async fn dropped_member_fails_the_waiter_naming_it() {
     // The failed round refuses new work until reset; the keeper's done is still accepted.
     assert!(matches!(group.add(1).await, Err(Error::LostMember { .. })));
     keep.done().await.unwrap();
-    assert_eq!(group.status().await.unwrap().lost.as_deref(), Some("quitter"));
+    assert_eq!(
+        group.status().await.unwrap().lost.as_deref(),
+        Some("quitter")
+    );
 }
 
 #[test]
 fn panicking_worker_is_a_failure_not_a_success() {
     let server = RedisServer::start();
-    let group = groupwait_redis::blocking::Group::open(&server.url(), &group_name("panic"))
-        .expect("open");
+    let group =
+        groupwait_redis::blocking::Group::open(&server.url(), &group_name("panic")).expect("open");
     group.add(1).unwrap();
     let g = group.clone();
     let worker = std::thread::spawn(move || {
@@ -286,7 +289,11 @@ async fn wrong_password_is_an_auth_error_within_two_seconds() {
     let start = Instant::now();
     let r = bounded("open", Group::open(&url, "x")).await;
     assert!(matches!(r, Err(Error::Auth(_))), "{r:?}");
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,7 +303,11 @@ async fn closed_port_is_a_connection_error_within_two_seconds() {
     let start = Instant::now();
     let r = bounded("open", Group::open(&url, "x")).await;
     assert!(matches!(r, Err(Error::Connection(_))), "{r:?}");
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,7 +336,9 @@ async fn key_of_the_wrong_type_is_a_protocol_error() {
     let server = RedisServer::start();
     let name = group_name("wrongtype");
     let mut admin = server.admin();
-    let _: () = admin.set(format!("gw:{{{name}}}:state"), "not a hash").unwrap();
+    let _: () = admin
+        .set(format!("gw:{{{name}}}:state"), "not a hash")
+        .unwrap();
     let r = bounded("open", Group::open(&server.url(), &name)).await;
     assert!(matches!(r, Err(Error::Protocol(_))), "{r:?}");
 }
@@ -385,9 +398,16 @@ async fn retried_done_after_dropped_connection_counts_once() {
     armed.store(true, Ordering::SeqCst);
     // The first attempt lands but its reply is lost; the retry finds it recorded.
     bounded("done", retried.done()).await.unwrap();
-    assert!(!armed.load(Ordering::SeqCst), "the proxy never dropped the reply");
+    assert!(
+        !armed.load(Ordering::SeqCst),
+        "the proxy never dropped the reply"
+    );
     let direct = open(&server, &name).await;
-    assert_eq!(direct.count().await.unwrap(), 1, "the done counted twice or not at all");
+    assert_eq!(
+        direct.count().await.unwrap(),
+        1,
+        "the done counted twice or not at all"
+    );
     other.done().await.unwrap();
     bounded("wait", direct.wait()).await.unwrap();
     assert_eq!(direct.count().await.unwrap(), 0);

@@ -157,7 +157,9 @@ fn coordinator_example_reports_a_lost_worker() {
             let _ = tx.send(line);
         }
     });
-    let first = rx.recv_timeout(common::TEST_BOUND).expect("coordinator started");
+    let first = rx
+        .recv_timeout(common::TEST_BOUND)
+        .expect("coordinator started");
     assert!(first.starts_with("waiting for 2"), "{first:?}");
     let _ok = Worker::start(&server.url(), &name, "good", 100, 1000);
     let mut bad = Worker::start(&server.url(), &name, "doomed", 60_000, 1000);
@@ -171,7 +173,10 @@ fn coordinator_example_reports_a_lost_worker() {
         if let Some(s) = coordinator.try_wait().unwrap() {
             break s;
         }
-        assert!(start.elapsed() < common::TEST_BOUND, "coordinator hung: {lines:?}");
+        assert!(
+            start.elapsed() < common::TEST_BOUND,
+            "coordinator hung: {lines:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     while let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {

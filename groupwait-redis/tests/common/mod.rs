@@ -139,8 +139,15 @@ impl RedisServer {
             if ok.is_ok() {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("redis-server on port {} exited at start: {status}", self.port);
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "redis-server on port {} exited at start: {status}",
+                    self.port
+                );
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
