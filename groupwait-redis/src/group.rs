@@ -152,7 +152,8 @@ impl Group {
         let client = Client::open(url).map_err(|e| Error::BadInput(format!("url: {e}")))?;
         // A first plain connection, so that a wrong password or a closed port is reported
         // at once, as itself, instead of through the manager's reconnect attempts.
-        let mut probe = connect(&client, &options, options.response_timeout).await?;
+        // It joins the waiters' pool afterwards, so it gets their response timeout.
+        let mut probe = connect(&client, &options, MAX_BLOCK + options.response_timeout).await?;
         for script in scripts::all() {
             script.load_async(&mut probe).await?;
         }
