@@ -6,7 +6,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `gw:{name}:state` | hash | `round`, `used`, `count`, `unclaimed`, `failed`, `policy`, `ttl`, `last` |
+//! | `gw:{name}:state` | hash | `round`, `used`, `count`, `unclaimed`, `failed`, `policy`, `ttl`, `touched`, `last` |
 //! | `gw:{name}:members` | hash | member id -> `live` / `done` / `lost` (this round only) |
 //! | `gw:{name}:leases` | sorted set | member id, scored by its lease deadline (server ms) |
 //! | `gw:{name}:log` | stream | one entry per change, carrying the state after it |
@@ -56,11 +56,21 @@ do
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Milliseconds from now to the earliest lease deadline, or -1 when no lease is held.
-local function next_lease()
+-- The earliest lease deadline (server ms), or nil when no lease is held. One ZRANGE serves
+-- both the expiry check below and the `next` field of log entries.
+local earliest
+local function read_earliest()
   local first = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
-  if #first == 0 then return -1 end
-  local d = tonumber(first[2]) - now
+  earliest = first[2] and tonumber(first[2]) or nil
+end
+read_earliest()
+
+-- Milliseconds from now to the earliest lease deadline, or -1 when no lease is held. After a
+-- lease is removed this may be earlier than the truth: a waiter then wakes early and asks
+-- again, never late.
+local function next_lease()
+  if earliest == nil then return -1 end
+  local d = earliest - now
   if d < 0 then d = 0 end
   return d
 end
@@ -87,8 +97,11 @@ local function lose(id)
   end
 end
 
--- Leases past their deadline by the server's clock.
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do lose(id) end
+-- Leases past their deadline by the server's clock (looked for only if the earliest is).
+if earliest ~= nil and earliest <= now then
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', leases, '-inf', now)) do lose(id) end
+  read_earliest()
+end
 
 -- Start a new round when the count is zero and the current round has been used (a fresh
 -- group or a reset round is used as it is): members of the old round no longer count.
@@ -96,24 +109,27 @@ local function maybe_new_round()
   if num('count') == 0 and num('used') == 1 then
     set('round', num('round') + 1); set('unclaimed', 0)
     redis.call('DEL', members, leases)
+    earliest = nil
   end
   set('used', 1)
   force_touch = true
 end
 
 -- Write the changed fields back, and renew the keys' TTL: always after a script that may
--- have created a key, otherwise once the TTL has run down to half (one PTTL instead of four
--- PEXPIREs on the hot path). An abandoned group disappears at most `ttl` ms after its last
--- change or lease renewal.
+-- have created a key, otherwise once half the TTL has passed since the last renewal (the
+-- `touched` field, in server ms: no call at all on the hot path). An abandoned group
+-- disappears between `ttl` / 2 and `ttl` ms after its last change or lease renewal.
 local function finish()
+  local ttl = num('ttl')
+  local touch = ttl > 0 and (force_touch or now - num('touched') > ttl / 2)
+  if touch then set('touched', string.format('%.0f', now)) end
   local args = {}
   for field in pairs(dirty) do
     args[#args + 1] = field
     args[#args + 1] = S[field]
   end
   if #args > 0 then redis.call('HSET', state, unpack(args)) end
-  local ttl = num('ttl')
-  if ttl > 0 and (force_touch or redis.call('PTTL', state) < ttl / 2) then
+  if touch then
     redis.call('PEXPIRE', state, ttl)
     redis.call('PEXPIRE', members, ttl)
     redis.call('PEXPIRE', leases, ttl)
@@ -174,6 +190,7 @@ else
 end
 redis.call('HSET', members, id, 'live')
 redis.call('ZADD', leases, now + lease, id)
+if earliest == nil or now + lease < earliest then earliest = now + lease end
 event('join', id)
 return {'ok', str('round'), str('count')}
 "#;
@@ -220,6 +237,7 @@ const RESET: &str = r#"
 set('round', num('round') + 1); set('used', 0); set('count', 0); set('unclaimed', 0)
 set('failed', '')
 redis.call('DEL', members, leases)
+earliest = nil
 force_touch = true
 event('reset', '')
 return {'ok', str('round')}

@@ -446,3 +446,33 @@ async fn redis_killed_and_restarted_mid_job_loses_nothing() {
     assert_eq!(group.count().await.unwrap(), 0);
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_gone_mid_wait_is_a_connection_error_after_the_retry_window() {
+    let mut server = RedisServer::start();
+    let options = Options::default().retry_for(Duration::from_millis(500));
+    let group = Group::open_with(&server.url(), &group_name("gone"), options)
+        .await
+        .unwrap();
+    group.add(1).await.unwrap();
+    let waiter = {
+        let g = group.clone();
+        tokio::spawn(async move { g.wait().await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::task::spawn_blocking(move || {
+        server.kill();
+        server
+    })
+    .await
+    .unwrap();
+    let start = Instant::now();
+    let r = bounded("waiter", waiter).await.unwrap();
+    assert!(matches!(r, Err(Error::Connection(_))), "{r:?}");
+    // The retry window (0.5 s) plus at most one connect timeout (2 s).
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
