@@ -18,8 +18,8 @@
 //! * **Rounds.** A group is reusable: when the count is zero, the next `add` or `join`
 //!   starts a new round, and a member of an old round cannot count in it
 //!   ([`Error::StaleRound`]).
-//! * **Nothing left behind.** Every key carries a TTL (24 h by default) renewed by each
-//!   change, so an abandoned group disappears.
+//! * **Nothing left behind.** Every key carries a TTL (24 h by default) kept fresh while the
+//!   group is used, so an abandoned group disappears within one TTL.
 //! * **Bounded.** Every network call has a timeout; errors are typed ([`Error`]), never a
 //!   panic.
 //!

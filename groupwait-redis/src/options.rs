@@ -89,8 +89,10 @@ impl Options {
         self.lease
     }
 
-    /// How long the group's keys outlive its last change or lease renewal (used if this open
-    /// creates the group). At least 1 s.
+    /// How long the group's keys outlive its last activity, at most (used if this open creates
+    /// the group). The TTL is renewed at least every half of it while the group is used, so an
+    /// abandoned group disappears between half of this and all of it after its last change or
+    /// lease renewal. At least 1 s.
     #[must_use]
     pub fn key_ttl(mut self, ttl: Duration) -> Self {
         self.key_ttl = ttl;
