@@ -111,7 +111,8 @@ impl Group {
     /// [`Options::default()`].
     ///
     /// `url` is what the `redis` crate accepts: `redis://[user:password@]host[:port][/db]`
-    /// (`user` for an ACL user), or `redis+unix:///path`.
+    /// (`user` for an ACL user), or `redis+unix:///path`. TLS (`rediss://`) is not built into
+    /// this version: such a URL is refused with [`Error::BadInput`], never tried in clear.
     ///
     /// # Errors
     ///
@@ -241,6 +242,11 @@ impl Group {
     ///
     /// Not retried after a lost connection (it is not idempotent): on
     /// [`Error::Connection`] the add may or may not have happened; read [`count`](Self::count).
+    ///
+    /// Units added here hold no lease until a member claims them: a worker that dies
+    /// before it [`join`](Self::join)s leaves its unit outstanding, and only a timed wait
+    /// ([`wait_timeout`](Self::wait_timeout)) bounds that. Members that join without a
+    /// reservation add their own unit, leased from the start.
     ///
     /// # Errors
     ///
@@ -425,10 +431,11 @@ impl Group {
     /// Waits until the count of the round current at the call reaches zero (or a later
     /// round starts, which means it did).
     ///
-    /// Untimed by choice of the caller; it cannot hang because a worker died: a member that
+    /// Untimed by choice of the caller; it cannot hang because a member died: a member that
     /// stops renewing is declared lost by the server when its lease ends, and under the
-    /// default policy this returns [`Error::LostMember`]. Lost connections are retried for
-    /// [`Options::retry_for`].
+    /// default policy this returns [`Error::LostMember`]. (Units from [`add`](Self::add) that
+    /// no member has claimed, and anonymous units, have no lease: they end only with
+    /// [`done`](Self::done).) Lost connections are retried for [`Options::retry_for`].
     ///
     /// # Errors
     ///

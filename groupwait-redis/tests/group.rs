@@ -329,6 +329,9 @@ async fn malformed_url_and_name_are_bad_input() {
     assert!(matches!(r, Err(Error::BadInput(_))), "{r:?}");
     let r = Group::open("redis://127.0.0.1:1/", "a{b}").await;
     assert!(matches!(r, Err(Error::BadInput(_))), "{r:?}");
+    // TLS is not built in yet: a rediss:// URL is refused up front, not attempted in clear.
+    let r = Group::open("rediss://127.0.0.1:1/", "x").await;
+    assert!(matches!(r, Err(Error::BadInput(_))), "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -475,4 +478,27 @@ async fn server_gone_mid_wait_is_a_connection_error_after_the_retry_window() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiter_racing_the_last_done_always_wakes() {
+    // The waiter's observe and the last done race; whichever lands first, the waiter must
+    // return (the done is either in the state it read or in the log after its position).
+    let server = RedisServer::start();
+    let group = open(&server, &group_name("race")).await;
+    for i in 0..100u64 {
+        let m = group.join_as(&format!("r{i}")).await.unwrap();
+        let waiter = {
+            let g = group.clone();
+            tokio::spawn(async move { g.wait().await })
+        };
+        if i % 2 == 0 {
+            tokio::task::yield_now().await;
+        }
+        m.done().await.unwrap();
+        bounded("waiter racing the last done", waiter)
+            .await
+            .unwrap()
+            .unwrap();
+    }
 }
