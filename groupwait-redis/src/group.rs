@@ -111,8 +111,10 @@ impl Group {
     /// [`Options::default()`].
     ///
     /// `url` is what the `redis` crate accepts: `redis://[user:password@]host[:port][/db]`
-    /// (`user` for an ACL user), or `redis+unix:///path`. TLS (`rediss://`) is not built into
-    /// this version: such a URL is refused with [`Error::BadInput`], never tried in clear.
+    /// (`user` for an ACL user), `rediss://...` for TLS (the default `tls` feature; see
+    /// `Options::tls_root_certificate` for a private CA), or `redis+unix:///path`. Without
+    /// the `tls` feature a `rediss://` URL is refused with [`Error::BadInput`], never tried in
+    /// clear.
     ///
     /// # Errors
     ///
@@ -150,7 +152,7 @@ impl Group {
         if options.key_ttl < Duration::from_secs(1) {
             return Err(Error::BadInput("key TTL shorter than 1 s".into()));
         }
-        let client = Client::open(url).map_err(|e| Error::BadInput(format!("url: {e}")))?;
+        let client = make_client(url, &options)?;
         // A first plain connection, so that a wrong password or a closed port is reported
         // at once, as itself, instead of through the manager's reconnect attempts.
         // It joins the waiters' pool afterwards, so it gets their response timeout.
@@ -523,6 +525,23 @@ impl Group {
         let reply: Vec<String> = inv.invoke_async(conn).await?;
         parse_observation(&reply)
     }
+}
+
+/// The client for `url`: plain, or TLS for `rediss://` (with the `tls` feature), trusting
+/// the system roots or the root certificate given in the options.
+fn make_client(url: &str, options: &Options) -> Result<Client> {
+    let bad = |e: redis::RedisError| Error::BadInput(format!("url: {e}"));
+    #[cfg(feature = "tls")]
+    if let Some(root) = &options.tls_root_cert {
+        let certs = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root.clone()),
+        };
+        return Client::build_with_tls(url, certs).map_err(bad);
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = options;
+    Client::open(url).map_err(bad)
 }
 
 async fn connect(

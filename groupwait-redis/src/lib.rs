@@ -23,6 +23,10 @@
 //! * **Bounded.** Every network call has a timeout; errors are typed ([`Error`]), never a
 //!   panic.
 //!
+//! # Features
+//!
+//! * `tls` (default): `rediss://` URLs, with rustls; see `Options::tls_root_certificate`.
+//!
 //! # Examples
 //!
 //! ```no_run

@@ -49,6 +49,8 @@ pub struct Options {
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) retry_for: Duration,
+    #[cfg(feature = "tls")]
+    pub(crate) tls_root_cert: Option<Vec<u8>>,
 }
 
 impl Default for Options {
@@ -62,6 +64,8 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(5),
             retry_for: Duration::from_secs(30),
+            #[cfg(feature = "tls")]
+            tls_root_cert: None,
         }
     }
 }
@@ -124,6 +128,16 @@ impl Options {
     #[must_use]
     pub fn retry_for(mut self, window: Duration) -> Self {
         self.retry_for = window;
+        self
+    }
+
+    /// For `rediss://` URLs: trust this root certificate (PEM) instead of the system's
+    /// roots, for a server whose certificate a private CA signed. The server's name or IP
+    /// address in the URL is still checked against its certificate.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_cert = Some(pem.into());
         self
     }
 }

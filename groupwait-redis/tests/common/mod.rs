@@ -25,6 +25,8 @@ pub struct RedisServer {
     pub port: u16,
     pub dir: PathBuf,
     aof: bool,
+    /// TLS only (no plain port): the CA certificate (PEM) that signed the server's.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 fn free_port() -> u16 {
@@ -42,15 +44,21 @@ pub fn closed_port() -> u16 {
 impl RedisServer {
     /// A server without persistence.
     pub fn start() -> RedisServer {
-        RedisServer::start_inner(false)
+        RedisServer::start_inner(false, false)
+    }
+
+    /// A server that speaks only TLS, with a certificate for IP 127.0.0.1 signed by a CA made
+    /// for this test (with the `openssl` command).
+    pub fn start_tls() -> RedisServer {
+        RedisServer::start_inner(false, true)
     }
 
     /// A server with `appendonly yes` and `appendfsync always`, for the restart test.
     pub fn start_with_aof() -> RedisServer {
-        RedisServer::start_inner(true)
+        RedisServer::start_inner(true, false)
     }
 
-    fn start_inner(aof: bool) -> RedisServer {
+    fn start_inner(aof: bool, tls: bool) -> RedisServer {
         static N: AtomicU32 = AtomicU32::new(0);
         let port = free_port();
         let dir = std::env::temp_dir().join(format!(
@@ -60,11 +68,13 @@ impl RedisServer {
             N.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("create the server's temp dir");
+        let tls_ca = tls.then(|| make_certificates(&dir));
         let mut server = RedisServer {
             child: None,
             port,
             dir,
             aof,
+            tls_ca,
         };
         server.launch();
         server
@@ -72,9 +82,17 @@ impl RedisServer {
 
     fn launch(&mut self) {
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg(self.port.to_string())
-            .arg("--bind")
+        if self.tls_ca.is_some() {
+            let file = |name: &str| self.dir.join(name).display().to_string();
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .args(["--tls-cert-file", &file("server.crt")])
+                .args(["--tls-key-file", &file("server.key")])
+                .args(["--tls-ca-cert-file", &file("ca.crt")])
+                .args(["--tls-auth-clients", "no"]);
+        } else {
+            cmd.arg("--port").arg(self.port.to_string());
+        }
+        cmd.arg("--bind")
             .arg("127.0.0.1")
             .arg("--dir")
             .arg(&self.dir)
@@ -133,7 +151,8 @@ impl RedisServer {
     fn wait_ready(&mut self) {
         let start = Instant::now();
         loop {
-            let ok = redis::Client::open(self.admin_url())
+            let ok = self
+                .client(&self.admin_url())
                 .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
             if ok.is_ok() {
@@ -158,14 +177,47 @@ impl RedisServer {
         }
     }
 
+    fn scheme(&self) -> &'static str {
+        if self.tls_ca.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        }
+    }
+
     /// The ACL user the library runs as in the tests.
     pub fn url(&self) -> String {
-        format!("redis://{USER}:{USER_PASSWORD}@127.0.0.1:{}/", self.port)
+        format!(
+            "{}://{USER}:{USER_PASSWORD}@127.0.0.1:{}/",
+            self.scheme(),
+            self.port
+        )
     }
 
     /// The default user, with the server's password (for the tests' own checks).
     pub fn admin_url(&self) -> String {
-        format!("redis://:{ADMIN_PASSWORD}@127.0.0.1:{}/", self.port)
+        format!(
+            "{}://:{ADMIN_PASSWORD}@127.0.0.1:{}/",
+            self.scheme(),
+            self.port
+        )
+    }
+
+    /// A client for the tests' own checks (trusting the test CA on a TLS server).
+    fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        match &self.tls_ca {
+            #[cfg(feature = "tls")]
+            Some(ca) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.clone()),
+                },
+            ),
+            #[cfg(not(feature = "tls"))]
+            Some(_) => panic!("a TLS server needs the `tls` feature"),
+            None => redis::Client::open(url),
+        }
     }
 
     pub fn url_on_port(&self, port: u16) -> String {
@@ -174,7 +226,7 @@ impl RedisServer {
 
     /// A synchronous admin connection for assertions on the raw keys.
     pub fn admin(&self) -> redis::Connection {
-        redis::Client::open(self.admin_url())
+        self.client(&self.admin_url())
             .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
             .expect("admin connection")
     }
@@ -199,6 +251,88 @@ impl Drop for RedisServer {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A CA and a server certificate for IP 127.0.0.1 in `dir` (ca.crt, server.crt,
+/// server.key), made with the `openssl` command; returns the CA certificate (PEM).
+fn make_certificates(dir: &std::path::Path) -> Vec<u8> {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run openssl ({e}): run scripts/install-test-deps.sh")
+            });
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec[..],
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=groupwait test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec[..],
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write server.ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    std::fs::read(dir.join("ca.crt")).expect("read ca.crt")
 }
 
 /// A unique group name per test.
