@@ -26,6 +26,12 @@ pub enum Error {
     },
     /// A timed wait reached its timeout with the group's count still above zero.
     TimedOut,
+    /// The round being waited for was ended by [`Group::reset`](crate::Group::reset) before
+    /// its count reached zero.
+    RoundReset {
+        /// The round that was reset.
+        round: u64,
+    },
     /// The member belongs to a round that has ended: it cannot count in the current one.
     StaleRound {
         /// The member's round.
@@ -51,6 +57,9 @@ impl fmt::Display for Error {
                 write!(f, "member {id} was lost: its lease ended without done")
             }
             Error::TimedOut => f.write_str("timed out waiting for the group"),
+            Error::RoundReset { round } => {
+                write!(f, "round {round} was reset before its count reached zero")
+            }
             Error::StaleRound { member, current } => write!(
                 f,
                 "member of round {member} cannot count in round {current}"

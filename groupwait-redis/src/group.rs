@@ -74,6 +74,8 @@ pub(crate) struct Snapshot {
     pub(crate) failed: String,
     /// Milliseconds from the server's now to the earliest lease deadline; negative if none.
     pub(crate) next_lease_ms: i64,
+    /// The latest round that `reset` ended before its count reached zero.
+    pub(crate) abandoned: Option<u64>,
 }
 
 /// A blocking read never blocks longer than this, so that every network call stays bounded
@@ -415,8 +417,9 @@ impl Group {
     }
 
     /// Starts a new round with count zero, forgetting the old round's members and failure.
-    /// Members of the old round can no longer count ([`Error::StaleRound`]). Returns the new
-    /// round.
+    /// Members of the old round can no longer count ([`Error::StaleRound`]); if the old round
+    /// was still pending (or failed), its waiters get [`Error::RoundReset`], never `Ok`.
+    /// Returns the new round.
     ///
     /// # Errors
     ///
@@ -441,7 +444,8 @@ impl Group {
     ///
     /// # Errors
     ///
-    /// [`Error::LostMember`] (default policy), connection and auth errors.
+    /// [`Error::LostMember`] (default policy), [`Error::RoundReset`] if the round was reset
+    /// before its count reached zero, connection and auth errors.
     ///
     /// # Cancel safety
     ///
@@ -577,6 +581,7 @@ fn parse_observation(reply: &[String]) -> Result<Observation> {
             count: parse_i64(field(reply, 2)?)?,
             failed: field(reply, 3)?.to_owned(),
             next_lease_ms: parse_i64(field(reply, 5)?)?,
+            abandoned: parse_optional_u64(field(reply, 7)?)?,
         },
         last: field(reply, 4)?.to_owned(),
         policy: field(reply, 6)?.to_owned(),
@@ -588,13 +593,23 @@ pub(crate) fn parse_snapshot_fields(
     count: &str,
     failed: String,
     next: &str,
+    abandoned: &str,
 ) -> Result<Snapshot> {
     Ok(Snapshot {
         round: parse_u64(round)?,
         count: parse_i64(count)?,
         failed,
         next_lease_ms: parse_i64(next)?,
+        abandoned: parse_optional_u64(abandoned)?,
     })
+}
+
+fn parse_optional_u64(s: &str) -> Result<Option<u64>> {
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        parse_u64(s).map(Some)
+    }
 }
 
 /// A member id unique enough across hosts: process id, time and a per-process counter,
@@ -625,7 +640,7 @@ mod tests {
 
     #[test]
     fn observation_parses() {
-        let reply: Vec<String> = ["ok", "3", "2", "", "1-0", "-1", "fail"]
+        let reply: Vec<String> = ["ok", "3", "2", "", "1-0", "-1", "fail", "2"]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -634,6 +649,7 @@ mod tests {
         assert_eq!(o.snapshot.count, 2);
         assert_eq!(o.last, "1-0");
         assert_eq!(o.policy, "fail");
+        assert_eq!(o.snapshot.abandoned, Some(2));
     }
 
     #[test]

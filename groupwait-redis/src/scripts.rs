@@ -6,7 +6,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `gw:{name}:state` | hash | `round`, `used`, `count`, `unclaimed`, `failed`, `policy`, `ttl`, `touched`, `last` |
+//! | `gw:{name}:state` | hash | `round`, `used`, `count`, `unclaimed`, `failed`, `abandoned`, `policy`, `ttl`, `touched`, `last` |
 //! | `gw:{name}:members` | hash | member id -> `live` / `done` / `lost` (this round only) |
 //! | `gw:{name}:leases` | sorted set | member id, scored by its lease deadline (server ms) |
 //! | `gw:{name}:log` | stream | one entry per change, carrying the state after it |
@@ -80,7 +80,7 @@ end
 local function event(kind, member)
   local id = redis.call('XADD', log, 'MAXLEN', '~', 1000, '*',
     'kind', kind, 'round', str('round'), 'count', str('count'), 'failed', str('failed'),
-    'member', member or '', 'next', tostring(next_lease()))
+    'member', member or '', 'next', tostring(next_lease()), 'abandoned', str('abandoned'))
   set('last', id)
 end
 
@@ -149,10 +149,10 @@ return reply
 "#;
 
 /// `observe()`: state and log position in one atomic step (after expiring leases).
-/// Reply: `ok round count failed last next_lease_ms policy`.
+/// Reply: `ok round count failed last next_lease_ms policy abandoned`.
 const OBSERVE: &str = r#"
 return {'ok', str('round'), str('count'), str('failed'), str('last'), tostring(next_lease()),
-  str('policy')}
+  str('policy'), str('abandoned')}
 "#;
 
 /// `add(delta)`: ARGV[3] = delta > 0. Reply: `ok round count` or `failed id`.
@@ -232,8 +232,10 @@ return {'ok'}
 "#;
 
 /// `reset()`: start a new round with count 0, forgetting the old round's members and failure.
-/// Reply: `ok round`.
+/// A round reset before its count reached zero is recorded in `abandoned`, so that its
+/// waiters report it instead of taking the new round for completion. Reply: `ok round`.
 const RESET: &str = r#"
+if num('count') > 0 or str('failed') ~= '' then set('abandoned', str('round')) end
 set('round', num('round') + 1); set('used', 0); set('count', 0); set('unclaimed', 0)
 set('failed', '')
 redis.call('DEL', members, leases)

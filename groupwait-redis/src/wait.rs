@@ -26,14 +26,18 @@ const LEASE_SLACK: Duration = Duration::from_millis(5);
 pub(crate) enum Verdict {
     Done,
     Lost(String),
+    Reset(u64),
     Pending,
 }
 
 pub(crate) fn judge(mine: u64, s: &Snapshot) -> Verdict {
     if s.round > mine {
-        // A later round began, which happens only when our round's count reached zero or
-        // on reset. (After a failure the `failed` entry precedes the reset in the log, so a
-        // waiter reading the log sees it first; see DESIGN.md for the trimmed-log caveat.)
+        // A later round began: our count reached zero, or `reset` ended our round, which it
+        // records in `abandoned`. The log is read in order, so the first entry after a
+        // reset names our round even if more resets follow.
+        if s.abandoned == Some(mine) {
+            return Verdict::Reset(mine);
+        }
         return Verdict::Done;
     }
     if !s.failed.is_empty() {
@@ -49,6 +53,7 @@ fn verdict_to_result(v: Verdict) -> Option<Result<()>> {
     match v {
         Verdict::Done => Some(Ok(())),
         Verdict::Lost(id) => Some(Err(Error::LostMember { id })),
+        Verdict::Reset(round) => Some(Err(Error::RoundReset { round })),
         Verdict::Pending => None,
     }
 }
@@ -107,6 +112,8 @@ impl Group {
     ) -> Result<()> {
         // When the current run of connection failures began (None while healthy).
         let mut failing_since: Option<Instant> = None;
+        // The log position read up to, kept across re-observes.
+        let mut read_to: Option<String> = None;
         'observe: loop {
             // Re-check 1 (atomic): state and log position together. Everything that
             // happens after this script is in the log after `last`, so the XREAD below
@@ -122,6 +129,22 @@ impl Group {
             };
             failing_since = None;
             let mine = *round.get_or_insert(obs.snapshot.round);
+            // Catch up, in order, on the entries between what this waiter had read and the
+            // state just observed (after a reconnect or a block that ended), so that a change
+            // in between (a failure, a reset) is judged as itself, not only by its aftermath.
+            if let Some(from) = read_to.take().filter(|p| *p != obs.last) {
+                match self.catch_up(conn, mine, &from, &obs.last).await {
+                    Ok(Some(r)) => return r,
+                    Ok(None) => {}
+                    Err(e) if e.is_retryable() => {
+                        read_to = Some(from);
+                        let since = *failing_since.get_or_insert_with(Instant::now);
+                        *conn = self.reconnect_waiter(e, since, deadline).await?;
+                        continue 'observe;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             if let Some(r) = verdict_to_result(judge(mine, &obs.snapshot)) {
                 return r;
             }
@@ -168,6 +191,7 @@ impl Group {
                         // earliest lease deadline, or the 10 s bound. Ask the server, whose
                         // clock decides whether a lease has expired (and if so writes the
                         // `lost` entry and returns the failed state to us at once).
+                        read_to = Some(pos);
                         continue 'observe;
                     }
                     Err(e) => {
@@ -178,6 +202,7 @@ impl Group {
                         // Re-check 3: after a reconnect, observe again: the position is
                         // still valid (the log is durable), but the server may have
                         // restarted and the state is the authority.
+                        read_to = Some(pos);
                         let since = *failing_since.get_or_insert_with(Instant::now);
                         *conn = self.reconnect_waiter(e, since, deadline).await?;
                         continue 'observe;
@@ -185,6 +210,31 @@ impl Group {
                 }
             }
         }
+    }
+
+    /// Judges, in order, the log entries after `from` up to `to` (inclusive).
+    async fn catch_up(
+        &self,
+        conn: &mut MultiplexedConnection,
+        mine: u64,
+        from: &str,
+        to: &str,
+    ) -> Result<Option<Result<()>>> {
+        let entries: Vec<redis::streams::StreamId> = redis::cmd("XRANGE")
+            .arg(self.log_key())
+            .arg(format!("({from}"))
+            .arg(to)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async::<redis::streams::StreamRangeReply>(conn)
+            .await?
+            .ids;
+        for entry in &entries {
+            if let Some(r) = verdict_to_result(judge(mine, &entry_snapshot(entry)?)) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -203,6 +253,7 @@ fn entry_snapshot(entry: &redis::streams::StreamId) -> Result<Snapshot> {
         &get("count")?,
         get("failed")?,
         &get("next")?,
+        &entry.get::<String>("abandoned").unwrap_or_default(),
     )
 }
 
@@ -216,6 +267,7 @@ mod tests {
             count,
             failed: failed.into(),
             next_lease_ms: -1,
+            abandoned: None,
         }
     }
 
@@ -237,6 +289,16 @@ mod tests {
     #[test]
     fn a_later_round_means_ours_ended() {
         assert_eq!(judge(1, &snap(2, 5, "")), Verdict::Done);
+    }
+
+    #[test]
+    fn a_reset_of_our_round_is_not_done() {
+        let mut s = snap(2, 0, "");
+        s.abandoned = Some(1);
+        assert_eq!(judge(1, &s), Verdict::Reset(1));
+        // Another round's reset says nothing about ours.
+        s.abandoned = Some(0);
+        assert_eq!(judge(1, &s), Verdict::Done);
     }
 
     #[test]

@@ -504,3 +504,24 @@ async fn waiter_racing_the_last_done_always_wakes() {
             .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_of_a_pending_round_is_not_a_success_for_its_waiter() {
+    let server = RedisServer::start();
+    let group = open(&server, &group_name("reset_waiter")).await;
+    group.add(2).await.unwrap();
+    let round = group.status().await.unwrap().round;
+    let waiter = {
+        let g = group.clone();
+        tokio::spawn(async move { g.wait().await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let next = group.reset().await.unwrap();
+    assert_eq!(next, round + 1);
+    match bounded("waiter", waiter).await.unwrap() {
+        Err(Error::RoundReset { round: r }) => assert_eq!(r, round),
+        other => panic!("expected RoundReset, got {other:?}"),
+    }
+    // A waiter that starts after the reset waits on the new (empty) round: done at once.
+    bounded("wait", group.wait()).await.unwrap();
+}
