@@ -5,7 +5,8 @@
 //! # Panics
 //!
 //! Every blocking method panics if called from inside an async runtime (tokio refuses to
-//! block a runtime thread); use the async types there.
+//! block a runtime thread); use the async types there. Dropping the handles is fine
+//! anywhere.
 
 use crate::error::Result;
 use crate::options::Options;
@@ -14,6 +15,26 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Runtime;
+
+/// The group's runtime. Dropped with `shutdown_background`, which never blocks, so that the
+/// last handle may be dropped anywhere, inside an async runtime too.
+struct OwnedRuntime(Option<Runtime>);
+
+impl std::ops::Deref for OwnedRuntime {
+    type Target = Runtime;
+    fn deref(&self) -> &Runtime {
+        // Some from construction until drop.
+        self.0.as_ref().expect("runtime present until drop")
+    }
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
 
 /// How long dropping a blocking [`Member`] without `done` waits for the `leave` script.
 pub const LEAVE_ON_DROP_TIMEOUT: Duration = Duration::from_secs(1);
@@ -34,7 +55,7 @@ pub const LEAVE_ON_DROP_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Group {
     inner: crate::Group,
-    runtime: Arc<Runtime>,
+    runtime: Arc<OwnedRuntime>,
 }
 
 impl fmt::Debug for Group {
@@ -71,7 +92,7 @@ impl Group {
         let inner = runtime.block_on(crate::Group::open_with(url, name, options))?;
         Ok(Group {
             inner,
-            runtime: Arc::new(runtime),
+            runtime: Arc::new(OwnedRuntime(Some(runtime))),
         })
     }
 
@@ -177,7 +198,7 @@ impl Group {
 #[must_use = "a member dropped without `done` is reported lost"]
 pub struct Member {
     inner: Option<crate::Member>,
-    runtime: Arc<Runtime>,
+    runtime: Arc<OwnedRuntime>,
 }
 
 impl fmt::Debug for Member {

@@ -525,3 +525,20 @@ async fn reset_of_a_pending_round_is_not_a_success_for_its_waiter() {
     // A waiter that starts after the reset waits on the new (empty) round: done at once.
     bounded("wait", group.wait()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_handles_dropped_inside_a_runtime_do_not_panic() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let (group, member) = tokio::task::spawn_blocking(move || {
+        let g = groupwait_redis::blocking::Group::open(&url, &group_name("drop_in_rt")).unwrap();
+        let m = g.join_as("held").unwrap();
+        (g, m)
+    })
+    .await
+    .unwrap();
+    // Both dropped on a runtime thread: the member hands its leave to the group's runtime,
+    // the runtime shuts down in the background.
+    drop(member);
+    drop(group);
+}
