@@ -32,6 +32,15 @@ pub enum Error {
         /// The round that was reset.
         round: u64,
     },
+    /// The `done` was recorded on the primary, but fewer replicas than
+    /// [`Options::replicas`](crate::Options::replicas) asked for acknowledged it in time: a
+    /// failover now could lose it.
+    NotReplicated {
+        /// Replicas that acknowledged.
+        acked: u64,
+        /// Replicas asked for.
+        wanted: u64,
+    },
     /// The member belongs to a round that has ended: it cannot count in the current one.
     StaleRound {
         /// The member's round.
@@ -57,6 +66,10 @@ impl fmt::Display for Error {
                 write!(f, "member {id} was lost: its lease ended without done")
             }
             Error::TimedOut => f.write_str("timed out waiting for the group"),
+            Error::NotReplicated { acked, wanted } => write!(
+                f,
+                "done recorded on the primary but acknowledged by {acked} of {wanted} replicas"
+            ),
             Error::RoundReset { round } => {
                 write!(f, "round {round} was reset before its count reached zero")
             }

@@ -137,7 +137,8 @@ impl Group {
     /// # Errors
     ///
     /// As [`open`](Self::open), plus [`Error::BadInput`] if the lease is shorter than
-    /// 100 ms, the key TTL shorter than 1 s, or the group exists with another policy.
+    /// 100 ms, the key TTL shorter than 1 s, the replica wait longer than 10 s, or the group
+    /// exists with another policy.
     ///
     /// # Cancel safety
     ///
@@ -150,6 +151,9 @@ impl Group {
         }
         if options.lease < Duration::from_millis(100) {
             return Err(Error::BadInput("lease shorter than 100 ms".into()));
+        }
+        if options.replicas.is_some_and(|(_, t)| t > MAX_BLOCK) {
+            return Err(Error::BadInput("replica wait longer than 10 s".into()));
         }
         if options.key_ttl < Duration::from_secs(1) {
             return Err(Error::BadInput("key TTL shorter than 1 s".into()));
@@ -200,8 +204,7 @@ impl Group {
         &self.inner.name
     }
 
-    /// Runs one script once on the command connection.
-    pub(crate) async fn invoke(&self, script: &Script, args: &[&str]) -> Result<Vec<String>> {
+    fn invocation<'a>(&self, script: &'a Script, args: &[&str]) -> redis::ScriptInvocation<'a> {
         let mut inv = script.prepare_invoke();
         for k in &self.inner.keys {
             inv.key(k);
@@ -211,8 +214,43 @@ impl Group {
         for a in args {
             inv.arg(*a);
         }
+        inv
+    }
+
+    /// Runs one script once on the command connection.
+    pub(crate) async fn invoke(&self, script: &Script, args: &[&str]) -> Result<Vec<String>> {
         let mut conn = self.inner.conn.clone();
-        Ok(inv.invoke_async(&mut conn).await?)
+        Ok(self
+            .invocation(script, args)
+            .invoke_async(&mut conn)
+            .await?)
+    }
+
+    /// Runs a `done` script. With [`Options::replicas`], on a connection of its own (`WAIT`
+    /// blocks its connection and applies to that connection's writes), then waits for the
+    /// replicas.
+    pub(crate) async fn invoke_done(&self, script: &Script, args: &[&str]) -> Result<Vec<String>> {
+        let Some((n, timeout)) = self.inner.options.replicas else {
+            return self.invoke(script, args).await;
+        };
+        let mut conn = self.waiter_conn().await?;
+        let reply: Vec<String> = self
+            .invocation(script, args)
+            .invoke_async(&mut conn)
+            .await?;
+        let acked: u64 = redis::cmd("WAIT")
+            .arg(n)
+            .arg(timeout.as_millis() as u64)
+            .query_async(&mut conn)
+            .await?;
+        self.return_waiter_conn(conn);
+        if acked < u64::from(n) {
+            return Err(Error::NotReplicated {
+                acked,
+                wanted: u64::from(n),
+            });
+        }
+        Ok(reply)
     }
 
     /// Runs an idempotent script, retrying connection failures for
@@ -222,10 +260,28 @@ impl Group {
         script: &Script,
         args: &[&str],
     ) -> Result<Vec<String>> {
+        self.retrying(script, args, false).await
+    }
+
+    /// As [`invoke_retrying`](Self::invoke_retrying), through [`invoke_done`](Self::invoke_done).
+    pub(crate) async fn invoke_done_retrying(
+        &self,
+        script: &Script,
+        args: &[&str],
+    ) -> Result<Vec<String>> {
+        self.retrying(script, args, true).await
+    }
+
+    async fn retrying(&self, script: &Script, args: &[&str], done: bool) -> Result<Vec<String>> {
         let start = Instant::now();
         let mut backoff = Duration::from_millis(20);
         loop {
-            match self.invoke(script, args).await {
+            let attempt = if done {
+                self.invoke_done(script, args).await
+            } else {
+                self.invoke(script, args).await
+            };
+            match attempt {
                 Err(e) if e.is_retryable() && start.elapsed() < self.inner.options.retry_for => {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_millis(500));
@@ -292,7 +348,9 @@ impl Group {
     /// # Errors
     ///
     /// [`Error::BadInput`] if no unit added by `add` is outstanding (Go panics on a negative
-    /// counter; this is the same misuse, reported); connection and auth errors.
+    /// counter; this is the same misuse, reported); [`Error::NotReplicated`] with
+    /// [`Options::replicas`] (the done is recorded on the primary); connection and auth
+    /// errors.
     ///
     /// # Cancel safety
     ///
@@ -307,7 +365,7 @@ impl Group {
     /// # Ok(()) }
     /// ```
     pub async fn done(&self) -> Result<()> {
-        let reply = self.invoke(&scripts::DONE_SCRIPT, &[]).await?;
+        let reply = self.invoke_done(&scripts::DONE_SCRIPT, &[]).await?;
         match field(&reply, 0)? {
             "ok" => Ok(()),
             "negative" => Err(Error::BadInput(

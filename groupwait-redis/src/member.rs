@@ -84,7 +84,9 @@ impl Member {
     ///
     /// [`Error::LostMember`] if the lease had already ended (the server declared the member
     /// lost before the done arrived); [`Error::StaleRound`] if the group has moved to a new
-    /// round; connection errors once the retry window has passed (the lease then runs out
+    /// round; [`Error::NotReplicated`] with [`Options::replicas`](crate::Options::replicas)
+    /// if too few replicas acknowledged in time (the done is recorded on the primary);
+    /// connection errors once the retry window has passed (the lease then runs out
     /// and the member is reported lost: the group never counts an unconfirmed done as done).
     ///
     /// # Cancel safety
@@ -104,7 +106,7 @@ impl Member {
         let round = self.round.to_string();
         let reply = self
             .group
-            .invoke_retrying(&scripts::MEMBER_DONE_SCRIPT, &[&self.id, &round])
+            .invoke_done_retrying(&scripts::MEMBER_DONE_SCRIPT, &[&self.id, &round])
             .await?;
         self.stop_renewal();
         self.finished = true;

@@ -49,6 +49,7 @@ pub struct Options {
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) retry_for: Duration,
+    pub(crate) replicas: Option<(u32, Duration)>,
     #[cfg(feature = "tls")]
     pub(crate) tls_root_cert: Option<Vec<u8>>,
 }
@@ -64,6 +65,7 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(5),
             retry_for: Duration::from_secs(30),
+            replicas: None,
             #[cfg(feature = "tls")]
             tls_root_cert: None,
         }
@@ -128,6 +130,18 @@ impl Options {
     #[must_use]
     pub fn retry_for(mut self, window: Duration) -> Self {
         self.retry_for = window;
+        self
+    }
+
+    /// Makes every `done` (a member's and the anonymous one) wait until `n` replicas have
+    /// acknowledged it (`WAIT n timeout`), for deployments that fail over to a replica: a
+    /// `done` that returned `Ok` is then on `n` replicas as well as the primary. If fewer
+    /// acknowledge within `timeout` (at most 10 s, checked by `open_with`), the `done` returns
+    /// [`Error::NotReplicated`](crate::Error::NotReplicated): it is recorded on the primary
+    /// but may be lost by a failover. Off by default.
+    #[must_use]
+    pub fn replicas(mut self, n: u32, timeout: Duration) -> Self {
+        self.replicas = Some((n, timeout));
         self
     }
 

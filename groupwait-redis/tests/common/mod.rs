@@ -27,6 +27,8 @@ pub struct RedisServer {
     aof: bool,
     /// TLS only (no plain port): the CA certificate (PEM) that signed the server's.
     pub tls_ca: Option<Vec<u8>>,
+    /// A replica: the primary's port.
+    replica_of: Option<u16>,
 }
 
 fn free_port() -> u16 {
@@ -58,7 +60,31 @@ impl RedisServer {
         RedisServer::start_inner(true, false)
     }
 
+    /// A replica of `primary` (plain, same passwords), returned once its link is up.
+    pub fn start_replica_of(primary: &RedisServer) -> RedisServer {
+        let server = RedisServer::start_inner_with(false, false, Some(primary.port));
+        let start = Instant::now();
+        loop {
+            let info: String = redis::cmd("INFO")
+                .arg("replication")
+                .query(&mut server.admin())
+                .expect("INFO replication");
+            if info.contains("master_link_status:up") {
+                return server;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "replica link not up after 20 s: {info}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn start_inner(aof: bool, tls: bool) -> RedisServer {
+        RedisServer::start_inner_with(aof, tls, None)
+    }
+
+    fn start_inner_with(aof: bool, tls: bool, replica_of: Option<u16>) -> RedisServer {
         static N: AtomicU32 = AtomicU32::new(0);
         let port = free_port();
         let dir = std::env::temp_dir().join(format!(
@@ -75,6 +101,7 @@ impl RedisServer {
             dir,
             aof,
             tls_ca,
+            replica_of,
         };
         server.launch();
         server
@@ -121,6 +148,12 @@ impl RedisServer {
                 "+@all",
                 "-@scripting",
             ]);
+        // A replica's first sync starts at once (the default waits 5 s for more replicas).
+        cmd.args(["--repl-diskless-sync-delay", "0"]);
+        if let Some(primary) = self.replica_of {
+            cmd.args(["--replicaof", "127.0.0.1", &primary.to_string()])
+                .args(["--masterauth", ADMIN_PASSWORD]);
+        }
         if self.aof {
             cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
         } else {
