@@ -1,0 +1,409 @@
+//! groupwait-redis on loopback, next to two baselines written here (not in the library), in
+//! one run against one `redis-server` this bench starts itself (Debian's package; install it
+//! with `scripts/install-test-deps.sh`):
+//!
+//! * `groupwait-redis`: a member's `done` (one Lua script: record, decrement, XADD);
+//!   the waiter blocked in `wait` (`XREAD BLOCK` on the group's stream).
+//! * `INCR-and-poll`: `done` = `INCR counter`; the waiter `GET`s every 1 ms until the target.
+//! * `DECR+PUBLISH` (Redisson's `RCountDownLatch` algorithm): `done` = a script doing `DECR`,
+//!   and at zero `DEL` + `PUBLISH`; the waiter `SUBSCRIBE`s, re-checks with `GET`, then waits
+//!   for the message.
+//! * `round trip`: `PING` on one connection, the unit the latency target is stated in.
+//!
+//! Measured: `done`s per second from one client (sequential) and from 16 concurrent clients
+//! (16 connections, each with its own members), and the latency from the moment the last
+//! `done` is sent to the moment the waiter returns (median and p90 of many rounds).
+//!
+//! `cargo bench --bench redis_group` (prints a table; BENCH_QUICK=1 for a short run).
+
+use groupwait_redis::{Group, Options};
+use redis::aio::MultiplexedConnection;
+use redis::AsyncCommands;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "bench-secret";
+
+struct Server {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Server {
+    fn start() -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("groupwait-redis-bench-{port}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(&dir)
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--requirepass",
+                PASSWORD,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): run scripts/install-test-deps.sh")
+            });
+        let server = Server { child, port, dir };
+        let start = Instant::now();
+        while redis::Client::open(server.url())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_err()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "redis-server not ready"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("redis://:{PASSWORD}@127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+fn p90(v: &mut [Duration]) -> Duration {
+    v.sort_unstable();
+    v[v.len() * 9 / 10]
+}
+
+async fn conn(url: &str) -> MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+const REDISSON_DONE: &str = r#"
+local v = redis.call('DECR', KEYS[1])
+if v <= 0 then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', KEYS[2], '0')
+end
+return v
+"#;
+
+struct Sizes {
+    ops: usize,
+    per_client: usize,
+    rounds: usize,
+}
+
+async fn round_trip(url: &str, n: usize) -> Vec<Duration> {
+    let mut c = conn(url).await;
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let _: String = redis::cmd("PING").query_async(&mut c).await.unwrap();
+        v.push(t.elapsed());
+    }
+    v
+}
+
+fn options() -> Options {
+    // Long leases: renewals stay out of the measured window.
+    Options::default().lease(Duration::from_secs(120))
+}
+
+/// groupwait-redis member `done`s per second from `clients` concurrent clients.
+async fn gw_throughput(url: &str, name: &str, clients: usize, per_client: usize) -> f64 {
+    let coordinator = Group::open_with(url, name, options()).await.unwrap();
+    coordinator
+        .add((clients * per_client) as u64)
+        .await
+        .unwrap();
+    let mut sets = Vec::new();
+    for c in 0..clients {
+        let g = Group::open_with(url, name, options()).await.unwrap();
+        let mut members = Vec::with_capacity(per_client);
+        for i in 0..per_client {
+            members.push(g.join_as(&format!("c{c}-{i}")).await.unwrap());
+        }
+        sets.push(members);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = sets
+        .into_iter()
+        .map(|members| {
+            tokio::spawn(async move {
+                for m in members {
+                    m.done().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rate = (clients * per_client) as f64 / start.elapsed().as_secs_f64();
+    coordinator
+        .wait_timeout(Duration::from_secs(30))
+        .await
+        .unwrap();
+    rate
+}
+
+/// Baseline `done`s per second: `INCR` (INCR-and-poll) or the DECR+PUBLISH script.
+async fn baseline_throughput(url: &str, redisson: bool, clients: usize, per_client: usize) -> f64 {
+    let key = format!(
+        "bench:{}:{clients}",
+        if redisson { "latch" } else { "incr" }
+    );
+    let mut admin = conn(url).await;
+    let _: () = admin
+        .set(&key, (clients * per_client) as i64 + 1)
+        .await
+        .unwrap();
+    let script = redis::Script::new(REDISSON_DONE);
+    let mut conns = Vec::new();
+    for _ in 0..clients {
+        conns.push(conn(url).await);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .map(|mut c| {
+            let key = key.clone();
+            let script = script.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_client {
+                    if redisson {
+                        let _: i64 = script
+                            .key(&key)
+                            .key("bench:channel:tp")
+                            .invoke_async(&mut c)
+                            .await
+                            .unwrap();
+                    } else {
+                        let _: i64 = c.incr(&key, 1).await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    (clients * per_client) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Last-`done`-to-wake latency of groupwait-redis: two members, the first done before the
+/// waiter blocks, the second timed.
+async fn gw_latency(url: &str, rounds: usize) -> Vec<Duration> {
+    let group = Group::open_with(url, "latency", options()).await.unwrap();
+    let waiter_group = Group::open_with(url, "latency", options()).await.unwrap();
+    let mut v = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let a = group.join().await.unwrap();
+        let b = group.join().await.unwrap();
+        a.done().await.unwrap();
+        let wg = waiter_group.clone();
+        let waiter = tokio::spawn(async move {
+            wg.wait_timeout(Duration::from_secs(30)).await.unwrap();
+            Instant::now()
+        });
+        // Let the waiter reach XREAD BLOCK.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let t = Instant::now();
+        b.done().await.unwrap();
+        let woke = waiter.await.unwrap();
+        v.push(woke.saturating_duration_since(t));
+    }
+    v
+}
+
+async fn poll_latency(url: &str, rounds: usize) -> Vec<Duration> {
+    let mut worker = conn(url).await;
+    let mut v = Vec::with_capacity(rounds);
+    for r in 0..rounds {
+        let key = format!("bench:poll:{r}");
+        let mut poller = conn(url).await;
+        let k = key.clone();
+        let waiter = tokio::spawn(async move {
+            loop {
+                let n: Option<i64> = poller.get(&k).await.unwrap();
+                if n == Some(2) {
+                    return Instant::now();
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        let _: i64 = worker.incr(&key, 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let t = Instant::now();
+        let _: i64 = worker.incr(&key, 1).await.unwrap();
+        let woke = tokio::time::timeout(Duration::from_secs(30), waiter)
+            .await
+            .expect("poller")
+            .unwrap();
+        v.push(woke.saturating_duration_since(t));
+    }
+    v
+}
+
+async fn redisson_latency(url: &str, rounds: usize) -> Vec<Duration> {
+    let client = redis::Client::open(url).unwrap();
+    let mut worker = conn(url).await;
+    let script = redis::Script::new(REDISSON_DONE);
+    let mut v = Vec::with_capacity(rounds);
+    for r in 0..rounds {
+        let key = format!("bench:latch:{r}");
+        let channel = format!("bench:channel:{r}");
+        let _: () = worker.set(&key, 2).await.unwrap();
+        let _: i64 = script
+            .key(&key)
+            .key(&channel)
+            .invoke_async(&mut worker)
+            .await
+            .unwrap();
+        let mut pubsub = client.get_async_pubsub().await.unwrap();
+        pubsub.subscribe(&channel).await.unwrap();
+        // Re-check after subscribing (Redisson's order): still 1.
+        let mut check = conn(url).await;
+        let n: Option<i64> = check.get(&key).await.unwrap();
+        assert_eq!(n, Some(1));
+        let waiter = tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let mut messages = pubsub.on_message();
+            let _ = messages.next().await;
+            Instant::now()
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let t = Instant::now();
+        let _: i64 = script
+            .key(&key)
+            .key(&channel)
+            .invoke_async(&mut worker)
+            .await
+            .unwrap();
+        let woke = tokio::time::timeout(Duration::from_secs(30), waiter)
+            .await
+            .expect("subscriber")
+            .unwrap();
+        v.push(woke.saturating_duration_since(t));
+    }
+    v
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        // `cargo bench` harness protocol: nothing to list for name filtering.
+        return;
+    }
+    let quick = std::env::var_os("BENCH_QUICK").is_some();
+    let sizes = if quick {
+        Sizes {
+            ops: 500,
+            per_client: 100,
+            rounds: 30,
+        }
+    } else {
+        Sizes {
+            ops: 5000,
+            per_client: 1000,
+            rounds: 300,
+        }
+    };
+    let server = Server::start();
+    let url = server.url();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut rtt = round_trip(&url, sizes.ops).await;
+        let rtt_median = median(&mut rtt);
+
+        let gw_one = gw_throughput(&url, "tp1", 1, sizes.ops).await;
+        let gw_16 = gw_throughput(&url, "tp16", 16, sizes.per_client).await;
+        let incr_one = baseline_throughput(&url, false, 1, sizes.ops).await;
+        let incr_16 = baseline_throughput(&url, false, 16, sizes.per_client).await;
+        let latch_one = baseline_throughput(&url, true, 1, sizes.ops).await;
+        let latch_16 = baseline_throughput(&url, true, 16, sizes.per_client).await;
+
+        let mut gw_lat = gw_latency(&url, sizes.rounds).await;
+        let mut poll_lat = poll_latency(&url, sizes.rounds).await;
+        let mut latch_lat = redisson_latency(&url, sizes.rounds).await;
+
+        println!("groupwait-redis on loopback (one redis-server, one run)");
+        println!("round trip (PING) median: {}", us(rtt_median));
+        println!();
+        println!("| | groupwait-redis | INCR-and-poll (1 ms) | DECR+PUBLISH (Redisson) |");
+        println!("|---|---|---|---|");
+        println!("| dones/s, 1 client | {gw_one:.0} | {incr_one:.0} | {latch_one:.0} |");
+        println!("| dones/s, 16 clients | {gw_16:.0} | {incr_16:.0} | {latch_16:.0} |");
+        println!(
+            "| last done -> waiter returns, median | {} | {} | {} |",
+            us(median(&mut gw_lat)),
+            us(median(&mut poll_lat)),
+            us(median(&mut latch_lat))
+        );
+        println!(
+            "| last done -> waiter returns, p90 | {} | {} | {} |",
+            us(p90(&mut gw_lat)),
+            us(p90(&mut poll_lat)),
+            us(p90(&mut latch_lat))
+        );
+        // Server-side cost per call, from the server's own accounting.
+        let mut admin = conn(&url).await;
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        for line in stats.lines() {
+            for cmd in [
+                "cmdstat_evalsha:",
+                "cmdstat_incr:",
+                "cmdstat_ping:",
+                "cmdstat_xread:",
+            ] {
+                if let Some(rest) = line.strip_prefix(cmd) {
+                    println!("server {cmd} {rest}");
+                }
+            }
+        }
+        let ratio = median(&mut gw_lat).as_secs_f64() / rtt_median.as_secs_f64();
+        println!();
+        println!(
+            "groupwait-redis wake latency = {ratio:.2} round trips (target: <= 2); \
+             16-client dones/s = {gw_16:.0} (target: >= 20000)"
+        );
+    });
+    drop(server);
+}

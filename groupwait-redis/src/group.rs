@@ -1,0 +1,724 @@
+//! The public async type: a group named by a string, on one Redis server.
+
+use crate::error::{Error, Result};
+use crate::member::Member;
+use crate::options::Options;
+use crate::scripts;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Client, Script};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A wait group shared by every process that opens the same name on the same Redis.
+///
+/// Cheap to clone (an `Arc`): clones share one auto-reconnecting connection for commands
+/// and a small pool of connections for blocking reads.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), groupwait_redis::Error> {
+/// use groupwait_redis::Group;
+///
+/// // The coordinator reserves three slots and waits.
+/// let group = Group::open("redis://127.0.0.1/", "nightly-build").await?;
+/// group.add(3).await?;
+/// // ... three workers, each: let m = group.join().await?; work; m.done().await?;
+/// group.wait().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Group {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    name: String,
+    /// `gw:{name}:state`, `:members`, `:leases`, `:log`: one hash tag, one cluster slot.
+    keys: [String; 4],
+    client: Client,
+    conn: ConnectionManager,
+    /// Connections for `XREAD BLOCK`: a blocked read holds its connection, so waiters must
+    /// not share the command connection.
+    waiters: Mutex<Vec<MultiplexedConnection>>,
+    pub(crate) options: Options,
+}
+
+/// The group's state as the server saw it, read in one atomic step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Status {
+    /// The current round (a new group is in round 1; a new round begins
+    /// when the count is zero and something is added, or on `reset`).
+    pub round: u64,
+    /// Outstanding units: `add`s not yet `done` plus joined members not yet done.
+    pub count: u64,
+    /// The first member lost in this round under [`LostPolicy::Fail`](crate::LostPolicy::Fail).
+    pub lost: Option<String>,
+}
+
+/// What `observe` returns: the state plus the log position it corresponds to.
+pub(crate) struct Observation {
+    pub(crate) snapshot: Snapshot,
+    pub(crate) last: String,
+    pub(crate) policy: String,
+}
+
+/// The part of the state a waiter decides on; every log entry carries one too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub(crate) round: u64,
+    pub(crate) count: i64,
+    pub(crate) failed: String,
+    /// Milliseconds from the server's now to the earliest lease deadline; negative if none.
+    pub(crate) next_lease_ms: i64,
+    /// The latest round that `reset` ended before its count reached zero.
+    pub(crate) abandoned: Option<u64>,
+}
+
+/// A blocking read never blocks longer than this, so that every network call stays bounded
+/// by the connection's response timeout (a half-open TCP connection is noticed).
+pub(crate) const MAX_BLOCK: Duration = Duration::from_secs(10);
+
+impl fmt::Debug for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Group")
+            .field("name", &self.inner.name)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+fn parse_u64(s: &str) -> Result<u64> {
+    s.parse()
+        .map_err(|_| Error::Protocol(format!("expected a number, got {s:?}")))
+}
+
+fn parse_i64(s: &str) -> Result<i64> {
+    s.parse()
+        .map_err(|_| Error::Protocol(format!("expected a number, got {s:?}")))
+}
+
+pub(crate) fn field(reply: &[String], i: usize) -> Result<&str> {
+    reply
+        .get(i)
+        .map(String::as_str)
+        .ok_or_else(|| Error::Protocol(format!("short script reply {reply:?}")))
+}
+
+impl Group {
+    /// Opens (creating on first use) the group `name` on the Redis at `url`, with
+    /// [`Options::default()`].
+    ///
+    /// `url` is what the `redis` crate accepts: `redis://[user:password@]host[:port][/db]`
+    /// (`user` for an ACL user), `rediss://...` for TLS (the default `tls` feature; see
+    /// `Options::tls_root_certificate` for a private CA), or `redis+unix:///path`. Without
+    /// the `tls` feature a `rediss://` URL is refused with [`Error::BadInput`], never tried in
+    /// clear.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadInput`] for a malformed URL or a name that is empty or holds `{` or `}`;
+    /// [`Error::Connection`] if the server is unreachable within the connect timeout;
+    /// [`Error::Auth`] for wrong credentials or a missing ACL permission;
+    /// [`Error::Protocol`] if a key of the group has the wrong type.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future opens nothing (at most, the group's keys were created).
+    pub async fn open(url: &str, name: &str) -> Result<Group> {
+        Group::open_with(url, name, Options::default()).await
+    }
+
+    /// Opens the group with explicit [`Options`].
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open), plus [`Error::BadInput`] if the lease is shorter than
+    /// 100 ms, the key TTL shorter than 1 s, the replica wait longer than 10 s, or the group
+    /// exists with another policy.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`open`](Self::open).
+    pub async fn open_with(url: &str, name: &str, options: Options) -> Result<Group> {
+        if name.is_empty() || name.contains(['{', '}']) {
+            return Err(Error::BadInput(format!(
+                "group name {name:?} must be non-empty and hold no '{{' or '}}'"
+            )));
+        }
+        if options.lease < Duration::from_millis(100) {
+            return Err(Error::BadInput("lease shorter than 100 ms".into()));
+        }
+        if options.replicas.is_some_and(|(_, t)| t > MAX_BLOCK) {
+            return Err(Error::BadInput("replica wait longer than 10 s".into()));
+        }
+        if options.key_ttl < Duration::from_secs(1) {
+            return Err(Error::BadInput("key TTL shorter than 1 s".into()));
+        }
+        let client = make_client(url, &options)?;
+        // A first plain connection, so that a wrong password or a closed port is reported
+        // at once, as itself, instead of through the manager's reconnect attempts.
+        // It joins the waiters' pool afterwards, so it gets their response timeout.
+        let mut probe = connect(&client, &options, MAX_BLOCK + options.response_timeout).await?;
+        for script in scripts::all() {
+            script.load_async(&mut probe).await?;
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.response_timeout))
+            .set_number_of_retries(3)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
+        let tag = format!("gw:{{{name}}}");
+        let keys = [
+            format!("{tag}:state"),
+            format!("{tag}:members"),
+            format!("{tag}:leases"),
+            format!("{tag}:log"),
+        ];
+        let group = Group {
+            inner: Arc::new(Inner {
+                name: name.to_owned(),
+                keys,
+                client,
+                conn,
+                waiters: Mutex::new(vec![probe]),
+                options,
+            }),
+        };
+        let obs = group.observe_retrying().await?;
+        if obs.policy != group.inner.options.policy.as_str() {
+            return Err(Error::BadInput(format!(
+                "group {name:?} exists with lost-member policy {:?}",
+                obs.policy
+            )));
+        }
+        Ok(group)
+    }
+
+    /// The group's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    fn invocation<'a>(&self, script: &'a Script, args: &[&str]) -> redis::ScriptInvocation<'a> {
+        let mut inv = script.prepare_invoke();
+        for k in &self.inner.keys {
+            inv.key(k);
+        }
+        inv.arg(self.inner.options.policy.as_str())
+            .arg(self.inner.options.key_ttl.as_millis() as u64);
+        for a in args {
+            inv.arg(*a);
+        }
+        inv
+    }
+
+    /// Runs one script once on the command connection.
+    pub(crate) async fn invoke(&self, script: &Script, args: &[&str]) -> Result<Vec<String>> {
+        let mut conn = self.inner.conn.clone();
+        Ok(self
+            .invocation(script, args)
+            .invoke_async(&mut conn)
+            .await?)
+    }
+
+    /// Runs a `done` script. With [`Options::replicas`], on a connection of its own (`WAIT`
+    /// blocks its connection and applies to that connection's writes), then waits for the
+    /// replicas.
+    pub(crate) async fn invoke_done(&self, script: &Script, args: &[&str]) -> Result<Vec<String>> {
+        let Some((n, timeout)) = self.inner.options.replicas else {
+            return self.invoke(script, args).await;
+        };
+        let mut conn = self.waiter_conn().await?;
+        let reply: Vec<String> = self
+            .invocation(script, args)
+            .invoke_async(&mut conn)
+            .await?;
+        let acked: u64 = redis::cmd("WAIT")
+            .arg(n)
+            .arg(timeout.as_millis() as u64)
+            .query_async(&mut conn)
+            .await?;
+        self.return_waiter_conn(conn);
+        if acked < u64::from(n) {
+            return Err(Error::NotReplicated {
+                acked,
+                wanted: u64::from(n),
+            });
+        }
+        Ok(reply)
+    }
+
+    /// Runs an idempotent script, retrying connection failures for
+    /// [`Options::retry_for`]: the manager reconnects in the background meanwhile.
+    pub(crate) async fn invoke_retrying(
+        &self,
+        script: &Script,
+        args: &[&str],
+    ) -> Result<Vec<String>> {
+        self.retrying(script, args, false).await
+    }
+
+    /// As [`invoke_retrying`](Self::invoke_retrying), through [`invoke_done`](Self::invoke_done).
+    pub(crate) async fn invoke_done_retrying(
+        &self,
+        script: &Script,
+        args: &[&str],
+    ) -> Result<Vec<String>> {
+        self.retrying(script, args, true).await
+    }
+
+    async fn retrying(&self, script: &Script, args: &[&str], done: bool) -> Result<Vec<String>> {
+        let start = Instant::now();
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            let attempt = if done {
+                self.invoke_done(script, args).await
+            } else {
+                self.invoke(script, args).await
+            };
+            match attempt {
+                Err(e) if e.is_retryable() && start.elapsed() < self.inner.options.retry_for => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn observe_retrying(&self) -> Result<Observation> {
+        let reply = self.invoke_retrying(&scripts::OBSERVE_SCRIPT, &[]).await?;
+        parse_observation(&reply)
+    }
+
+    /// Adds `n` units to the count, like Go's `Add(n)`. Members that [`join`](Self::join)
+    /// later claim these units first, so a coordinator can reserve one unit per worker before
+    /// any worker starts. If the count was zero, this starts a new round.
+    ///
+    /// Not retried after a lost connection (it is not idempotent): on
+    /// [`Error::Connection`] the add may or may not have happened; read [`count`](Self::count).
+    ///
+    /// Units added here hold no lease until a member claims them: a worker that dies
+    /// before it [`join`](Self::join)s leaves its unit outstanding, and only a timed wait
+    /// ([`wait_timeout`](Self::wait_timeout)) bounds that. Members that join without a
+    /// reservation add their own unit, leased from the start.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadInput`] if `n` is zero; [`Error::LostMember`] if the current round has
+    /// failed (call [`reset`](Self::reset)); connection and auth errors.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if the future is dropped after sending, the add may have happened.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// group.add(2).await?;
+    /// group.done().await?;
+    /// group.done().await?;
+    /// group.wait().await?; // returns at once: the count is zero
+    /// # Ok(()) }
+    /// ```
+    pub async fn add(&self, n: u64) -> Result<()> {
+        if n == 0 {
+            return Err(Error::BadInput("add(0)".into()));
+        }
+        let n = n.to_string();
+        let reply = self.invoke(&scripts::ADD_SCRIPT, &[&n]).await?;
+        match field(&reply, 0)? {
+            "ok" => Ok(()),
+            "failed" => Err(Error::LostMember {
+                id: field(&reply, 1)?.to_owned(),
+            }),
+            other => Err(Error::Protocol(format!("add replied {other:?}"))),
+        }
+    }
+
+    /// Takes back one unit of [`add`](Self::add), like Go's `Done()`. For exactly-once
+    /// counting across lost replies, use a [`Member`] instead: this one is not retried.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadInput`] if no unit added by `add` is outstanding (Go panics on a negative
+    /// counter; this is the same misuse, reported); [`Error::NotReplicated`] with
+    /// [`Options::replicas`] (the done is recorded on the primary); connection and auth
+    /// errors.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if the future is dropped after sending, the done may have happened.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// group.add(1).await?;
+    /// group.done().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn done(&self) -> Result<()> {
+        let reply = self.invoke_done(&scripts::DONE_SCRIPT, &[]).await?;
+        match field(&reply, 0)? {
+            "ok" => Ok(()),
+            "negative" => Err(Error::BadInput(
+                "done without a matching add (the counter would go negative)".into(),
+            )),
+            other => Err(Error::Protocol(format!("done replied {other:?}"))),
+        }
+    }
+
+    /// Joins the group as a member with a generated id and a lease (see [`Member`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`join_as`](Self::join_as).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`join_as`](Self::join_as).
+    pub async fn join(&self) -> Result<Member> {
+        self.join_as(&generate_id()).await
+    }
+
+    /// Joins the group as the member `id` (unique within a round; it names the member in
+    /// [`Error::LostMember`]). Claims a unit reserved by [`add`](Self::add) if one is
+    /// unclaimed, else adds one. Starts the member's lease, renewed in the background
+    /// every third of the lease until `done` or drop.
+    ///
+    /// Must be called inside a tokio runtime (the renewal is a tokio task).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadInput`] for an empty id; [`Error::LostMember`] if the round has failed;
+    /// connection errors once [`Options::retry_for`] has passed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: if the future is dropped after the join landed, the member counts
+    /// and, with nobody to renew or finish it, is lost when its lease ends.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// let member = group.join_as("worker-3").await?;
+    /// // ... the work ...
+    /// member.done().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn join_as(&self, id: &str) -> Result<Member> {
+        if id.is_empty() {
+            return Err(Error::BadInput("empty member id".into()));
+        }
+        let lease = self.inner.options.lease.as_millis().to_string();
+        // JOIN is idempotent per id, so a join whose reply was lost is retried safely.
+        let reply = self
+            .invoke_retrying(&scripts::JOIN_SCRIPT, &[id, &lease])
+            .await?;
+        match field(&reply, 0)? {
+            "ok" => {
+                let round = parse_u64(field(&reply, 1)?)?;
+                Ok(Member::start(self.clone(), id.to_owned(), round))
+            }
+            "failed" => Err(Error::LostMember {
+                id: field(&reply, 1)?.to_owned(),
+            }),
+            other => Err(Error::Protocol(format!("join replied {other:?}"))),
+        }
+    }
+
+    /// The outstanding count, read by the server after applying any expired leases.
+    ///
+    /// # Errors
+    ///
+    /// Connection and auth errors once [`Options::retry_for`] has passed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// println!("{} to go", group.count().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn count(&self) -> Result<u64> {
+        Ok(self.status().await?.count)
+    }
+
+    /// Round, count and lost member, read in one atomic step.
+    ///
+    /// # Errors
+    ///
+    /// As [`count`](Self::count).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn status(&self) -> Result<Status> {
+        let s = self.observe_retrying().await?.snapshot;
+        Ok(Status {
+            round: s.round,
+            count: s.count.max(0) as u64,
+            lost: (!s.failed.is_empty()).then_some(s.failed),
+        })
+    }
+
+    /// Starts a new round with count zero, forgetting the old round's members and failure.
+    /// Members of the old round can no longer count ([`Error::StaleRound`]); if the old round
+    /// was still pending (or failed), its waiters get [`Error::RoundReset`], never `Ok`.
+    /// Returns the new round.
+    ///
+    /// # Errors
+    ///
+    /// Connection and auth errors (not retried: a retry would skip a round).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: the reset may have happened.
+    pub async fn reset(&self) -> Result<u64> {
+        let reply = self.invoke(&scripts::RESET_SCRIPT, &[]).await?;
+        parse_u64(field(&reply, 1)?)
+    }
+
+    /// Waits until the count of the round current at the call reaches zero (or a later
+    /// round starts, which means it did).
+    ///
+    /// Untimed by choice of the caller; it cannot hang because a member died: a member that
+    /// stops renewing is declared lost by the server when its lease ends, and under the
+    /// default policy this returns [`Error::LostMember`]. (Units from [`add`](Self::add) that
+    /// no member has claimed, and anonymous units, have no lease: they end only with
+    /// [`done`](Self::done).) Lost connections are retried for [`Options::retry_for`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LostMember`] (default policy), [`Error::RoundReset`] if the round was reset
+    /// before its count reached zero, connection and auth errors.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: waiting changes nothing on the server; dropping the future only closes
+    /// its blocking read.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// match group.wait().await {
+    ///     Ok(()) => println!("all done"),
+    ///     Err(groupwait_redis::Error::LostMember { id }) => println!("{id} died"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait(&self) -> Result<()> {
+        self.wait_until(None).await
+    }
+
+    /// As [`wait`](Self::wait), but gives up with [`Error::TimedOut`] once `timeout` has
+    /// passed (never before: a block that ends early is followed by a re-check).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimedOut`], and as [`wait`](Self::wait).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// use std::time::Duration;
+    /// if let Err(groupwait_redis::Error::TimedOut) = group.wait_timeout(Duration::from_secs(1)).await {
+    ///     println!("{} still running", group.count().await?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_timeout(&self, timeout: Duration) -> Result<()> {
+        self.wait_until(Some(Instant::now() + timeout)).await
+    }
+
+    pub(crate) fn log_key(&self) -> &str {
+        &self.inner.keys[3]
+    }
+
+    /// A connection for one waiter's blocking reads, from the pool or new.
+    pub(crate) async fn waiter_conn(&self) -> Result<MultiplexedConnection> {
+        let pooled = self.inner.waiters.lock().ok().and_then(|mut v| v.pop());
+        match pooled {
+            Some(c) => Ok(c),
+            None => self.new_waiter_conn().await,
+        }
+    }
+
+    pub(crate) async fn new_waiter_conn(&self) -> Result<MultiplexedConnection> {
+        let o = &self.inner.options;
+        connect(&self.inner.client, o, MAX_BLOCK + o.response_timeout).await
+    }
+
+    pub(crate) fn return_waiter_conn(&self, conn: MultiplexedConnection) {
+        if let Ok(mut v) = self.inner.waiters.lock() {
+            if v.len() < 8 {
+                v.push(conn);
+            }
+        }
+    }
+
+    /// `observe` on a given connection (the waiter's own).
+    pub(crate) async fn observe_on(&self, conn: &mut MultiplexedConnection) -> Result<Observation> {
+        let mut inv = scripts::OBSERVE_SCRIPT.prepare_invoke();
+        for k in &self.inner.keys {
+            inv.key(k);
+        }
+        inv.arg(self.inner.options.policy.as_str())
+            .arg(self.inner.options.key_ttl.as_millis() as u64);
+        let reply: Vec<String> = inv.invoke_async(conn).await?;
+        parse_observation(&reply)
+    }
+}
+
+/// The client for `url`: plain, or TLS for `rediss://` (with the `tls` feature), trusting
+/// the system roots or the root certificate given in the options.
+fn make_client(url: &str, options: &Options) -> Result<Client> {
+    let bad = |e: redis::RedisError| Error::BadInput(format!("url: {e}"));
+    #[cfg(feature = "tls")]
+    if let Some(root) = &options.tls_root_cert {
+        let certs = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root.clone()),
+        };
+        return Client::build_with_tls(url, certs).map_err(bad);
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = options;
+    Client::open(url).map_err(bad)
+}
+
+async fn connect(
+    client: &Client,
+    options: &Options,
+    response_timeout: Duration,
+) -> Result<MultiplexedConnection> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(options.connect_timeout))
+        .set_response_timeout(Some(response_timeout));
+    // The whole connect (TCP, HELLO/AUTH, SELECT) is bounded, not only the TCP part.
+    let bound = options.connect_timeout + options.response_timeout;
+    match tokio::time::timeout(
+        bound,
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await
+    {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(Error::Connection(redis::RedisError::from(
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+        ))),
+    }
+}
+
+fn parse_observation(reply: &[String]) -> Result<Observation> {
+    if field(reply, 0)? != "ok" {
+        return Err(Error::Protocol(format!("observe replied {reply:?}")));
+    }
+    Ok(Observation {
+        snapshot: Snapshot {
+            round: parse_u64(field(reply, 1)?)?,
+            count: parse_i64(field(reply, 2)?)?,
+            failed: field(reply, 3)?.to_owned(),
+            next_lease_ms: parse_i64(field(reply, 5)?)?,
+            abandoned: parse_optional_u64(field(reply, 7)?)?,
+        },
+        last: field(reply, 4)?.to_owned(),
+        policy: field(reply, 6)?.to_owned(),
+    })
+}
+
+pub(crate) fn parse_snapshot_fields(
+    round: &str,
+    count: &str,
+    failed: String,
+    next: &str,
+    abandoned: &str,
+) -> Result<Snapshot> {
+    Ok(Snapshot {
+        round: parse_u64(round)?,
+        count: parse_i64(count)?,
+        failed,
+        next_lease_ms: parse_i64(next)?,
+        abandoned: parse_optional_u64(abandoned)?,
+    })
+}
+
+fn parse_optional_u64(s: &str) -> Result<Option<u64>> {
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        parse_u64(s).map(Some)
+    }
+}
+
+/// A member id unique enough across hosts: process id, time and a per-process counter,
+/// mixed by the std hasher's random keys.
+fn generate_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    format!("m-{}-{:016x}", std::process::id(), h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_differ() {
+        let a = generate_id();
+        let b = generate_id();
+        assert_ne!(a, b);
+        assert!(a.starts_with("m-"));
+    }
+
+    #[test]
+    fn observation_parses() {
+        let reply: Vec<String> = ["ok", "3", "2", "", "1-0", "-1", "fail", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let o = parse_observation(&reply).unwrap();
+        assert_eq!(o.snapshot.round, 3);
+        assert_eq!(o.snapshot.count, 2);
+        assert_eq!(o.last, "1-0");
+        assert_eq!(o.policy, "fail");
+        assert_eq!(o.snapshot.abandoned, Some(2));
+    }
+
+    #[test]
+    fn short_reply_is_a_protocol_error() {
+        let reply = vec!["ok".to_string()];
+        assert!(matches!(parse_observation(&reply), Err(Error::Protocol(_))));
+    }
+
+    #[test]
+    fn group_is_send_sync() {
+        fn check<T: Send + Sync + Clone>() {}
+        check::<Group>();
+    }
+}

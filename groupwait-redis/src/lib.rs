@@ -1,0 +1,125 @@
+//! One wait group across processes and hosts, on Redis, that survives crashes.
+//!
+//! A coordinator waits; workers on other hosts join as [`Member`]s and call `done`. The
+//! group is a few Redis keys changed only by atomic Lua scripts, and a Redis stream that
+//! waiters block on. It is built for the ways the usual distributed latches hang or lie:
+//!
+//! * **A crashed worker never hangs the waiter.** Each member holds a lease renewed in the
+//!   background. When a member stops renewing (killed, host gone, network cut) or its handle
+//!   is dropped without `done` (an early return, a panic), the server ends its lease and
+//!   the group applies its [`LostPolicy`]: by default every waiter gets
+//!   [`Error::LostMember`] naming the member; or, by choice, the member counts as done.
+//! * **No lost wake-up, no polling.** A waiter reads the state and a position in the log in
+//!   one atomic step, then blocks (`XREAD BLOCK`) from that position: a change made in
+//!   between is in the log after it. Lease expiry is decided by the server's clock when the
+//!   waiter wakes at the earliest lease deadline, not by a poll per member.
+//! * **A retried `done` counts once.** A member's `done` is recorded by member id and round;
+//!   a retry after a lost reply, or after Redis restarted, finds it recorded.
+//! * **Rounds.** A group is reusable: when the count is zero, the next `add` or `join`
+//!   starts a new round, and a member of an old round cannot count in it
+//!   ([`Error::StaleRound`]).
+//! * **Nothing left behind.** Every key carries a TTL (24 h by default) kept fresh while the
+//!   group is used, so an abandoned group disappears within one TTL.
+//! * **Bounded.** Every network call has a timeout; errors are typed ([`Error`]), never a
+//!   panic.
+//!
+//! # Features
+//!
+//! * `tls` (default): `rediss://` URLs, with rustls; see `Options::tls_root_certificate`.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use groupwait_redis::{Error, Group};
+//!
+//! # async fn demo() -> Result<(), Error> {
+//! // Coordinator: reserve a unit per worker, then wait.
+//! let group = Group::open("redis://:password@127.0.0.1:6379/", "shards").await?;
+//! group.add(2).await?;
+//!
+//! // Each worker, anywhere (here, two tasks):
+//! for shard in 0..2 {
+//!     let group = group.clone();
+//!     tokio::spawn(async move {
+//!         let member = group.join_as(&format!("shard-{shard}")).await?;
+//!         // ... the work ...
+//!         member.done().await
+//!     });
+//! }
+//!
+//! match group.wait().await {
+//!     Ok(()) => println!("all shards done"),
+//!     Err(Error::LostMember { id }) => eprintln!("{id} died; its shard must be redone"),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Blocking code uses [`blocking::Group`], the same API without `.await`.
+//!
+//! # From Go's `sync.WaitGroup`
+//!
+//! | Go | here |
+//! |---|---|
+//! | `wg.Add(n)` | [`Group::add`]`(n)` (reserves units that members claim) |
+//! | `wg.Done()` | [`Group::done`] (anonymous), or [`Member::done`] (exactly once, leased) |
+//! | `wg.Wait()` | [`Group::wait`], [`Group::wait_timeout`] |
+//! | negative counter panic | [`Error::BadInput`] |
+//! | a goroutine that never calls `Done` hangs `Wait` | its lease ends: [`Error::LostMember`] |
+//!
+//! # Compared with
+//!
+//! Redisson's `RCountDownLatch` wakes waiters by pub/sub (a message lost on reconnect or
+//! failover leaves a waiter asleep) and counts a retried count-down twice; a crashed
+//! worker blocks an untimed `await` forever. etcd's barriers bind members to leases like
+//! this crate, and would be the better engine where linearizable writes across failover
+//! matter more than running on the Redis you already have (see DESIGN.md).
+//!
+//! # Memory ordering, across hosts
+//!
+//! Each `done` (member or anonymous) is a server-side write that happens before the log
+//! entry that completes the round; a `wait` returns only after reading that entry or a
+//! state written after it. So whatever a worker wrote to Redis (or to any store it made
+//! durable) before its `done` returned is visible to the coordinator after `wait` returns.
+//!
+//! # Failover
+//!
+//! Against a single Redis with `appendonly yes` and `appendfsync always`, a restart loses
+//! no acknowledged `done`. With replicas, a failover can lose the last writes that had not
+//! reached the promoted replica; see DESIGN.md.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod blocking;
+mod error;
+mod group;
+mod member;
+mod options;
+mod scripts;
+mod wait;
+
+pub use error::{Error, Result};
+pub use group::{Group, Status};
+pub use member::Member;
+pub use options::{LostPolicy, Options};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn public_types_are_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Group>();
+        check::<super::Member>();
+        check::<super::blocking::Group>();
+        check::<super::blocking::Member>();
+        check::<super::Error>();
+    }
+
+    #[test]
+    fn futures_are_send() {
+        fn assert_send<F: std::future::Future + Send>(_: F) {}
+        // Only type-checked: the closures are never called.
+        let _ = |g: super::Group| assert_send(async move { g.wait().await });
+        let _ = |g: super::Group| assert_send(async move { g.join().await?.done().await });
+    }
+}

@@ -1,0 +1,309 @@
+//! The waiter: read state and log position in one atomic step, then block on the log from
+//! that position. No poll loop, no lost wake-up.
+//!
+//! ```text
+//! observe (script: expire leases by server clock; read round, count, failed, last id)
+//!    |-- decided? return
+//!    v
+//! XREAD BLOCK t STREAMS log <last id>     t = min(deadline, earliest lease + slack, 10 s)
+//!    |-- entries: each carries the state after its change -> decided? return; else read on
+//!    |-- nothing within t: back to observe (the server may now expire a lease)
+//!    '-- connection lost: reconnect, back to observe (retry window bounded)
+//! ```
+
+use crate::error::{Error, Result};
+use crate::group::{parse_snapshot_fields, Group, Snapshot, MAX_BLOCK};
+use redis::aio::MultiplexedConnection;
+use redis::streams::StreamReadReply;
+use std::time::{Duration, Instant};
+
+/// Extra time after a lease's deadline before asking the server, so that the server's clock
+/// has passed it too (the delay we measured is relative, so only latency separates the two).
+const LEASE_SLACK: Duration = Duration::from_millis(5);
+
+/// What one state snapshot means for a waiter of round `mine`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Done,
+    Lost(String),
+    Reset(u64),
+    Pending,
+}
+
+pub(crate) fn judge(mine: u64, s: &Snapshot) -> Verdict {
+    if s.round > mine {
+        // A later round began: our count reached zero, or `reset` ended our round, which it
+        // records in `abandoned`. The log is read in order, so the first entry after a
+        // reset names our round even if more resets follow.
+        if s.abandoned == Some(mine) {
+            return Verdict::Reset(mine);
+        }
+        return Verdict::Done;
+    }
+    if !s.failed.is_empty() {
+        return Verdict::Lost(s.failed.clone());
+    }
+    if s.count <= 0 {
+        return Verdict::Done;
+    }
+    Verdict::Pending
+}
+
+fn verdict_to_result(v: Verdict) -> Option<Result<()>> {
+    match v {
+        Verdict::Done => Some(Ok(())),
+        Verdict::Lost(id) => Some(Err(Error::LostMember { id })),
+        Verdict::Reset(round) => Some(Err(Error::RoundReset { round })),
+        Verdict::Pending => None,
+    }
+}
+
+impl Group {
+    pub(crate) async fn wait_until(&self, deadline: Option<Instant>) -> Result<()> {
+        let mut conn = match self.waiter_conn().await {
+            Ok(c) => c,
+            Err(e) if e.is_retryable() => {
+                self.reconnect_waiter(e, Instant::now(), deadline).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let mut round = None;
+        let result = self.wait_loop(&mut conn, &mut round, deadline).await;
+        if matches!(
+            result,
+            Ok(()) | Err(Error::TimedOut) | Err(Error::LostMember { .. })
+        ) {
+            // The connection is idle again (no read in flight): reuse it.
+            self.return_waiter_conn(conn);
+        }
+        result
+    }
+
+    /// Reconnects a waiter, retrying until the retry window or the deadline ends.
+    async fn reconnect_waiter(
+        &self,
+        first: Error,
+        since: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<MultiplexedConnection> {
+        let mut last = first;
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            let now = Instant::now();
+            let window_over = now.duration_since(since) >= self.inner.options.retry_for;
+            if window_over || deadline.is_some_and(|d| now >= d) {
+                return Err(last);
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(500));
+            match self.new_waiter_conn().await {
+                Ok(c) => return Ok(c),
+                Err(e) if e.is_retryable() => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn wait_loop(
+        &self,
+        conn: &mut MultiplexedConnection,
+        round: &mut Option<u64>,
+        deadline: Option<Instant>,
+    ) -> Result<()> {
+        // When the current run of connection failures began (None while healthy).
+        let mut failing_since: Option<Instant> = None;
+        // The log position read up to, kept across re-observes.
+        let mut read_to: Option<String> = None;
+        'observe: loop {
+            // Re-check 1 (atomic): state and log position together. Everything that
+            // happens after this script is in the log after `last`, so the XREAD below
+            // cannot miss the change that completes the round.
+            let obs = match self.observe_on(conn).await {
+                Ok(o) => o,
+                Err(e) if e.is_retryable() => {
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    *conn = self.reconnect_waiter(e, since, deadline).await?;
+                    continue 'observe;
+                }
+                Err(e) => return Err(e),
+            };
+            failing_since = None;
+            let mine = *round.get_or_insert(obs.snapshot.round);
+            // Catch up, in order, on the entries between what this waiter had read and the
+            // state just observed (after a reconnect or a block that ended), so that a change
+            // in between (a failure, a reset) is judged as itself, not only by its aftermath.
+            if let Some(from) = read_to.take().filter(|p| *p != obs.last) {
+                match self.catch_up(conn, mine, &from, &obs.last).await {
+                    Ok(Some(r)) => return r,
+                    Ok(None) => {}
+                    Err(e) if e.is_retryable() => {
+                        read_to = Some(from);
+                        let since = *failing_since.get_or_insert_with(Instant::now);
+                        *conn = self.reconnect_waiter(e, since, deadline).await?;
+                        continue 'observe;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Some(r) = verdict_to_result(judge(mine, &obs.snapshot)) {
+                return r;
+            }
+            let mut pos = obs.last;
+            let mut lease_at = lease_instant(obs.snapshot.next_lease_ms);
+            loop {
+                let now = Instant::now();
+                if deadline.is_some_and(|d| now >= d) {
+                    // Re-checked just above (observe or the last entry): still pending.
+                    return Err(Error::TimedOut);
+                }
+                let mut until = now + MAX_BLOCK;
+                if let Some(d) = deadline {
+                    until = until.min(d);
+                }
+                if let Some(l) = lease_at {
+                    until = until.min(l + LEASE_SLACK);
+                }
+                let block_ms = until.saturating_duration_since(now).as_millis().max(1) as u64;
+                let read: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREAD")
+                    .arg("BLOCK")
+                    .arg(block_ms)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .arg("STREAMS")
+                    .arg(self.log_key())
+                    .arg(&pos)
+                    .query_async(conn)
+                    .await;
+                match read {
+                    Ok(Some(reply)) => {
+                        for entry in reply.keys.iter().flat_map(|k| k.ids.iter()) {
+                            pos = entry.id.clone();
+                            let snap = entry_snapshot(entry)?;
+                            if let Some(r) = verdict_to_result(judge(mine, &snap)) {
+                                return r;
+                            }
+                            lease_at = lease_instant(snap.next_lease_ms);
+                        }
+                        // Not decided: read on from the last entry seen (no gap).
+                    }
+                    Ok(None) => {
+                        // Re-check 2: the block ended with no entry: the deadline, an
+                        // earliest lease deadline, or the 10 s bound. Ask the server, whose
+                        // clock decides whether a lease has expired (and if so writes the
+                        // `lost` entry and returns the failed state to us at once).
+                        read_to = Some(pos);
+                        continue 'observe;
+                    }
+                    Err(e) => {
+                        let e = Error::from(e);
+                        if !e.is_retryable() {
+                            return Err(e);
+                        }
+                        // Re-check 3: after a reconnect, observe again: the position is
+                        // still valid (the log is durable), but the server may have
+                        // restarted and the state is the authority.
+                        read_to = Some(pos);
+                        let since = *failing_since.get_or_insert_with(Instant::now);
+                        *conn = self.reconnect_waiter(e, since, deadline).await?;
+                        continue 'observe;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Judges, in order, the log entries after `from` up to `to` (inclusive).
+    async fn catch_up(
+        &self,
+        conn: &mut MultiplexedConnection,
+        mine: u64,
+        from: &str,
+        to: &str,
+    ) -> Result<Option<Result<()>>> {
+        let entries: Vec<redis::streams::StreamId> = redis::cmd("XRANGE")
+            .arg(self.log_key())
+            .arg(format!("({from}"))
+            .arg(to)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async::<redis::streams::StreamRangeReply>(conn)
+            .await?
+            .ids;
+        for entry in &entries {
+            if let Some(r) = verdict_to_result(judge(mine, &entry_snapshot(entry)?)) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn lease_instant(next_lease_ms: i64) -> Option<Instant> {
+    (next_lease_ms >= 0).then(|| Instant::now() + Duration::from_millis(next_lease_ms as u64))
+}
+
+fn entry_snapshot(entry: &redis::streams::StreamId) -> Result<Snapshot> {
+    let get = |k: &str| -> Result<String> {
+        entry
+            .get::<String>(k)
+            .ok_or_else(|| Error::Protocol(format!("log entry {} lacks {k}", entry.id)))
+    };
+    parse_snapshot_fields(
+        &get("round")?,
+        &get("count")?,
+        get("failed")?,
+        &get("next")?,
+        &entry.get::<String>("abandoned").unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(round: u64, count: i64, failed: &str) -> Snapshot {
+        Snapshot {
+            round,
+            count,
+            failed: failed.into(),
+            next_lease_ms: -1,
+            abandoned: None,
+        }
+    }
+
+    #[test]
+    fn zero_count_is_done() {
+        assert_eq!(judge(1, &snap(1, 0, "")), Verdict::Done);
+    }
+
+    #[test]
+    fn pending_count_waits() {
+        assert_eq!(judge(1, &snap(1, 2, "")), Verdict::Pending);
+    }
+
+    #[test]
+    fn failed_round_names_the_member() {
+        assert_eq!(judge(1, &snap(1, 2, "w-1")), Verdict::Lost("w-1".into()));
+    }
+
+    #[test]
+    fn a_later_round_means_ours_ended() {
+        assert_eq!(judge(1, &snap(2, 5, "")), Verdict::Done);
+    }
+
+    #[test]
+    fn a_reset_of_our_round_is_not_done() {
+        let mut s = snap(2, 0, "");
+        s.abandoned = Some(1);
+        assert_eq!(judge(1, &s), Verdict::Reset(1));
+        // Another round's reset says nothing about ours.
+        s.abandoned = Some(0);
+        assert_eq!(judge(1, &s), Verdict::Done);
+    }
+
+    #[test]
+    fn no_lease_means_no_lease_wake() {
+        assert!(lease_instant(-1).is_none());
+        assert!(lease_instant(0).is_some());
+    }
+}
