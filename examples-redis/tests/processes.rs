@@ -21,7 +21,7 @@ fn example(name: &str) -> PathBuf {
     let path = profile_dir.join("examples").join(name);
     assert!(
         path.exists(),
-        "example binary {} not built: run the tests with `cargo test -p groupwait-redis`, \
+        "example binary {} not built: run the tests with `cargo test -p examples-redis`, \
          which builds the examples",
         path.display()
     );

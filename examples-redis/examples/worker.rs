@@ -1,7 +1,7 @@
 //! A worker: joins a group as a member, works, calls `done`.
 //!
 //! ```text
-//! cargo run -p groupwait-redis --example worker -- \
+//! cargo run -p examples-redis --example worker -- \
 //!     --url redis://127.0.0.1:6379/ --group demo --id worker-1 --work-ms 5000
 //! ```
 //!

@@ -1,7 +1,7 @@
 //! A coordinator: reserves one unit per expected worker, waits, and shows a live count.
 //!
 //! ```text
-//! cargo run -p groupwait-redis --example coordinator -- \
+//! cargo run -p examples-redis --example coordinator -- \
 //!     --url redis://127.0.0.1:6379/ --group demo --workers 3
 //! ```
 //!
