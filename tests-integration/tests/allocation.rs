@@ -11,6 +11,7 @@ mod support;
 use groupwait::WaitGroup;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::path::Path;
 use std::time::Duration;
 use support::{this_thread_state, wait_for_sleeping_waiter, PATIENCE};
 
@@ -60,16 +61,20 @@ fn add_done_and_wait_on_zero_do_not_allocate() {
     assert_eq!(n, 0);
 }
 
+/// Calls `done` on `wg` once the waiter whose state file is `me` sleeps on it.
+#[track_caller]
+fn done_once_asleep(wg: &WaitGroup, me: Option<&Path>) {
+    wait_for_sleeping_waiter(wg, me);
+    wg.done();
+}
+
 #[test]
 fn a_wait_that_really_sleeps_does_not_allocate() {
     let wg = WaitGroup::new();
     wg.add(1);
     let me = this_thread_state();
     std::thread::scope(|s| {
-        s.spawn(|| {
-            wait_for_sleeping_waiter(&wg, me.as_deref());
-            wg.done();
-        });
+        s.spawn(|| done_once_asleep(&wg, me.as_deref()));
         assert_eq!(allocations_during(|| wg.wait()), 0);
     });
 }
@@ -91,10 +96,7 @@ fn a_timed_wait_woken_by_done_does_not_allocate() {
     wg.add(1);
     let me = this_thread_state();
     std::thread::scope(|s| {
-        s.spawn(|| {
-            wait_for_sleeping_waiter(&wg, me.as_deref());
-            wg.done();
-        });
+        s.spawn(|| done_once_asleep(&wg, me.as_deref()));
         let n = allocations_during(|| assert!(wg.wait_timeout(PATIENCE)));
         assert_eq!(n, 0);
     });

@@ -44,6 +44,15 @@ impl Wake for CountingWaker {
     }
 }
 
+/// Asserts that the group is idle: counter zero, no waiter registered, no panic pending.
+#[track_caller]
+fn assert_idle(wg: &WaitGroup) {
+    assert_eq!(
+        format!("{wg:?}"),
+        "WaitGroup { count: 0, waiters: 0, panicked: false }"
+    );
+}
+
 fn poll_once(fut: &mut Wait<'_>, waker: &Waker) -> Poll<()> {
     Pin::new(fut).poll(&mut Context::from_waker(waker))
 }
@@ -187,10 +196,7 @@ fn cancelled_waits_interleaved_with_real_ones_leak_nothing() {
     // No registration holds a clone of the waker, and the group counts no waiter.
     drop(waker);
     assert_eq!(Arc::strong_count(&counting), 1);
-    assert_eq!(
-        format!("{wg:?}"),
-        "WaitGroup { count: 0, waiters: 0, panicked: false }"
-    );
+    assert_idle(&wg);
 }
 
 #[test]
@@ -210,10 +216,7 @@ fn waiters_dropped_while_done_runs_leave_nothing_behind() {
         });
         drop(waker);
         assert_eq!(Arc::strong_count(&counting), 1);
-        assert_eq!(
-            format!("{wg:?}"),
-            "WaitGroup { count: 0, waiters: 0, panicked: false }"
-        );
+        assert_idle(&wg);
     }
 }
 
@@ -377,10 +380,7 @@ fn a_released_wait_polled_128_rounds_later_is_ready() {
     );
     drop((stale, waker));
     assert_eq!(Arc::strong_count(&counting), 1, "a waker was left behind");
-    assert_eq!(
-        format!("{wg:?}"),
-        "WaitGroup { count: 0, waiters: 0, panicked: false }"
-    );
+    assert_idle(&wg);
 }
 
 /// Issue 9, item 2: a released `Wait` dropped 128 rounds later, during a round with a legal
@@ -412,10 +412,7 @@ fn a_released_wait_dropped_128_rounds_later_leaves_a_waiters_count_alone() {
         );
     });
     assert_eq!(Arc::strong_count(&counting), 1, "a waker was left behind");
-    assert_eq!(
-        format!("{wg:?}"),
-        "WaitGroup { count: 0, waiters: 0, panicked: false }"
-    );
+    assert_idle(&wg);
 }
 
 /// A task owned only by its wakers that holds a pending `Wait` of the same group: when its last
@@ -545,8 +542,5 @@ fn a_panicking_waker_does_not_cost_the_others_their_wake_up() {
     }
     drop((waits, waker));
     assert_eq!(Arc::strong_count(&counting), 1, "a waker was left behind");
-    assert_eq!(
-        format!("{wg:?}"),
-        "WaitGroup { count: 0, waiters: 0, panicked: false }"
-    );
+    assert_idle(&wg);
 }

@@ -189,11 +189,7 @@ fn waiters_and_drainers_of_one_round_are_released_together() {
 #[test]
 #[cfg_attr(miri, ignore = "tokio's multi-thread runtime is too slow under Miri")]
 fn an_async_drain_on_tokio_while_producer_tasks_run_flat_out() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = support::runtime();
     let wg = Arc::new(WaitGroup::new());
     let submitted = Arc::new(AtomicU64::new(0));
     let finished = Arc::new(AtomicU64::new(0));
@@ -262,11 +258,7 @@ fn a_dropped_pending_drain_future_is_harmless() {
 #[test]
 #[cfg_attr(miri, ignore = "tokio's multi-thread runtime is too slow under Miri")]
 fn a_server_drains_while_accepting_and_reports_its_panicking_handler() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = support::runtime();
     runtime.block_on(async {
         let handlers = Arc::new(WaitGroup::new());
         let stop = Arc::new(Stop::default());

@@ -141,112 +141,18 @@
 
 #![cfg(groupwait_loom)]
 
+mod loom_support;
+
 use groupwait::{Error, WaitGroup};
-use loom::cell::UnsafeCell;
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use std::any::Any;
+use loom_support::{assert_idle, explore, panic_message, spawn_worker, Parker, Slot, TIMEOUT};
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, Instant};
-
-/// Every model is explored exhaustively under this bound on preemptions.
-const PREEMPTION_BOUND: usize = 3;
-
-/// A timeout long enough never to fire for real: under loom a timed wait gives up whenever it
-/// would sleep, whatever its deadline.
-const TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// Runs `model` in every interleaving loom finds under [`PREEMPTION_BOUND`], with nothing that
-/// could cut the exploration short, and returns how often each outcome label was seen.
-fn explore(
-    name: &str,
-    model: impl Fn() -> &'static str + Sync + Send + 'static,
-) -> BTreeMap<&'static str, usize> {
-    let outcomes = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(PREEMPTION_BOUND);
-    builder.max_permutations = None;
-    builder.max_duration = None;
-    builder.checkpoint_file = None;
-    let start = Instant::now();
-    {
-        let outcomes = std::sync::Arc::clone(&outcomes);
-        builder.check(move || {
-            let outcome = model();
-            *outcomes.lock().unwrap().entry(outcome).or_insert(0) += 1;
-        });
-    }
-    let outcomes = outcomes.lock().unwrap().clone();
-    eprintln!(
-        "loom model {name}: {} executions in {:.2?} (preemption bound {PREEMPTION_BOUND}): {outcomes:?}",
-        outcomes.values().sum::<usize>(),
-        start.elapsed(),
-    );
-    outcomes
-}
-
-/// Asserts that the group is idle: counter zero, no waiter registered, no panic pending.
-#[track_caller]
-fn assert_idle(wg: &WaitGroup) {
-    let text = format!("{wg:?}");
-    assert!(
-        text.contains("count: 0")
-            && text.contains("waiters: 0")
-            && text.contains("panicked: false"),
-        "{text}"
-    );
-}
-
-/// A task's result: written by one thread before its `done`, read by the waiter after `wait`.
-/// The loom `UnsafeCell` is used only to tell loom about the accesses (it reports a write and
-/// a read that are not ordered by happens-before as a data race; no pointer is dereferenced,
-/// the crate denies `unsafe`), the value travels in a `Relaxed` atomic, so a missing edge also
-/// shows up as a stale read.
-struct Slot {
-    access: UnsafeCell<u32>,
-    value: AtomicUsize,
-}
-
-impl Slot {
-    fn new() -> Self {
-        Slot {
-            access: UnsafeCell::new(0),
-            value: AtomicUsize::new(0),
-        }
-    }
-
-    fn write(&self) {
-        self.access.with_mut(|_| ());
-        self.value.store(1, Ordering::Relaxed);
-    }
-
-    #[track_caller]
-    fn read(&self) {
-        self.access.with(|_| ());
-        assert_eq!(
-            self.value.load(Ordering::Relaxed),
-            1,
-            "the task's write is not visible"
-        );
-    }
-}
-
-/// The text of a panic payload.
-fn message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
-}
 
 /// Panics that some models provoke on purpose; the panic hook does not print them.
 const EXPECTED_PANICS: &[&str] = &[
@@ -267,7 +173,7 @@ fn quiet_expected_panics() -> impl Drop {
     HOOK.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let text = message(info.payload());
+            let text = panic_message(info.payload());
             if QUIET.get() && EXPECTED_PANICS.iter().any(|e| text.contains(e)) {
                 return;
             }
@@ -370,13 +276,7 @@ fn m3_timed_out_waiter_races_the_final_done() {
         let wg = Arc::new(WaitGroup::new());
         let slot = Arc::new(Slot::new());
         wg.add(1);
-        let worker = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let worker = spawn_worker(&wg, &slot);
         let released = wg.wait_timeout(TIMEOUT);
         // Released or given up, the waiter left no registration behind.
         let text = format!("{wg:?}");
@@ -434,13 +334,7 @@ fn m3b_two_timed_waiters_race_the_final_done() {
             }
             released
         };
-        let worker = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let worker = spawn_worker(&wg, &slot);
         let other = {
             let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
             thread::spawn(move || timed_wait(&wg, &slot))
@@ -562,7 +456,7 @@ fn m5c_add_races_the_release_of_a_waiter() {
             thread::spawn(move || {
                 catch_unwind(AssertUnwindSafe(|| wg.wait()))
                     .err()
-                    .map(|payload| message(&*payload))
+                    .map(|payload| panic_message(&*payload))
             })
         };
         let finisher = {
@@ -691,39 +585,6 @@ fn m6d_dropped_async_waiter_then_a_new_round() {
     });
 }
 
-/// A waker for a thread that polls a future by hand: `wake` sets `woken` under the lock and
-/// notifies; the polling thread sleeps on the condvar until it is set. (A spin on an atomic
-/// flag with `yield_now` is not loom-friendly: loom keeps only the last 7 stores of an atomic.)
-struct Parker {
-    woken: loom::sync::Mutex<bool>,
-    wakeup: loom::sync::Condvar,
-}
-
-impl Parker {
-    fn new() -> Self {
-        Parker {
-            woken: loom::sync::Mutex::new(false),
-            wakeup: loom::sync::Condvar::new(),
-        }
-    }
-
-    /// Sleeps until woken, and consumes the wake-up.
-    fn park(&self) {
-        let mut woken = self.woken.lock().unwrap();
-        while !*woken {
-            woken = self.wakeup.wait(woken).unwrap();
-        }
-        *woken = false;
-    }
-}
-
-impl Wake for Parker {
-    fn wake(self: std::sync::Arc<Self>) {
-        *self.woken.lock().unwrap() = true;
-        self.wakeup.notify_one();
-    }
-}
-
 /// Model 6b: an async waiter polled to completion (the wake-up is never lost).
 #[test]
 fn m6b_async_waiter_polled_to_completion() {
@@ -731,13 +592,7 @@ fn m6b_async_waiter_polled_to_completion() {
         let wg = Arc::new(WaitGroup::new());
         let slot = Arc::new(Slot::new());
         wg.add(1);
-        let finisher = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let finisher = spawn_worker(&wg, &slot);
         let parker = std::sync::Arc::new(Parker::new());
         let polls = {
             let waker = Waker::from(std::sync::Arc::clone(&parker));
@@ -782,13 +637,7 @@ fn m6c_one_done_releases_a_thread_and_a_task() {
                 slot.read();
             })
         };
-        let finisher = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let finisher = spawn_worker(&wg, &slot);
         let parker = std::sync::Arc::new(Parker::new());
         {
             let waker = Waker::from(std::sync::Arc::clone(&parker));
@@ -826,7 +675,7 @@ fn m7_guard_dropped_during_a_panic() {
         });
         let payload = catch_unwind(AssertUnwindSafe(|| wg.wait()))
             .expect_err("wait returned normally after a guarded task panicked");
-        let text = message(&*payload);
+        let text = panic_message(&*payload);
         assert!(text.contains("guard panicked"), "{text}");
         worker.join().unwrap();
         // The round's report stays for its other waiters; the next round's `add` clears it.
@@ -875,13 +724,7 @@ fn m8a_cancel_races_the_release() {
         let mut kept = wg.wait_async();
         assert!(poll_with(&mut cancelled, &flag).is_pending());
         assert!(poll_with(&mut kept, &parker).is_pending());
-        let finisher = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let finisher = spawn_worker(&wg, &slot);
         drop(cancelled);
         let polls = poll_to_completion(&mut kept, &parker);
         slot.read();
@@ -912,13 +755,7 @@ fn m8b_re_poll_with_a_new_waker_races_the_release() {
         let parker = std::sync::Arc::new(Parker::new());
         let mut wait = wg.wait_async();
         assert!(poll_with(&mut wait, &old).is_pending());
-        let finisher = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let finisher = spawn_worker(&wg, &slot);
         let polls = poll_to_completion(&mut wait, &parker);
         slot.read();
         drop(wait);

@@ -23,87 +23,20 @@
 
 #![cfg(groupwait_loom)]
 
+mod loom_support;
+
 use groupwait::WaitGroup;
-use loom::cell::UnsafeCell;
-use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use std::collections::BTreeMap;
+use loom_support::{explore, spawn_worker, Slot, TIMEOUT};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Duration, Instant};
 
-const PREEMPTION_BOUND: usize = 3;
-
-/// Never fires for real: under loom a timed wait gives up whenever it would sleep.
-const TIMEOUT: Duration = Duration::from_secs(3600);
-
-fn explore(
-    name: &str,
-    model: impl Fn() -> &'static str + Sync + Send + 'static,
-) -> BTreeMap<&'static str, usize> {
-    let outcomes = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(PREEMPTION_BOUND);
-    builder.max_permutations = None;
-    builder.max_duration = None;
-    builder.checkpoint_file = None;
-    let start = Instant::now();
-    {
-        let outcomes = std::sync::Arc::clone(&outcomes);
-        builder.check(move || {
-            let outcome = model();
-            *outcomes.lock().unwrap().entry(outcome).or_insert(0) += 1;
-        });
-    }
-    let outcomes = outcomes.lock().unwrap().clone();
-    eprintln!(
-        "loom model {name}: {} executions in {:.2?} (preemption bound {PREEMPTION_BOUND}): {outcomes:?}",
-        outcomes.values().sum::<usize>(),
-        start.elapsed(),
-    );
-    outcomes
-}
-
+/// [`loom_support::assert_idle`], and no drain pending.
 #[track_caller]
 fn assert_idle(wg: &WaitGroup) {
+    loom_support::assert_idle(wg);
     let text = format!("{wg:?}");
-    assert!(
-        text.contains("count: 0")
-            && text.contains("waiters: 0")
-            && text.contains("panicked: false")
-            && !text.contains("draining"),
-        "{text}"
-    );
-}
-
-/// A task's result, as in `tests/loom.rs`: loom checks the access order, the atomic the value.
-struct Slot {
-    access: UnsafeCell<u32>,
-    value: AtomicUsize,
-}
-
-impl Slot {
-    fn new() -> Self {
-        Slot {
-            access: UnsafeCell::new(0),
-            value: AtomicUsize::new(0),
-        }
-    }
-
-    fn write(&self) {
-        self.access.with_mut(|_| ());
-        self.value.store(1, Ordering::Relaxed);
-    }
-
-    #[track_caller]
-    fn read(&self) {
-        self.access.with(|_| ());
-        assert_eq!(
-            self.value.load(Ordering::Relaxed),
-            1,
-            "the task's write is not visible"
-        );
-    }
+    assert!(!text.contains("draining"), "{text}");
 }
 
 #[test]
@@ -112,13 +45,7 @@ fn d1_a_drain_sees_the_work_added_before_it() {
         let wg = Arc::new(WaitGroup::new());
         let slot = Arc::new(Slot::new());
         wg.add(1);
-        let worker = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let worker = spawn_worker(&wg, &slot);
         wg.wait_drained();
         slot.read();
         worker.join().unwrap();
@@ -163,13 +90,7 @@ fn d3_one_done_releases_a_waiter_and_a_drain_waiter() {
                 slot.read();
             })
         };
-        let worker = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let worker = spawn_worker(&wg, &slot);
         wg.wait_drained();
         slot.read();
         waiter.join().unwrap();
@@ -185,13 +106,7 @@ fn d4_a_timed_drain_that_gives_up_leaves_nothing_that_hurts() {
         let wg = Arc::new(WaitGroup::new());
         let slot = Arc::new(Slot::new());
         wg.add(1);
-        let worker = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let worker = spawn_worker(&wg, &slot);
         let outcome = if wg.wait_drained_timeout(TIMEOUT) {
             "drained in time"
         } else {
@@ -219,13 +134,7 @@ fn d5_two_drain_waiters_share_the_mark() {
                 slot.read();
             })
         };
-        let worker = {
-            let (wg, slot) = (Arc::clone(&wg), Arc::clone(&slot));
-            thread::spawn(move || {
-                slot.write();
-                wg.done();
-            })
-        };
+        let worker = spawn_worker(&wg, &slot);
         wg.wait_drained();
         slot.read();
         other.join().unwrap();

@@ -30,79 +30,16 @@
 
 #![cfg(groupwait_loom)]
 
+mod loom_support;
+
 use groupwait::task_group::{Cause, TaskError, TaskGroup};
 use loom::sync::Arc;
 use loom::thread;
+use loom_support::{block_on, explore};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
-
-const PREEMPTION_BOUND: usize = 3;
-
-/// A waker that sleeps on a loom `Mutex` + `Condvar` (as in `tests/loom.rs`: loom keeps only
-/// the last stores of an atomic, so a flag spun on could miss the wake).
-struct Parker {
-    woken: loom::sync::Mutex<bool>,
-    wakeup: loom::sync::Condvar,
-}
-
-impl Wake for Parker {
-    fn wake(self: std::sync::Arc<Self>) {
-        *self.woken.lock().unwrap() = true;
-        self.wakeup.notify_one();
-    }
-}
-
-/// Polls `fut` to completion on this loom thread, sleeping between polls until woken.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    let parker = std::sync::Arc::new(Parker {
-        woken: loom::sync::Mutex::new(false),
-        wakeup: loom::sync::Condvar::new(),
-    });
-    let waker = Waker::from(std::sync::Arc::clone(&parker));
-    let mut cx = Context::from_waker(&waker);
-    let mut fut = pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        let mut woken = parker.woken.lock().unwrap();
-        while !*woken {
-            woken = parker.wakeup.wait(woken).unwrap();
-        }
-        *woken = false;
-    }
-}
-
-/// Runs `model` in every interleaving under [`PREEMPTION_BOUND`] and counts its outcomes.
-fn explore(
-    name: &str,
-    model: impl Fn() -> &'static str + Sync + Send + 'static,
-) -> BTreeMap<&'static str, usize> {
-    let outcomes = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(PREEMPTION_BOUND);
-    builder.max_permutations = None;
-    builder.max_duration = None;
-    builder.checkpoint_file = None;
-    let start = Instant::now();
-    {
-        let outcomes = std::sync::Arc::clone(&outcomes);
-        builder.check(move || {
-            let outcome = model();
-            *outcomes.lock().unwrap().entry(outcome).or_insert(0) += 1;
-        });
-    }
-    let outcomes = outcomes.lock().unwrap().clone();
-    eprintln!(
-        "loom model {name}: {} executions in {:.2?} (preemption bound {PREEMPTION_BOUND}): {outcomes:?}",
-        outcomes.values().sum::<usize>(),
-        start.elapsed(),
-    );
-    outcomes
-}
+use std::task::{Context, Poll, Waker};
 
 /// A one-shot gate on loom's `Mutex` + `Condvar`.
 #[derive(Default)]
@@ -123,6 +60,26 @@ impl Gate {
             open = self.opened.wait(open).unwrap();
         }
     }
+}
+
+/// Starts a thread that cancels `group`.
+fn spawn_canceller(group: &Arc<TaskGroup<u8, ()>>) -> thread::JoinHandle<()> {
+    let group = Arc::clone(group);
+    thread::spawn(move || {
+        group.cancel();
+    })
+}
+
+/// Starts a thread that runs `task0` (the slot's holder) once `added` is open.
+fn spawn_holder(
+    task0: impl Future<Output = ()> + Send + 'static,
+    added: &Arc<Gate>,
+) -> thread::JoinHandle<()> {
+    let added = Arc::clone(added);
+    thread::spawn(move || {
+        added.pass();
+        block_on(task0);
+    })
 }
 
 #[track_caller]
@@ -147,12 +104,7 @@ fn m1_cancel_races_a_blocked_add() {
             let group = Arc::clone(&group);
             thread::spawn(move || block_on(group.track(async { Ok(1) })))
         };
-        let canceller = {
-            let group = Arc::clone(&group);
-            thread::spawn(move || {
-                group.cancel();
-            })
-        };
+        let canceller = spawn_canceller(&group);
         block_on(task0);
         adder.join().unwrap();
         canceller.join().unwrap();
@@ -178,19 +130,8 @@ fn m1b_cancel_is_the_only_way_out_of_a_blocked_add() {
     let outcomes = explore("1b cancel is the only way out of a blocked add", || {
         let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
         let added = Arc::new(Gate::default());
-        let holder = {
-            let (task0, added) = (group.track(async { Ok(0) }), Arc::clone(&added));
-            thread::spawn(move || {
-                added.pass();
-                block_on(task0);
-            })
-        };
-        let canceller = {
-            let group = Arc::clone(&group);
-            thread::spawn(move || {
-                group.cancel();
-            })
-        };
+        let holder = spawn_holder(group.track(async { Ok(0) }), &added);
+        let canceller = spawn_canceller(&group);
         let task1 = group.track(async { Ok(1) }); // blocks until the cancel
         added.open();
         block_on(task1);
@@ -211,19 +152,8 @@ fn m6b_cancel_is_the_only_way_out_of_an_awaited_slot() {
     let outcomes = explore("6b cancel is the only way out of an awaited slot", || {
         let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
         let added = Arc::new(Gate::default());
-        let holder = {
-            let (task0, added) = (group.track(async { Ok(0) }), Arc::clone(&added));
-            thread::spawn(move || {
-                added.pass();
-                block_on(task0);
-            })
-        };
-        let canceller = {
-            let group = Arc::clone(&group);
-            thread::spawn(move || {
-                group.cancel();
-            })
-        };
+        let holder = spawn_holder(group.track(async { Ok(0) }), &added);
+        let canceller = spawn_canceller(&group);
         let task1 = block_on(group.track_async(async { Ok(1) }));
         added.open();
         block_on(task1);
@@ -329,12 +259,7 @@ fn m6_cancel_races_an_awaited_slot() {
                 block_on(async { group.track_async(async { Ok(1) }).await.await })
             })
         };
-        let canceller = {
-            let group = Arc::clone(&group);
-            thread::spawn(move || {
-                group.cancel();
-            })
-        };
+        let canceller = spawn_canceller(&group);
         block_on(task0);
         waiter.join().unwrap();
         canceller.join().unwrap();

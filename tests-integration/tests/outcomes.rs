@@ -8,7 +8,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{wait_until, PATIENCE};
+use support::{panic_message, runtime, wait_until, PATIENCE};
 
 const fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
 const _: () = assert_error::<Panicked>();
@@ -23,17 +23,6 @@ fn waiters(wg: &WaitGroup) -> usize {
         .unwrap()
         .parse()
         .unwrap()
-}
-
-/// The message of a caught panic.
-fn message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
 }
 
 #[test]
@@ -67,7 +56,7 @@ fn the_second_re_raising_waiter_panics_saying_where_the_payload_went() {
     let wg = WaitGroup::new();
     let guard = wg.guard();
     std::thread::scope(|s| {
-        let raise = || catch_unwind(AssertUnwindSafe(|| wg.wait())).map_err(|p| message(&*p));
+        let raise = || catch_unwind(AssertUnwindSafe(|| wg.wait())).map_err(|p| panic_message(&*p));
         let a = s.spawn(raise);
         let b = s.spawn(raise);
         wait_until("both waiters registered", || waiters(&wg) == 2);
@@ -192,7 +181,7 @@ fn a_payload_nobody_took_is_kept_into_the_next_round_and_then_cleared() {
     // Round two starts before anyone waited: the payload is kept for its waiter.
     wg.go(|| {}).join().unwrap();
     let mut report = wg.wait_outcome().unwrap_err();
-    assert_eq!(message(&*report.take_payload().unwrap()), "round one");
+    assert_eq!(panic_message(&*report.take_payload().unwrap()), "round one");
     // Round three: delivered, so cleared by its `add`.
     wg.go(|| {}).join().unwrap();
     assert!(wg.wait_outcome().is_ok());
@@ -212,20 +201,14 @@ fn the_outcome_wait_panics_only_on_misuse() {
         let _ = wg.try_add(1);
         match waiter.join().unwrap() {
             Ok(outcome) => assert!(outcome.is_ok()),
-            Err(payload) => assert!(message(&*payload).contains("reused before previous Wait")),
+            Err(payload) => {
+                assert!(panic_message(&*payload).contains("reused before previous Wait"))
+            }
         }
     });
 }
 
 // ---- async ------------------------------------------------------------------------------
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap()
-}
 
 /// A toy server: handlers run under `track_owned`; one of them panics. Its shutdown code
 /// waits for the handlers with `wait_outcome_async` and reports the failure as a value,
@@ -328,7 +311,7 @@ fn an_outcome_future_on_an_idle_group_is_ready_at_once_and_a_re_raising_one_stil
         futures::executor::block_on(wg.wait_async());
     }))
     .unwrap_err();
-    assert_eq!(message(&*caught), "raised");
+    assert_eq!(panic_message(&*caught), "raised");
     // ...and the outcome future of the same round is told, without raising.
     let report = futures::executor::block_on(wg.wait_outcome_async()).unwrap_err();
     assert!(report.handed_elsewhere());

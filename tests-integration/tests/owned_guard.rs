@@ -107,11 +107,7 @@ fn guard_static_and_go_static_work_on_a_static_group() {
 #[test]
 #[cfg_attr(miri, ignore = "tokio's blocking pool is too slow under Miri")]
 fn owned_guards_count_spawn_blocking_jobs_on_tokio() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = support::runtime();
     runtime.block_on(async {
         let wg = Arc::new(WaitGroup::new());
         let mut handles = Vec::new();

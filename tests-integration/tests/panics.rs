@@ -7,17 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The message of a caught panic, whether it was raised with a `&str` or a `String`.
-fn message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
-}
+use support::panic_message;
 
 #[test]
 fn wait_reraises_the_payload_of_a_panicking_go_task() {
@@ -53,7 +43,7 @@ fn wait_reraises_only_after_every_task_finished() {
             });
         }
         let caught = catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err();
-        assert_eq!(message(&*caught), "first task failed");
+        assert_eq!(panic_message(&*caught), "first task failed");
         // Read before the scope joins the threads: only `wait` made the tasks finish first.
         assert_eq!(finished.load(Ordering::Relaxed), 3);
         // Joined, the failed thread shows its failure and the scope does not re-raise it.
@@ -102,7 +92,7 @@ fn the_first_panic_is_kept_and_later_ones_dropped() {
         })
     }))
     .unwrap_err();
-    assert_eq!(message(&*caught), "one");
+    assert_eq!(panic_message(&*caught), "one");
     // Delivered once; the round's other waiters get the report, which counts both.
     let report = wg.wait_outcome().unwrap_err();
     assert!(report.handed_elsewhere());
@@ -123,7 +113,7 @@ fn every_waiter_panics_and_exactly_one_receives_the_payload() {
         .map(|_| {
             let wg = Arc::clone(&wg);
             std::thread::spawn(move || {
-                message(&*catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err())
+                panic_message(&*catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err())
             })
         })
         .collect();
@@ -146,7 +136,7 @@ fn timed_waits_report_the_panic_too() {
     wg.go(|| panic!("timed")).join().unwrap();
     let caught =
         catch_unwind(AssertUnwindSafe(|| wg.wait_timeout(Duration::from_secs(1)))).unwrap_err();
-    assert_eq!(message(&*caught), "timed");
+    assert_eq!(panic_message(&*caught), "timed");
     assert!(wg
         .wait_timeout_outcome(Duration::ZERO)
         .unwrap_err()
@@ -163,9 +153,9 @@ fn a_panic_under_a_guard_calls_done_and_the_waiter_panics_too() {
             panic!("worker failed");
         });
         let caught = catch_unwind(AssertUnwindSafe(|| wg.wait())).unwrap_err();
-        assert!(message(&*caught).contains("guard panicked"));
+        assert!(panic_message(&*caught).contains("guard panicked"));
         // The worker's own payload stays with its thread.
-        assert_eq!(message(&*worker.join().unwrap_err()), "worker failed");
+        assert_eq!(panic_message(&*worker.join().unwrap_err()), "worker failed");
     });
     assert_eq!(wg.count(), 0);
     drop(wg.guard()); // the next round starts clean
@@ -191,6 +181,6 @@ fn an_unclaimed_panic_waits_for_the_next_wait_even_in_a_later_round() {
         })
     }))
     .unwrap_err();
-    assert_eq!(message(&*caught), "round one");
+    assert_eq!(panic_message(&*caught), "round one");
     assert_eq!(wg.wait_outcome().unwrap_err().count(), 2);
 }

@@ -1,18 +1,11 @@
 //! Issue 10, item 4: a `go_scoped` task that panics in a scope that never calls `wait` makes
 //! the scope panic, as a plain `Scope::spawn` would, instead of returning as if all went well.
 
+mod support;
+
 use groupwait::{TaskKind, WaitGroup};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
-fn message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
-}
+use support::panic_message;
 
 #[test]
 fn a_scope_that_forgets_to_wait_panics_like_a_plain_spawn() {
@@ -30,11 +23,11 @@ fn a_scope_that_forgets_to_wait_panics_like_a_plain_spawn() {
     }))
     .unwrap_err();
     // The same failure as the plain spawn's.
-    assert_eq!(message(&*counted), message(&*plain));
+    assert_eq!(panic_message(&*counted), panic_message(&*plain));
     // The payload itself is still with the group, for its waiter.
     let mut report = wg.wait_outcome().unwrap_err();
     assert_eq!(report.kind(), TaskKind::GoScoped);
-    assert_eq!(message(&*report.take_payload().unwrap()), "counted");
+    assert_eq!(panic_message(&*report.take_payload().unwrap()), "counted");
 }
 
 #[test]
@@ -56,7 +49,7 @@ fn a_joined_handle_shows_the_failure_and_marks_it_handled() {
     let outcome = std::thread::scope(|s| {
         let handle = wg.go_scoped(s, || panic!("joined"));
         let own = handle.join().unwrap_err();
-        assert!(message(&*own).contains("go_scoped task panicked"));
+        assert!(panic_message(&*own).contains("go_scoped task panicked"));
         wg.wait_outcome()
     });
     assert_eq!(outcome.unwrap_err().message(), Some("joined"));

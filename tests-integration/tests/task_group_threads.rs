@@ -44,6 +44,23 @@ fn until_cancelled(token: &CancelToken) {
     wait_until("the group to be cancelled", || token.is_cancelled());
 }
 
+/// Spawns a task that raises the returned [`Started`], blocks until the group is cancelled,
+/// then returns `result`.
+fn spawn_until_cancelled<T: Send + 'static, E: Send + 'static>(
+    group: &TaskGroup<T, E>,
+    result: Result<T, E>,
+) -> Started {
+    let token = group.token();
+    let started = Started::default();
+    let raise = started.clone();
+    group.spawn(move || {
+        raise.raise();
+        until_cancelled(&token);
+        result
+    });
+    started
+}
+
 #[test]
 fn results_come_back_in_submission_order_whatever_the_completion_order() {
     let n = size(16, 4);
@@ -84,14 +101,7 @@ fn first_error_cancels_the_rest_and_is_what_wait_returns() {
 #[test]
 fn wait_all_keeps_every_outcome_in_submission_order() {
     let group = TaskGroup::<u32, &str>::new();
-    let token = group.token();
-    let started = Started::default();
-    let raise = started.clone();
-    group.spawn(move || {
-        raise.raise();
-        until_cancelled(&token);
-        Ok(0)
-    });
+    let started = spawn_until_cancelled(&group, Ok(0));
     group.spawn(move || {
         started.wait();
         Err("boom")
@@ -233,14 +243,7 @@ fn try_spawn_at_the_limit_hands_the_task_back() {
 #[test]
 fn cancellation_wakes_a_caller_blocked_on_a_slot() {
     let group = Arc::new(TaskGroup::<(), &str>::with_limit(2));
-    let token = group.token();
-    let first = Started::default();
-    let raise = first.clone();
-    group.spawn(move || {
-        raise.raise();
-        until_cancelled(&token);
-        Ok(())
-    });
+    let first = spawn_until_cancelled(&group, Ok(()));
     let adder_started = Arc::new(AtomicBool::new(false));
     let started = Arc::clone(&adder_started);
     group.spawn(move || {
@@ -288,14 +291,7 @@ fn an_explicit_cancel_wakes_every_blocked_adder() {
 #[test]
 fn wait_timeout_and_wait_deadline_never_return_early() {
     let group = TaskGroup::<(), ()>::new();
-    let token = group.token();
-    let started = Started::default();
-    let raise = started.clone();
-    group.spawn(move || {
-        raise.raise();
-        until_cancelled(&token);
-        Ok(())
-    });
+    let started = spawn_until_cancelled(&group, Ok(()));
     started.wait();
     let start = Instant::now();
     assert!(group.wait_timeout(Duration::from_millis(20)).is_none());

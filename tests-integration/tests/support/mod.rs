@@ -9,8 +9,22 @@ mod test_support;
 #[allow(unused_imports)] // each test target uses a different part
 pub use test_support::*;
 
+mod panic_message;
+
+#[allow(unused_imports)] // each test target uses a different part
+pub use panic_message::panic_message;
+
 use groupwait::WaitGroup;
 use std::path::{Path, PathBuf};
+
+/// A multi-thread tokio runtime with two workers and the time driver.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap()
+}
 
 /// The number of registered waiters, read from the group's `Debug` output (the only place the
 /// public API shows it).
