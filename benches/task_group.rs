@@ -12,15 +12,32 @@
 //! * `threads`: one round = 100 threads, each returning its index, joined.
 //!   - `thread::scope`: `s.spawn`, join every handle for its value;
 //!   - `TaskGroup` scoped: `group.spawn_scoped(s, ..)`, `group.wait()`;
-//!   - `TaskGroup` static: `group.spawn(..)`, `group.wait()`.
+//!   - `TaskGroup` static: `group.spawn(..)`, `group.wait()`;
+//!   - `TaskGroup` static with a limit of one per core (`TaskGroup::with_limit`): still one OS
+//!     thread per task, but no more running at once than rayon's pool has workers;
+//!   - `rayon::scope` on rayon's global pool (one worker per core), each task writing its index
+//!     into its own slot: pool tasks, not OS threads, so a different cost model (no thread is
+//!     created per task), shown for scale and not as a like-for-like peer.
+//! * `Go`: an errgroup-shaped group written with Go's standard library (benches/go/), on the
+//!   same shapes, with goroutines (a third cost model: green threads on `GOMAXPROCS` OS
+//!   threads); `GOMAXPROCS` is 1 next to the current-thread runtime, 2 next to the two-worker
+//!   runtime and the threads. Its test binary is built once (`go test -c`), and one round of a
+//!   Go cell is one run of that binary for 20 rounds (after Go's own warm-up round), timed by
+//!   Go: the sample is Go's ns/op, so process start is not in it, and the Go rounds alternate
+//!   with the Rust ones. Go is `$GO` if set (empty: skip Go), else the toolchain that
+//!   `scripts/bench.sh` installs under `${XDG_CACHE_HOME:-~/.cache}/groupwait/go-venv`, else
+//!   `go` on the `PATH`; without one the Go rows are left out, with a note.
 //!
 //! Each cell is 15 rounds (after 3 warm-up rounds), rounds of the cells of a shape alternate,
 //! and the median round is reported as ns per task, with the ratio to the shape's reference
-//! (`JoinSet` for async, `thread::scope` for threads). `cargo bench --bench task_group`.
+//! (`JoinSet` for async, `thread::scope` for threads). `cargo bench -p benches --bench
+//! task_group`; `scripts/bench.sh` runs it too.
 
 use groupwait::task_group::TaskGroup;
 use std::convert::Infallible;
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::task::TaskTracker;
@@ -57,7 +74,10 @@ fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) {
     println!("| implementation | ns per task | ratio to {} |", cells[0].0);
     println!("|---|---:|---:|");
     for ((name, _), ns) in cells.iter().zip(&medians) {
-        println!("| {name} | {ns:.0} | {:.2} |", ns / medians[0]);
+        let ratio = ns / medians[0];
+        // Three decimals where two would round a pool or goroutine row to 0.01.
+        let digits = if ratio < 0.1 { 3 } else { 2 };
+        println!("| {name} | {ns:.0} | {ratio:.digits$} |");
     }
 }
 
@@ -197,11 +217,118 @@ fn thread_cells() -> Vec<(&'static str, Round)> {
         black_box(group.wait().unwrap());
         start.elapsed()
     };
+    let cores = rayon::current_num_threads();
+    let limited = move || {
+        let start = Instant::now();
+        let group = TaskGroup::<usize, Infallible>::with_limit(cores);
+        for i in 0..THREADS {
+            group.spawn(move || Ok(i));
+        }
+        black_box(group.wait().unwrap());
+        start.elapsed()
+    };
+    let rayon_scope = || {
+        let start = Instant::now();
+        let mut out = vec![0usize; THREADS];
+        rayon::scope(|s| {
+            for (i, slot) in out.iter_mut().enumerate() {
+                s.spawn(move |_| *slot = i);
+            }
+        });
+        black_box(out);
+        start.elapsed()
+    };
     vec![
         ("thread::scope", Box::new(scope) as Round),
         ("TaskGroup::spawn_scoped", Box::new(scoped)),
         ("TaskGroup::spawn", Box::new(owned)),
+        ("TaskGroup::with_limit(cores) + spawn", Box::new(limited)),
+        ("rayon::scope (pool)", Box::new(rayon_scope)),
     ]
+}
+
+/// The Go toolchain to use, or why there is none.
+fn go_toolchain() -> Result<PathBuf, String> {
+    if let Some(go) = std::env::var_os("GO") {
+        return if go.is_empty() {
+            Err("GO is empty".into())
+        } else {
+            Ok(go.into())
+        };
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")));
+    if let Some(go) = cache.map(|c| c.join("groupwait/go-venv/bin/go")) {
+        if go.exists() {
+            return Ok(go);
+        }
+    }
+    match Command::new("go").arg("version").output() {
+        Ok(out) if out.status.success() => Ok("go".into()),
+        _ => Err("no Go toolchain (set GO, or run scripts/bench.sh once to install one)".into()),
+    }
+}
+
+/// Builds benches/go/ into a test binary and returns its path and Go's version.
+fn build_go() -> Result<(PathBuf, String), String> {
+    let go = go_toolchain()?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("go");
+    let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join("errgroup.test");
+    let mut cmd = Command::new(&go);
+    cmd.current_dir(&dir).env("GOTOOLCHAIN", "local");
+    let out = cmd
+        .args(["test", "-c", "-o"])
+        .arg(&bin)
+        .output()
+        .map_err(|e| format!("{}: {e}", go.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "go test -c failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let version = Command::new(&go)
+        .arg("version")
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    Ok((bin, version))
+}
+
+/// A Go cell: one run of the test binary for `name` (20 rounds after Go's warm-up round, with
+/// `GOMAXPROCS` = `cpu`), returning Go's time per round (ns/op).
+fn go_cell(bin: &Path, name: &'static str, cpu: usize) -> Round {
+    let bin = bin.to_path_buf();
+    Box::new(move || {
+        let out = Command::new(&bin)
+            .args([
+                "-test.run",
+                "^$",
+                "-test.benchtime",
+                "20x",
+                "-test.count",
+                "1",
+            ])
+            .arg("-test.bench")
+            .arg(format!("^BenchmarkErrgroup$/^{name}$"))
+            .arg("-test.cpu")
+            .arg(cpu.to_string())
+            .output()
+            .expect("run the Go benchmark");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let ns: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("BenchmarkErrgroup/"))
+            .find_map(|l| {
+                let fields: Vec<&str> = l.split_whitespace().collect();
+                let at = fields.iter().position(|f| *f == "ns/op")?;
+                fields[at - 1].parse().ok()
+            })
+            .unwrap_or_else(|| panic!("no ns/op in the Go output:\n{text}"));
+        Duration::from_nanos(ns as u64)
+    })
 }
 
 fn main() {
@@ -210,11 +337,58 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    shape("async, current-thread runtime", ASYNC_TASKS, async_cells(1));
+    let go = build_go();
+    let with_go =
+        |mut cells: Vec<(&'static str, Round)>, go_cells: &[(&'static str, &'static str)], cpu| {
+            if let Ok((bin, _)) = &go {
+                for (label, name) in go_cells {
+                    cells.push((*label, go_cell(bin, name, cpu)));
+                }
+            }
+            cells
+        };
+    match &go {
+        Ok((_, version)) => println!("Go: {version}"),
+        Err(why) => println!("Go: not run ({why})"),
+    }
+    shape(
+        "async, current-thread runtime",
+        ASYNC_TASKS,
+        with_go(
+            async_cells(1),
+            &[
+                ("Go errgroup-shaped, GOMAXPROCS=1", "async"),
+                ("Go errgroup-shaped + context, GOMAXPROCS=1", "async_ctx"),
+            ],
+            1,
+        ),
+    );
     shape(
         "async, multi-thread runtime (2 workers)",
         ASYNC_TASKS,
-        async_cells(2),
+        with_go(
+            async_cells(2),
+            &[
+                ("Go errgroup-shaped, GOMAXPROCS=2", "async"),
+                ("Go errgroup-shaped + context, GOMAXPROCS=2", "async_ctx"),
+            ],
+            2,
+        ),
     );
-    shape("threads", THREADS, thread_cells());
+    shape(
+        "threads",
+        THREADS,
+        with_go(
+            thread_cells(),
+            &[
+                ("Go errgroup-shaped, GOMAXPROCS=2", "threads"),
+                ("Go errgroup-shaped + context, GOMAXPROCS=2", "threads_ctx"),
+                (
+                    "Go errgroup-shaped, limit 2, GOMAXPROCS=2",
+                    "threads_limit2",
+                ),
+            ],
+            2,
+        ),
+    );
 }

@@ -14,6 +14,9 @@
 #   1. `shapes` (Go's six benchmark shapes) and Go's `go test -bench WaitGroup -cpu 1,2 sync`,
 #      alternating for several passes, so a busy period on the machine hits both;
 #   2. `wake` (wake latency), `fanout` (threads), `async_fanout` (tokio tasks), `memory`;
+#      `task_group` (TaskGroup's per-task cost against JoinSet, TaskTracker, thread::scope,
+#      rayon and, with Go, an errgroup-shaped group in benches/go/; its tables go to the
+#      terminal and to target/bench-results/task_group.md, not into BENCHMARKS.md);
 #   3. if valgrind is installed, instruction counts per operation under callgrind (`shapes
 #      --profile`);
 #   4. `report`, which turns target/bench-results/ into BENCHMARKS.md and docs/benchmarks.svg.
@@ -113,7 +116,7 @@ bench() { # NAME [ARGS...]: one bench of the package `benches`, quietly built
   shift
   cargo bench -q -p benches --bench "$name" -- "$@"
 }
-benches=(shapes wake fanout async_fanout memory report)
+benches=(shapes wake fanout async_fanout memory task_group report)
 build_log=$(cargo bench --no-run -p benches "${benches[@]/#/--bench=}" 2>&1) || {
   echo "$build_log" >&2
   exit 1
@@ -180,6 +183,9 @@ done
 
 say "memory"
 bench memory --out "$results/memory.tsv"
+
+say "Rust and Go: task_group"
+GO=${go:-} bench task_group | tee "$results/task_group.md" >&2
 load_after=$(load)
 
 # --- instruction counts --------------------------------------------------------------------

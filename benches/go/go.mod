@@ -1,0 +1,3 @@
+module groupwait.invalid/benches/go
+
+go 1.22
