@@ -37,9 +37,9 @@ use std::task::{Context, Poll};
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Drained<'a> {
     wg: &'a WaitGroup,
-    /// Once marked: the generation the mark was seen under, and the stored waker's
+    /// While pending: the generation the mark was seen under, and the stored waker's
     /// registration under the drain key.
-    marked: Option<(u64, Option<Registration>)>,
+    marked: Option<(u64, Registration)>,
 }
 
 impl WaitGroup {
@@ -79,23 +79,27 @@ impl Future for Drained<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let wg = this.wg;
-        let marked_gen = match &mut this.marked {
-            Some((_, Some(registration))) => {
-                // Lock-free: the drain wake-up (`wake_after_zero`) takes the stored waker out
-                // of the drain key's list, which bumps this ticket.
-                if registration.released() {
-                    this.marked = None;
-                    return Poll::Ready(());
-                }
-                if registration.stores(cx.waker())
-                    || parking::replace_waker(wg.drain_key(), registration, cx.waker())
+        let marked_gen = match this.marked.take() {
+            Some((marked_gen, mut registration)) => {
+                // Still stored: pending (a re-poll with the same waker takes no lock).
+                if !registration.released()
+                    && (registration.stores(cx.waker())
+                        || parking::replace_waker(wg.drain_key(), &mut registration, cx.waker()))
                 {
+                    this.marked = Some((marked_gen, registration));
                     return Poll::Pending;
                 }
-                this.marked = None;
-                return Poll::Ready(());
+                // Taken out by a drain wake-up, which wakes every drain waiter stored under
+                // the key: maybe that of a zero before this drain's mark (its `done` wakes
+                // the key after its write, and a new mark can come in between). So the word
+                // decides, not the wake-up: `drained_since` (an Acquire load, which also
+                // makes the round's `done`s visible to the caller) and, if not drained yet,
+                // a new registration below. The old one's slot was freed by that release.
+                if wg.drained_since(marked_gen) {
+                    return Poll::Ready(());
+                }
+                marked_gen
             }
-            Some((marked_gen, None)) => *marked_gen,
             None => match wg.mark_draining() {
                 Some(marked_gen) => marked_gen,
                 None => return Poll::Ready(()),
@@ -112,13 +116,10 @@ impl Future for Drained<'_> {
         );
         match registered {
             Ok(Some(registration)) => {
-                this.marked = Some((marked_gen, Some(registration)));
+                this.marked = Some((marked_gen, registration));
                 Poll::Pending
             }
-            Ok(None) => {
-                this.marked = None;
-                Poll::Ready(())
-            }
+            Ok(None) => Poll::Ready(()),
             Err(never) => match never {},
         }
     }
@@ -126,7 +127,7 @@ impl Future for Drained<'_> {
 
 impl Drop for Drained<'_> {
     fn drop(&mut self) {
-        if let Some((_, Some(registration))) = self.marked.take() {
+        if let Some((_, registration)) = self.marked.take() {
             // Nothing to take back in the word: a drain mark is shared and cleared by the
             // next zero (a stale one costs that zero one wake-up of the drain key).
             parking::cancel_waker(self.wg.drain_key(), registration, || {});

@@ -364,8 +364,8 @@ impl WaitGroup {
     /// waiters if a drain mark was set.
     #[cold]
     fn wake_after_zero(&self, before: u64, after: u64) {
-        // Taken before the release: once it succeeded, the group may already be freed by a
-        // released waiter, and only this address may be used.
+        // Taken before the release: once its compare-exchange succeeded, only addresses are
+        // used (a released waiter may already be done with the group).
         let drain_key = self.drain_key();
         if waiters(before) != 0 {
             self.release_waiters(after);

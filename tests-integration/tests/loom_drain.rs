@@ -4,7 +4,7 @@
 //! `#![cfg(groupwait_loom)]`, like `tests/loom.rs`, whose conventions it follows. Run with
 //!
 //! ```text
-//! RUSTFLAGS="--cfg groupwait_loom" cargo test -p groupwait --release --test loom_drain -- --test-threads=1 --nocapture
+//! RUSTFLAGS="--cfg groupwait_loom" cargo test -p tests-integration --release --test loom_drain -- --test-threads=1 --nocapture
 //! ```
 //!
 //! | model | program |
@@ -14,6 +14,8 @@
 //! | d3 | `add(1)`; a registered `wait`er and a drain waiter, one `done` releases both |
 //! | d4 | `add(1)`; a timed drain (gives up whenever it would sleep) then a drain, racing the `done` |
 //! | d5 | `add(1)`; two drain waiters share the mark; one `done` releases both |
+//! | d6 | `add(1)`, a `Drained` pends; a worker's `done` races a producer's `add(1)` and a second `Drained`: the first zero's wake-up must not complete the second (found by review: it did) |
+//! | d7, d7b | `add(2)`, two workers write a slot each and `done`; an async (d7) or blocking (d7b) drain must see both writes (found by review: the async one completed through its ticket without an Acquire load of the word) |
 //! | o1 | a guarded worker panics; main's `wait_outcome` gets the payload, a second one the report without it, and the next round's `add` clears it |
 //!
 //! What they check: a drain never returns before the work added before it is done (the
@@ -168,5 +170,81 @@ fn o1_the_round_report_reaches_every_waiter_once_with_the_payload() {
         wg.done();
         assert_idle(wg);
         "told"
+    });
+}
+
+/// a drain wake-up for a zero that happened *before* a later `Drained` marked must not
+/// complete that later `Drained` (its counter has not been zero since its first poll).
+#[test]
+fn d6_an_earlier_zeros_wake_up_does_not_complete_a_later_drained() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+    explore("d6", || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let parker = std::sync::Arc::new(loom_support::Parker::new());
+        let waker = Waker::from(std::sync::Arc::clone(&parker));
+        let mut cx = Context::from_waker(&waker);
+        let mut d1 = wg.wait_drained_async();
+        assert!(Pin::new(&mut d1).poll(&mut cx).is_pending());
+        let worker = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.done())
+        };
+        // A producer adds while the worker's `done` runs: from here on the counter is >= 1
+        // until main's own `done` below, so no Drained made from here may complete before.
+        wg.add(1);
+        let mut d2 = wg.wait_drained_async();
+        let first = Pin::new(&mut d2).poll(&mut cx);
+        worker.join().unwrap();
+        let second = Pin::new(&mut d2).poll(&mut cx);
+        assert!(
+            first.is_pending() && second.is_pending(),
+            "early return: Drained ready ({first:?}, {second:?}) with count {} and no zero since its first poll",
+            wg.count()
+        );
+        drop(d1);
+        wg.done();
+        loom_support::block_on(d2);
+        assert_idle(&wg);
+        "ok"
+    });
+}
+
+/// an async drain completed through its ticket (no Acquire load of the word) must
+/// still see the writes of every `done` of the drained work, not only the zeroing one's.
+#[test]
+fn d7_an_async_drain_sees_every_dones_writes() {
+    explore("d7", || {
+        let wg = Arc::new(WaitGroup::new());
+        let (a, b) = (Arc::new(Slot::new()), Arc::new(Slot::new()));
+        wg.add(2);
+        let first = spawn_worker(&wg, &a);
+        let second = spawn_worker(&wg, &b);
+        loom_support::block_on(wg.wait_drained_async());
+        a.read();
+        b.read();
+        first.join().unwrap();
+        second.join().unwrap();
+        "drained"
+    });
+}
+
+/// The control for d7: the blocking drain, same program.
+#[test]
+fn d7b_a_blocking_drain_sees_every_dones_writes() {
+    explore("d7b", || {
+        let wg = Arc::new(WaitGroup::new());
+        let (a, b) = (Arc::new(Slot::new()), Arc::new(Slot::new()));
+        wg.add(2);
+        let first = spawn_worker(&wg, &a);
+        let second = spawn_worker(&wg, &b);
+        wg.wait_drained();
+        a.read();
+        b.read();
+        first.join().unwrap();
+        second.join().unwrap();
+        "drained"
     });
 }
