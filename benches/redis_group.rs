@@ -8,7 +8,14 @@
 //! * `DECR+PUBLISH` (Redisson's `RCountDownLatch` algorithm): `done` = a script doing `DECR`,
 //!   and at zero `DEL` + `PUBLISH`; the waiter `SUBSCRIBE`s, re-checks with `GET`, then waits
 //!   for the message.
-//! * `round trip`: `PING` on one connection, the unit the latency target is stated in.
+//! * `round trip`: `PING` on one connection, the unit the latency target is stated in: back
+//!   to back (a hot loop, every thread awake) and after 5 ms idle (as the timed `done`s below
+//!   are sent: the client's runtime and the server sleep in between and must be woken).
+//! * `trivial script`: `EVALSHA` of `return 1` after 5 ms idle: the cost of entering Lua at
+//!   all, which every script-based `done` (this library's, Redisson's) pays.
+//! * `XADD -> XREAD`: the stream wake-up alone, with no script and no library: one connection
+//!   blocked in `XREAD BLOCK`, another sends `XADD` after 5 ms idle. The floor of any waiter
+//!   that reads a Redis stream through the `redis` crate.
 //!
 //! Measured: `done`s per second from one client (sequential) and from 16 concurrent clients
 //! (16 connections, each with its own members), and the latency from the moment the last
@@ -217,12 +224,91 @@ async fn baseline_throughput(url: &str, redisson: bool, clients: usize, per_clie
     (clients * per_client) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// `PING` sent after 5 ms idle, as the timed `done`s are: the round trip from idle threads.
+async fn idle_round_trip(url: &str, n: usize) -> Vec<Duration> {
+    let mut c = conn(url).await;
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let t = Instant::now();
+        let _: String = redis::cmd("PING").query_async(&mut c).await.unwrap();
+        v.push(t.elapsed());
+    }
+    v
+}
+
+/// A trivial script (`return 1`) sent after 5 ms idle: what any Lua-script `done` pays over
+/// a `PING` from idle, before its own work.
+async fn idle_script_round_trip(url: &str, n: usize) -> Vec<Duration> {
+    let mut c = conn(url).await;
+    let script = redis::Script::new("return 1");
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let t = Instant::now();
+        let _: i64 = script.invoke_async(&mut c).await.unwrap();
+        v.push(t.elapsed());
+    }
+    v
+}
+
+/// The stream wake-up alone: `XADD` on one connection to a waiter blocked in `XREAD BLOCK`
+/// on another (from an explicit id, so an entry added before the block is not missed).
+async fn xread_latency(url: &str, rounds: usize) -> Vec<Duration> {
+    let mut worker = conn(url).await;
+    let mut reader = conn(url).await;
+    let key = "bench:xread";
+    let mut v = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let last: String = redis::cmd("XADD")
+            .arg(key)
+            .arg("*")
+            .arg("n")
+            .arg("1")
+            .query_async(&mut worker)
+            .await
+            .unwrap();
+        let mut r = reader.clone();
+        let waiter = tokio::spawn(async move {
+            let _: redis::Value = redis::cmd("XREAD")
+                .arg("BLOCK")
+                .arg(30_000)
+                .arg("STREAMS")
+                .arg(key)
+                .arg(&last)
+                .query_async(&mut r)
+                .await
+                .unwrap();
+            Instant::now()
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let t = Instant::now();
+        let _: String = redis::cmd("XADD")
+            .arg(key)
+            .arg("*")
+            .arg("n")
+            .arg("2")
+            .query_async(&mut worker)
+            .await
+            .unwrap();
+        let woke = waiter.await.unwrap();
+        v.push(woke.saturating_duration_since(t));
+    }
+    let _: () = redis::cmd("DEL")
+        .arg(key)
+        .query_async(&mut reader)
+        .await
+        .unwrap();
+    v
+}
+
 /// Last-`done`-to-wake latency of groupwait-redis: two members, the first done before the
-/// waiter blocks, the second timed.
-async fn gw_latency(url: &str, rounds: usize) -> Vec<Duration> {
+/// waiter blocks, the second timed. Also returns when the timed `done`'s own reply arrived.
+async fn gw_latency(url: &str, rounds: usize) -> (Vec<Duration>, Vec<Duration>) {
     let group = Group::open_with(url, "latency", options()).await.unwrap();
     let waiter_group = Group::open_with(url, "latency", options()).await.unwrap();
     let mut v = Vec::with_capacity(rounds);
+    let mut replies = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let a = group.join().await.unwrap();
         let b = group.join().await.unwrap();
@@ -236,10 +322,11 @@ async fn gw_latency(url: &str, rounds: usize) -> Vec<Duration> {
         tokio::time::sleep(Duration::from_millis(5)).await;
         let t = Instant::now();
         b.done().await.unwrap();
+        replies.push(t.elapsed());
         let woke = waiter.await.unwrap();
         v.push(woke.saturating_duration_since(t));
     }
-    v
+    (v, replies)
 }
 
 async fn poll_latency(url: &str, rounds: usize) -> Vec<Duration> {
@@ -356,12 +443,35 @@ fn main() {
         let latch_one = baseline_throughput(&url, true, 1, sizes.ops).await;
         let latch_16 = baseline_throughput(&url, true, 16, sizes.per_client).await;
 
-        let mut gw_lat = gw_latency(&url, sizes.rounds).await;
+        let mut idle_rtt = idle_round_trip(&url, sizes.rounds).await;
+        let mut idle_script = idle_script_round_trip(&url, sizes.rounds).await;
+        let mut xread_lat = xread_latency(&url, sizes.rounds).await;
+        let (mut gw_lat, mut gw_reply) = gw_latency(&url, sizes.rounds).await;
         let mut poll_lat = poll_latency(&url, sizes.rounds).await;
         let mut latch_lat = redisson_latency(&url, sizes.rounds).await;
 
         println!("groupwait-redis on loopback (one redis-server, one run)");
         println!("round trip (PING) median: {}", us(rtt_median));
+        println!(
+            "round trip (PING after 5 ms idle): median {}, p90 {}",
+            us(median(&mut idle_rtt)),
+            us(p90(&mut idle_rtt))
+        );
+        println!(
+            "trivial script (EVALSHA, return 1) after 5 ms idle: median {}, p90 {}",
+            us(median(&mut idle_script)),
+            us(p90(&mut idle_script))
+        );
+        println!(
+            "XADD -> XREAD BLOCK wake (no script, no library): median {}, p90 {}",
+            us(median(&mut xread_lat)),
+            us(p90(&mut xread_lat))
+        );
+        println!(
+            "groupwait-redis: the last done's own reply: median {}, p90 {}",
+            us(median(&mut gw_reply)),
+            us(p90(&mut gw_reply))
+        );
         println!();
         println!("| | groupwait-redis | INCR-and-poll (1 ms) | DECR+PUBLISH (Redisson) |");
         println!("|---|---|---|---|");
@@ -392,6 +502,7 @@ fn main() {
                 "cmdstat_incr:",
                 "cmdstat_ping:",
                 "cmdstat_xread:",
+                "cmdstat_xadd:",
             ] {
                 if let Some(rest) = line.strip_prefix(cmd) {
                     println!("server {cmd} {rest}");
@@ -399,10 +510,11 @@ fn main() {
             }
         }
         let ratio = median(&mut gw_lat).as_secs_f64() / rtt_median.as_secs_f64();
+        let idle_ratio = median(&mut gw_lat).as_secs_f64() / median(&mut idle_rtt).as_secs_f64();
         println!();
         println!(
-            "groupwait-redis wake latency = {ratio:.2} round trips (target: <= 2); \
-             16-client dones/s = {gw_16:.0} (target: >= 20000)"
+            "groupwait-redis wake latency = {ratio:.2} back-to-back round trips (target: <= 2), \
+             {idle_ratio:.2} idle round trips; 16-client dones/s = {gw_16:.0} (target: >= 20000)"
         );
     });
     drop(server);
