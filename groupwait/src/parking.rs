@@ -705,6 +705,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_per_group_map_is_given_back_after_many_groups_waited_in_one_bucket() {
+        let _serial = serialize_sleeping_tests();
+        let groups = if cfg!(miri) { 80 } else { 400 };
+        let first = 0x9000_usize;
+        let keys: Vec<usize> = (0..)
+            .map(|i| first + 8 * i)
+            .filter(|&k| std::ptr::eq(bucket(k), bucket(first)))
+            .take(groups)
+            .collect();
+        let waker = Waker::from(Arc::new(Counting::default()));
+        let pending: Vec<_> = keys.iter().map(|&k| pend(k, &waker)).collect();
+        assert!(lock(&bucket(first).waiting).lists.capacity() >= groups);
+        for &key in &keys {
+            release(key, || true);
+        }
+        drop(pending);
+        let capacity = lock(&bucket(first).waiting).lists.capacity();
+        assert!(
+            capacity <= 4 * KEEP_SLOTS,
+            "the map of {groups} groups' lists kept {capacity} entries after they all ended"
+        );
+    }
+
+    #[test]
     fn a_release_wakes_only_its_own_tasks_in_a_shared_bucket_in_batches() {
         let _serial = serialize_sleeping_tests();
         let (mine, other) = keys_sharing_a_bucket(0x1000);

@@ -229,6 +229,31 @@ mod tests {
     }
 
     #[test]
+    fn a_re_poll_with_a_new_waker_moves_the_wake_up_to_it() {
+        let _serial = parking::serialize_sleeping_tests();
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let (old, new) = (Arc::new(Counting::default()), Arc::new(Counting::default()));
+        let old_waker = Waker::from(Arc::clone(&old));
+        let new_waker = Waker::from(Arc::clone(&new));
+        let mut wait = wg.wait_async();
+        assert!(Pin::new(&mut wait)
+            .poll(&mut Context::from_waker(&old_waker))
+            .is_pending());
+        // Moved to another task (a `select!` in a new task, a runtime's work stealing).
+        assert!(Pin::new(&mut wait)
+            .poll(&mut Context::from_waker(&new_waker))
+            .is_pending());
+        assert_eq!(parking::registered_wakers(wg.key()), 1);
+        wg.done();
+        assert_eq!(new.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(old.0.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert!(Pin::new(&mut wait)
+            .poll(&mut Context::from_waker(&new_waker))
+            .is_ready());
+    }
+
+    #[test]
     fn a_release_with_only_async_waiters_wakes_each_once_without_a_wake_call() {
         let _serial = parking::serialize_sleeping_tests();
         let wg = WaitGroup::new();
