@@ -45,12 +45,12 @@ impl<T, E> TaskGroup<T, E> {
     /// ```
     /// use groupwait::task_group::TaskGroup;
     ///
-    /// let group = TaskGroup::<usize, std::io::Error>::new();
-    /// for name in ["Cargo.toml", "src/lib.rs"] {
-    ///     group.spawn(move || std::fs::read(name).map(|bytes| bytes.len()));
+    /// let group = TaskGroup::<u32, std::num::ParseIntError>::new();
+    /// for text in ["6", "7"] {
+    ///     group.spawn(move || text.parse::<u32>());
     /// }
-    /// let sizes = group.wait().expect("both files readable");
-    /// assert_eq!(sizes.len(), 2);
+    /// let numbers = group.wait().expect("both parse");
+    /// assert_eq!(numbers, [6, 7]); // in submission order
     /// ```
     #[track_caller]
     pub fn spawn<F>(&self, f: F)
