@@ -178,12 +178,16 @@ async fn expired_lease_fails_the_waiter_by_the_server_clock() {
     .await
     .unwrap();
     let m = group.join_as("silent").await.unwrap();
-    // As if the member had stopped renewing long ago: its lease deadline in the past. The
-    // next script to run (the waiter's observe or the member's own renewal) expires it by
-    // the server's clock. The killed-process test covers a real silent member.
+    // As if the member had stopped renewing long ago: its lease deadline in the past, both in
+    // the lease set and in the state's copy of the earliest deadline (which every script
+    // trusts until it is due, so changing the lease set alone would not be seen). The next
+    // script to run (the waiter's observe or the member's own renewal) expires it by the
+    // server's clock. The killed-process test covers a real silent member.
     let mut admin = server.admin();
     let leases = format!("gw:{{{name}}}:leases");
     let _: () = admin.zadd(&leases, "silent", 0).unwrap();
+    let state = format!("gw:{{{name}}}:state");
+    let _: () = admin.hset(&state, "earliest", 0).unwrap();
     let start = Instant::now();
     match bounded("waiter", group.wait()).await {
         Err(Error::LostMember { id }) => assert_eq!(id, "silent"),

@@ -100,6 +100,49 @@ async fn worker_processes_complete_the_coordinators_wait() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lease_joined_after_a_long_one_is_reported_within_its_own_lease() {
+    // The group keeps a copy of the earliest lease deadline so scripts need not read the lease
+    // set; a member joining with a shorter lease than those already held must lower it, or
+    // its loss would be noticed only at the long lease's deadline.
+    let server = RedisServer::start();
+    let name = group_name("short-lease");
+    let group = Group::open(&server.url(), &name).await.unwrap();
+    group.add(2).await.unwrap();
+    let short = Duration::from_millis(1000);
+    let url = server.url();
+    let (survivor, mut victim) = tokio::task::spawn_blocking({
+        let name = name.clone();
+        let short_ms = short.as_millis() as u64;
+        move || {
+            (
+                Worker::start(&url, &name, "long-lease", 60_000, 15_000),
+                Worker::start(&url, &name, "short-lease", 60_000, short_ms),
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let waiter = {
+        let g = group.clone();
+        tokio::spawn(async move { g.wait().await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    victim.child.kill().expect("SIGKILL the worker");
+    let killed_at = Instant::now();
+    let r = bounded("waiter", waiter).await.unwrap();
+    let took = killed_at.elapsed();
+    match r {
+        Err(Error::LostMember { id }) => assert_eq!(id, "short-lease"),
+        other => panic!("expected LostMember, got {other:?}"),
+    }
+    assert!(
+        took <= short + Duration::from_secs(1),
+        "the loss took {took:?}, more than the short lease + 1 s"
+    );
+    drop(survivor);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_sigkilled_mid_job_is_reported_within_lease_plus_one_second() {
     let server = RedisServer::start();
     let name = group_name("sigkill");

@@ -6,7 +6,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `gw:{name}:state` | hash | `round`, `used`, `count`, `unclaimed`, `failed`, `abandoned`, `policy`, `ttl`, `touched`, `last` |
+//! | `gw:{name}:state` | hash | `round`, `used`, `count`, `unclaimed`, `failed`, `abandoned`, `policy`, `ttl`, `touched`, `last`, `earliest` |
 //! | `gw:{name}:members` | hash | member id -> `live` / `done` / `lost` (this round only) |
 //! | `gw:{name}:leases` | sorted set | member id, scored by its lease deadline (server ms) |
 //! | `gw:{name}:log` | stream | one entry per change, carrying the state after it |
@@ -56,14 +56,29 @@ do
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The earliest lease deadline (server ms), or nil when no lease is held. One ZRANGE serves
--- both the expiry check below and the `next` field of log entries.
+-- The earliest lease deadline (server ms), or nil when no lease is held; it serves both the
+-- expiry check below and the `next` field of log entries. Kept in the state hash (`earliest`)
+-- so that a script does not pay a ZRANGE: the kept value is never later than the true
+-- earliest deadline (a join or renewal lowers it to its new deadline if that is earlier; a
+-- removed or pushed-back lease leaves it early), so expiry is never noticed late. An early
+-- value only makes the check below sweep (finding nothing) and read the true one.
 local earliest
+local function set_earliest(deadline)
+  earliest = deadline
+  set('earliest', deadline and string.format('%.0f', deadline) or '')
+end
 local function read_earliest()
   local first = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
-  earliest = first[2] and tonumber(first[2]) or nil
+  set_earliest(first[2] and tonumber(first[2]) or nil)
 end
-read_earliest()
+local function lower_earliest(deadline)
+  if earliest == nil or deadline < earliest then set_earliest(deadline) end
+end
+if S['earliest'] == nil then
+  read_earliest() -- a new group, or one written before this field existed
+else
+  earliest = tonumber(S['earliest'])
+end
 
 -- Milliseconds from now to the earliest lease deadline, or -1 when no lease is held. After a
 -- lease is removed this may be earlier than the truth: a waiter then wakes early and asks
@@ -109,7 +124,7 @@ local function maybe_new_round()
   if num('count') == 0 and num('used') == 1 then
     set('round', num('round') + 1); set('unclaimed', 0)
     redis.call('DEL', members, leases)
-    earliest = nil
+    set_earliest(nil)
   end
   set('used', 1)
   force_touch = true
@@ -190,7 +205,7 @@ else
 end
 redis.call('HSET', members, id, 'live')
 redis.call('ZADD', leases, now + lease, id)
-if earliest == nil or now + lease < earliest then earliest = now + lease end
+lower_earliest(now + lease)
 event('join', id)
 return {'ok', str('round'), str('count')}
 "#;
@@ -203,7 +218,10 @@ if str('round') ~= round then return {'stale', str('round')} end
 local s = redis.call('HGET', members, id)
 if s == 'lost' then return {'lost', id} end
 if not s then return {'stale', str('round')} end
-if s == 'live' then redis.call('ZADD', leases, now + lease, id) end
+if s == 'live' then
+  redis.call('ZADD', leases, now + lease, id)
+  lower_earliest(now + lease)
+end
 return {'ok'}
 "#;
 
@@ -239,7 +257,7 @@ if num('count') > 0 or str('failed') ~= '' then set('abandoned', str('round')) e
 set('round', num('round') + 1); set('used', 0); set('count', 0); set('unclaimed', 0)
 set('failed', '')
 redis.call('DEL', members, leases)
-earliest = nil
+set_earliest(nil)
 force_touch = true
 event('reset', '')
 return {'ok', str('round')}
