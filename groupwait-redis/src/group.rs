@@ -220,10 +220,24 @@ impl Group {
     /// Runs one script once on the command connection.
     pub(crate) async fn invoke(&self, script: &Script, args: &[&str]) -> Result<Vec<String>> {
         let mut conn = self.inner.conn.clone();
-        Ok(self
-            .invocation(script, args)
-            .invoke_async(&mut conn)
-            .await?)
+        self.run_on(&mut conn, script, args).await
+    }
+
+    /// Runs `script` on `conn`; if it is a fast path that answered `slow` (having written
+    /// nothing), runs the full script it stands for, on the same connection.
+    async fn run_on<C: redis::aio::ConnectionLike>(
+        &self,
+        conn: &mut C,
+        script: &Script,
+        args: &[&str],
+    ) -> Result<Vec<String>> {
+        let reply: Vec<String> = self.invocation(script, args).invoke_async(conn).await?;
+        match scripts::full_script_for(script) {
+            Some(full) if reply.first().is_some_and(|status| status == "slow") => {
+                Ok(self.invocation(full, args).invoke_async(conn).await?)
+            }
+            _ => Ok(reply),
+        }
     }
 
     /// Runs a `done` script. With [`Options::replicas`], on a connection of its own (`WAIT`
@@ -234,10 +248,7 @@ impl Group {
             return self.invoke(script, args).await;
         };
         let mut conn = self.waiter_conn().await?;
-        let reply: Vec<String> = self
-            .invocation(script, args)
-            .invoke_async(&mut conn)
-            .await?;
+        let reply = self.run_on(&mut conn, script, args).await?;
         let acked: u64 = redis::cmd("WAIT")
             .arg(n)
             .arg(timeout.as_millis() as u64)

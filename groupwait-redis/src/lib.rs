@@ -92,6 +92,8 @@
 
 pub mod blocking;
 mod error;
+#[cfg(test)]
+mod fast_path_tests;
 mod group;
 mod member;
 mod options;

@@ -106,7 +106,7 @@ impl Member {
         let round = self.round.to_string();
         let reply = self
             .group
-            .invoke_done_retrying(&scripts::MEMBER_DONE_SCRIPT, &[&self.id, &round])
+            .invoke_done_retrying(&scripts::MEMBER_DONE_FAST_SCRIPT, &[&self.id, &round])
             .await?;
         self.stop_renewal();
         self.finished = true;
