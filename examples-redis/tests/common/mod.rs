@@ -29,6 +29,8 @@ pub struct RedisServer {
     pub tls_ca: Option<Vec<u8>>,
     /// A replica: the primary's port.
     replica_of: Option<u16>,
+    /// A Redis Cluster node (`cluster-enabled yes`) that holds every slot.
+    cluster: bool,
 }
 
 fn free_port() -> u16 {
@@ -62,7 +64,7 @@ impl RedisServer {
 
     /// A replica of `primary` (plain, same passwords), returned once its link is up.
     pub fn start_replica_of(primary: &RedisServer) -> RedisServer {
-        let server = RedisServer::start_inner_with(false, false, Some(primary.port));
+        let server = RedisServer::start_inner_with(false, false, Some(primary.port), false);
         let start = Instant::now();
         loop {
             let info: String = redis::cmd("INFO")
@@ -80,13 +82,55 @@ impl RedisServer {
         }
     }
 
-    fn start_inner(aof: bool, tls: bool) -> RedisServer {
-        RedisServer::start_inner_with(aof, tls, None)
+    /// A one-node Redis Cluster: `cluster-enabled yes`, every slot assigned to this node, and
+    /// returned once the cluster state is `ok`. A cluster node enforces what a multi-node
+    /// cluster needs of a script: all its keys in one slot, declared in `KEYS`.
+    pub fn start_cluster_node() -> RedisServer {
+        let server = RedisServer::start_inner_with(false, false, None, true);
+        let mut admin = server.admin();
+        let _: () = redis::cmd("CLUSTER")
+            .arg("ADDSLOTSRANGE")
+            .arg(0)
+            .arg(16383)
+            .query(&mut admin)
+            .expect("CLUSTER ADDSLOTSRANGE");
+        let start = Instant::now();
+        loop {
+            let info: String = redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query(&mut admin)
+                .expect("CLUSTER INFO");
+            if info.contains("cluster_state:ok") {
+                return server;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "cluster state not ok after 20 s: {info}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
-    fn start_inner_with(aof: bool, tls: bool, replica_of: Option<u16>) -> RedisServer {
+    fn start_inner(aof: bool, tls: bool) -> RedisServer {
+        RedisServer::start_inner_with(aof, tls, None, false)
+    }
+
+    fn start_inner_with(
+        aof: bool,
+        tls: bool,
+        replica_of: Option<u16>,
+        cluster: bool,
+    ) -> RedisServer {
         static N: AtomicU32 = AtomicU32::new(0);
-        let port = free_port();
+        // A cluster node also listens on its port + 10000 (the cluster bus).
+        let port = loop {
+            let port = free_port();
+            if !cluster
+                || (port < 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok())
+            {
+                break port;
+            }
+        };
         let dir = std::env::temp_dir().join(format!(
             "groupwait-redis-test-{}-{}-{}",
             std::process::id(),
@@ -102,6 +146,7 @@ impl RedisServer {
             aof,
             tls_ca,
             replica_of,
+            cluster,
         };
         server.launch();
         server
@@ -153,6 +198,10 @@ impl RedisServer {
         if let Some(primary) = self.replica_of {
             cmd.args(["--replicaof", "127.0.0.1", &primary.to_string()])
                 .args(["--masterauth", ADMIN_PASSWORD]);
+        }
+        if self.cluster {
+            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file"])
+                .arg(self.dir.join("nodes.conf"));
         }
         if self.aof {
             cmd.args(["--appendonly", "yes", "--appendfsync", "always"]);
