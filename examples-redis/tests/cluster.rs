@@ -61,3 +61,83 @@ async fn every_operation_runs_on_a_cluster_node() {
     d.done().await.unwrap();
     bounded("wait after a reset", group.wait()).await.unwrap();
 }
+
+/// The node of a three-node cluster that holds `key`'s slot.
+fn node_of(nodes: &[RedisServer], key: &str) -> u16 {
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(key)
+        .query(&mut nodes[0].admin())
+        .unwrap();
+    let per = 16384 / nodes.len() as u16;
+    nodes[(slot / per).min(nodes.len() as u16 - 1) as usize].port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_on_different_nodes_of_a_three_node_cluster() {
+    let nodes = RedisServer::start_cluster(3);
+    // Two groups whose slots live on different nodes, each opened through the first node
+    // only: the cluster client finds the rest, and routes scripts and blocking reads to the
+    // node of the group's slot.
+    let first = nodes[0].url();
+    let names: Vec<String> = (0..)
+        .map(|i| group_name(&format!("spread{i}")))
+        .scan(Vec::new(), |seen: &mut Vec<u16>, name| {
+            let node = node_of(&nodes, &format!("gw:{{{name}}}:state"));
+            let new = !seen.contains(&node);
+            seen.push(node);
+            Some((name, new))
+        })
+        .filter(|(_, new)| *new)
+        .map(|(name, _)| name)
+        .take(2)
+        .collect();
+    for name in &names {
+        let options = Options::default().lease(Duration::from_millis(500));
+        let group = bounded(
+            "open",
+            Group::open_cluster_with(&[first.as_str()], name, options),
+        )
+        .await
+        .unwrap();
+        let a = group.join_as("a").await.unwrap();
+        let b = group.join_as("b").await.unwrap();
+        let waiter = {
+            let g = group.clone();
+            tokio::spawn(async move { g.wait().await })
+        };
+        a.done().await.unwrap();
+        assert_eq!(group.count().await.unwrap(), 1);
+        b.done().await.unwrap();
+        bounded("wait", waiter).await.unwrap().unwrap();
+        // A member dropped without done is reported to a waiter on the cluster too.
+        let lost = group.join_as("lost").await.unwrap();
+        drop(lost);
+        match bounded("wait after a leave", group.wait()).await {
+            Err(Error::LostMember { id }) => assert_eq!(id, "lost"),
+            other => panic!("expected LostMember, got {other:?}"),
+        }
+    }
+    // The blocking API on the cluster, and a refused option.
+    let blocking = tokio::task::spawn_blocking({
+        let first = first.clone();
+        let name = names[0].clone();
+        move || {
+            let g = groupwait_redis::blocking::Group::open_cluster_with(
+                &[first.as_str()],
+                &name,
+                Options::default(),
+            )?;
+            g.reset()?;
+            g.add(1)?;
+            g.done()?;
+            g.wait()
+        }
+    });
+    bounded("blocking", blocking).await.unwrap().unwrap();
+    let replicas = Options::default().replicas(1, Duration::from_secs(1));
+    assert!(matches!(
+        Group::open_cluster_with(&[first.as_str()], &names[0], replicas).await,
+        Err(Error::BadInput(_))
+    ));
+}

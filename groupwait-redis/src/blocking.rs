@@ -83,13 +83,30 @@ impl Group {
     ///
     /// As [`crate::Group::open_with`].
     pub fn open_with(url: &str, name: &str, options: Options) -> Result<Group> {
+        Group::open_by(|| crate::Group::open_with(url, name, options))
+    }
+
+    /// Blocking [`crate::Group::open_cluster_with`] (feature `cluster`).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Group::open_cluster_with`].
+    #[cfg(feature = "cluster")]
+    pub fn open_cluster_with(nodes: &[&str], name: &str, options: Options) -> Result<Group> {
+        Group::open_by(|| crate::Group::open_cluster_with(nodes, name, options))
+    }
+
+    /// Runs `open` on a runtime of the group's own.
+    fn open_by<F: std::future::Future<Output = Result<crate::Group>>>(
+        open: impl FnOnce() -> F,
+    ) -> Result<Group> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("groupwait-redis")
             .enable_all()
             .build()
             .map_err(|e| crate::Error::Connection(redis::RedisError::from(e)))?;
-        let inner = runtime.block_on(crate::Group::open_with(url, name, options))?;
+        let inner = runtime.block_on(open())?;
         Ok(Group {
             inner,
             runtime: Arc::new(OwnedRuntime(Some(runtime))),

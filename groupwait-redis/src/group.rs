@@ -1,11 +1,11 @@
 //! The public async type: a group named by a string, on one Redis server.
 
+use crate::connection::{Backend, CommandConn, WaitConn};
 use crate::error::{Error, Result};
 use crate::member::Member;
 use crate::options::Options;
 use crate::scripts;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Client, Script};
+use redis::Script;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,11 +38,11 @@ pub(crate) struct Inner {
     name: String,
     /// `gw:{name}:state`, `:members`, `:leases`, `:log`: one hash tag, one cluster slot.
     keys: [String; 4],
-    client: Client,
-    conn: ConnectionManager,
+    backend: Backend,
+    conn: CommandConn,
     /// Connections for `XREAD BLOCK`: a blocked read holds its connection, so waiters must
     /// not share the command connection.
-    waiters: Mutex<Vec<MultiplexedConnection>>,
+    waiters: Mutex<Vec<WaitConn>>,
     pub(crate) options: Options,
 }
 
@@ -144,6 +144,62 @@ impl Group {
     ///
     /// Cancel safe, as [`open`](Self::open).
     pub async fn open_with(url: &str, name: &str, options: Options) -> Result<Group> {
+        let backend = Backend::node(url, &options)?;
+        Group::open_on(backend, name, options).await
+    }
+
+    /// [`open_cluster_with`](Self::open_cluster_with) with the default options.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_cluster_with`](Self::open_cluster_with).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`open`](Self::open).
+    #[cfg(feature = "cluster")]
+    pub async fn open_cluster(nodes: &[&str], name: &str) -> Result<Group> {
+        Group::open_cluster_with(nodes, name, Options::default()).await
+    }
+
+    /// The group `name` on the Redis Cluster that `nodes` belong to (the URL of any node will
+    /// do; more than one lets the client start when one is down). All of a group's keys live
+    /// in one slot (the group's hash tag), so on one node; the client follows the cluster when
+    /// that slot moves. Needs the `cluster` feature.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_with`](Self::open_with); also [`Error::BadInput`] if no node is given, or
+    /// if `Options::replicas` is set (a `WAIT` must go to the node of the write; not
+    /// supported on a cluster yet).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), groupwait_redis::Error> {
+    /// use groupwait_redis::{Group, Options};
+    ///
+    /// let nodes = ["redis://:password@10.0.0.1:6379/", "redis://:password@10.0.0.2:6379/"];
+    /// let group = Group::open_cluster_with(&nodes, "shards", Options::default()).await?;
+    /// group.add(1).await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "cluster")]
+    pub async fn open_cluster_with(nodes: &[&str], name: &str, options: Options) -> Result<Group> {
+        if options.replicas.is_some() {
+            return Err(Error::BadInput(
+                "Options::replicas is not supported on a cluster".into(),
+            ));
+        }
+        let backend = Backend::cluster(nodes, &options)?;
+        Group::open_on(backend, name, options).await
+    }
+
+    async fn open_on(backend: Backend, name: &str, options: Options) -> Result<Group> {
         if name.is_empty() || name.contains(['{', '}']) {
             return Err(Error::BadInput(format!(
                 "group name {name:?} must be non-empty and hold no '{{' or '}}'"
@@ -158,20 +214,16 @@ impl Group {
         if options.key_ttl < Duration::from_secs(1) {
             return Err(Error::BadInput("key TTL shorter than 1 s".into()));
         }
-        let client = make_client(url, &options)?;
-        // A first plain connection, so that a wrong password or a closed port is reported
-        // at once, as itself, instead of through the manager's reconnect attempts.
-        // It joins the waiters' pool afterwards, so it gets their response timeout.
-        let mut probe = connect(&client, &options, MAX_BLOCK + options.response_timeout).await?;
+        // A first connection of its own, so that a wrong password or a closed port is
+        // reported at once, as itself, instead of through the command connection's reconnect
+        // attempts. It joins the waiters' pool afterwards, so it gets their response timeout.
+        let mut probe = backend
+            .wait_conn(&options, MAX_BLOCK + options.response_timeout)
+            .await?;
         for script in scripts::all() {
             script.load_async(&mut probe).await?;
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.response_timeout))
-            .set_number_of_retries(3)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
+        let conn = backend.command_conn(&options).await?;
         let tag = format!("gw:{{{name}}}");
         let keys = [
             format!("{tag}:state"),
@@ -183,7 +235,7 @@ impl Group {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 keys,
-                client,
+                backend,
                 conn,
                 waiters: Mutex::new(vec![probe]),
                 options,
@@ -566,7 +618,7 @@ impl Group {
     }
 
     /// A connection for one waiter's blocking reads, from the pool or new.
-    pub(crate) async fn waiter_conn(&self) -> Result<MultiplexedConnection> {
+    pub(crate) async fn waiter_conn(&self) -> Result<WaitConn> {
         let pooled = self.inner.waiters.lock().ok().and_then(|mut v| v.pop());
         match pooled {
             Some(c) => Ok(c),
@@ -574,12 +626,15 @@ impl Group {
         }
     }
 
-    pub(crate) async fn new_waiter_conn(&self) -> Result<MultiplexedConnection> {
+    pub(crate) async fn new_waiter_conn(&self) -> Result<WaitConn> {
         let o = &self.inner.options;
-        connect(&self.inner.client, o, MAX_BLOCK + o.response_timeout).await
+        self.inner
+            .backend
+            .wait_conn(o, MAX_BLOCK + o.response_timeout)
+            .await
     }
 
-    pub(crate) fn return_waiter_conn(&self, conn: MultiplexedConnection) {
+    pub(crate) fn return_waiter_conn(&self, conn: WaitConn) {
         if let Ok(mut v) = self.inner.waiters.lock() {
             if v.len() < 8 {
                 v.push(conn);
@@ -588,7 +643,7 @@ impl Group {
     }
 
     /// `observe` on a given connection (the waiter's own).
-    pub(crate) async fn observe_on(&self, conn: &mut MultiplexedConnection) -> Result<Observation> {
+    pub(crate) async fn observe_on(&self, conn: &mut WaitConn) -> Result<Observation> {
         let mut inv = scripts::OBSERVE_SCRIPT.prepare_invoke();
         for k in &self.inner.keys {
             inv.key(k);
@@ -597,46 +652,6 @@ impl Group {
             .arg(self.inner.options.key_ttl.as_millis() as u64);
         let reply: Vec<String> = inv.invoke_async(conn).await?;
         parse_observation(&reply)
-    }
-}
-
-/// The client for `url`: plain, or TLS for `rediss://` (with the `tls` feature), trusting
-/// the system roots or the root certificate given in the options.
-fn make_client(url: &str, options: &Options) -> Result<Client> {
-    let bad = |e: redis::RedisError| Error::BadInput(format!("url: {e}"));
-    #[cfg(feature = "tls")]
-    if let Some(root) = &options.tls_root_cert {
-        let certs = redis::TlsCertificates {
-            client_tls: None,
-            root_cert: Some(root.clone()),
-        };
-        return Client::build_with_tls(url, certs).map_err(bad);
-    }
-    #[cfg(not(feature = "tls"))]
-    let _ = options;
-    Client::open(url).map_err(bad)
-}
-
-async fn connect(
-    client: &Client,
-    options: &Options,
-    response_timeout: Duration,
-) -> Result<MultiplexedConnection> {
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(options.connect_timeout))
-        .set_response_timeout(Some(response_timeout));
-    // The whole connect (TCP, HELLO/AUTH, SELECT) is bounded, not only the TCP part.
-    let bound = options.connect_timeout + options.response_timeout;
-    match tokio::time::timeout(
-        bound,
-        client.get_multiplexed_async_connection_with_config(&config),
-    )
-    .await
-    {
-        Ok(r) => Ok(r?),
-        Err(_) => Err(Error::Connection(redis::RedisError::from(
-            std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
-        ))),
     }
 }
 

@@ -26,6 +26,8 @@
 //! # Features
 //!
 //! * `tls` (default): `rediss://` URLs, with rustls; see `Options::tls_root_certificate`.
+//! * `cluster`: `Group::open_cluster`, a group on a Redis Cluster (the group's keys share
+//!   one hash tag, so one slot).
 //!
 //! # Examples
 //!
@@ -91,6 +93,7 @@
 #![warn(missing_docs)]
 
 pub mod blocking;
+mod connection;
 mod error;
 #[cfg(test)]
 mod fast_path_tests;

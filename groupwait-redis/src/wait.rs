@@ -11,9 +11,9 @@
 //!    '-- connection lost: reconnect, back to observe (retry window bounded)
 //! ```
 
+use crate::connection::WaitConn;
 use crate::error::{Error, Result};
 use crate::group::{parse_snapshot_fields, Group, Snapshot, MAX_BLOCK};
-use redis::aio::MultiplexedConnection;
 use redis::streams::StreamReadReply;
 use std::time::{Duration, Instant};
 
@@ -85,7 +85,7 @@ impl Group {
         first: Error,
         since: Instant,
         deadline: Option<Instant>,
-    ) -> Result<MultiplexedConnection> {
+    ) -> Result<WaitConn> {
         let mut last = first;
         let mut backoff = Duration::from_millis(20);
         loop {
@@ -106,7 +106,7 @@ impl Group {
 
     async fn wait_loop(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut WaitConn,
         round: &mut Option<u64>,
         deadline: Option<Instant>,
     ) -> Result<()> {
@@ -215,7 +215,7 @@ impl Group {
     /// Judges, in order, the log entries after `from` up to `to` (inclusive).
     async fn catch_up(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut WaitConn,
         mine: u64,
         from: &str,
         to: &str,

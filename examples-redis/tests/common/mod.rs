@@ -111,6 +111,53 @@ impl RedisServer {
         }
     }
 
+    /// A Redis Cluster of `n` primaries (no replicas), the slots split evenly between them,
+    /// returned once every node reports the cluster state `ok`.
+    pub fn start_cluster(n: usize) -> Vec<RedisServer> {
+        let nodes: Vec<RedisServer> = (0..n)
+            .map(|_| RedisServer::start_inner_with(false, false, None, true))
+            .collect();
+        let per = 16384 / n;
+        for (i, node) in nodes.iter().enumerate() {
+            let first = i * per;
+            let last = if i + 1 == n { 16383 } else { first + per - 1 };
+            let _: () = redis::cmd("CLUSTER")
+                .arg("ADDSLOTSRANGE")
+                .arg(first)
+                .arg(last)
+                .query(&mut node.admin())
+                .expect("CLUSTER ADDSLOTSRANGE");
+        }
+        for node in &nodes[1..] {
+            let _: () = redis::cmd("CLUSTER")
+                .arg("MEET")
+                .arg("127.0.0.1")
+                .arg(node.port)
+                .query(&mut nodes[0].admin())
+                .expect("CLUSTER MEET");
+        }
+        let start = Instant::now();
+        for node in &nodes {
+            loop {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query(&mut node.admin())
+                    .expect("CLUSTER INFO");
+                if info.contains("cluster_state:ok")
+                    && info.contains(&format!("cluster_known_nodes:{n}"))
+                {
+                    break;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "cluster not ok after 30 s: {info}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        nodes
+    }
+
     fn start_inner(aof: bool, tls: bool) -> RedisServer {
         RedisServer::start_inner_with(aof, tls, None, false)
     }
