@@ -19,7 +19,9 @@
 //!
 //! Measured: `done`s per second from one client (sequential) and from 16 concurrent clients
 //! (16 connections, each with its own members), and the latency from the moment the last
-//! `done` is sent to the moment the waiter returns (median and p90 of many rounds).
+//! `done` is sent to the moment the waiter returns (median and p90 of many rounds). Every
+//! measure runs in five slices, the slices of all measures interleaved, so a busy period of
+//! a shared machine falls on all of them alike.
 //!
 //! `cargo bench --bench redis_group` (prints a table; BENCH_QUICK=1 for a short run).
 
@@ -334,6 +336,8 @@ async fn poll_latency(url: &str, rounds: usize) -> Vec<Duration> {
     let mut v = Vec::with_capacity(rounds);
     for r in 0..rounds {
         let key = format!("bench:poll:{r}");
+        // Fresh each round (the same keys serve every pass).
+        let _: () = worker.del(&key).await.unwrap();
         let mut poller = conn(url).await;
         let k = key.clone();
         let waiter = tokio::spawn(async move {
@@ -416,7 +420,7 @@ fn main() {
         Sizes {
             ops: 500,
             per_client: 100,
-            rounds: 30,
+            rounds: 50,
         }
     } else {
         Sizes {
@@ -433,24 +437,46 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut rtt = round_trip(&url, sizes.ops).await;
+        // Every measure runs in PASSES slices, the slices of all measures interleaved, so a
+        // busy or quiet period of the machine falls on all of them alike; medians over all
+        // slices. Throughputs are medians of the passes' rates.
+        const PASSES: usize = 5;
+        let (ops, per_client, rounds) = (
+            sizes.ops / PASSES,
+            sizes.per_client / PASSES,
+            sizes.rounds / PASSES,
+        );
+        let mut rtt = Vec::new();
+        let mut tp: [Vec<f64>; 6] = Default::default();
+        let (mut idle_rtt, mut idle_script, mut xread_lat) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut gw_lat, mut gw_reply, mut poll_lat, mut latch_lat) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..PASSES {
+            rtt.extend(round_trip(&url, ops).await);
+            tp[0].push(gw_throughput(&url, "tp1", 1, ops).await);
+            tp[1].push(gw_throughput(&url, "tp16", 16, per_client).await);
+            tp[2].push(baseline_throughput(&url, false, 1, ops).await);
+            tp[3].push(baseline_throughput(&url, false, 16, per_client).await);
+            tp[4].push(baseline_throughput(&url, true, 1, ops).await);
+            tp[5].push(baseline_throughput(&url, true, 16, per_client).await);
+            idle_rtt.extend(idle_round_trip(&url, rounds).await);
+            idle_script.extend(idle_script_round_trip(&url, rounds).await);
+            xread_lat.extend(xread_latency(&url, rounds).await);
+            let (lat, reply) = gw_latency(&url, rounds).await;
+            gw_lat.extend(lat);
+            gw_reply.extend(reply);
+            poll_lat.extend(poll_latency(&url, rounds).await);
+            latch_lat.extend(redisson_latency(&url, rounds).await);
+        }
         let rtt_median = median(&mut rtt);
+        let [gw_one, gw_16, incr_one, incr_16, latch_one, latch_16] = tp.map(|mut rates| {
+            rates.sort_by(f64::total_cmp);
+            rates[rates.len() / 2]
+        });
 
-        let gw_one = gw_throughput(&url, "tp1", 1, sizes.ops).await;
-        let gw_16 = gw_throughput(&url, "tp16", 16, sizes.per_client).await;
-        let incr_one = baseline_throughput(&url, false, 1, sizes.ops).await;
-        let incr_16 = baseline_throughput(&url, false, 16, sizes.per_client).await;
-        let latch_one = baseline_throughput(&url, true, 1, sizes.ops).await;
-        let latch_16 = baseline_throughput(&url, true, 16, sizes.per_client).await;
-
-        let mut idle_rtt = idle_round_trip(&url, sizes.rounds).await;
-        let mut idle_script = idle_script_round_trip(&url, sizes.rounds).await;
-        let mut xread_lat = xread_latency(&url, sizes.rounds).await;
-        let (mut gw_lat, mut gw_reply) = gw_latency(&url, sizes.rounds).await;
-        let mut poll_lat = poll_latency(&url, sizes.rounds).await;
-        let mut latch_lat = redisson_latency(&url, sizes.rounds).await;
-
-        println!("groupwait-redis on loopback (one redis-server, one run)");
+        println!(
+            "groupwait-redis on loopback (one redis-server, one run of {PASSES} interleaved passes)"
+        );
         println!("round trip (PING) median: {}", us(rtt_median));
         println!(
             "round trip (PING after 5 ms idle): median {}, p90 {}",
