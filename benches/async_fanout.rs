@@ -7,8 +7,9 @@
 //! would spawn: a worker's local queue, not the runtime's injection queue), on a current-thread
 //! runtime (threads = 1) and on a two-worker multi-thread runtime (threads = 2).
 //!
-//! The order of the implementations rotates each round: a round frees 10,000 task cells, and
-//! the allocator state it leaves moved the round after it by up to 10 % either way (with the
+//! The order of the implementations changes each round, so that each comes after each other
+//! one equally often (`interleave_balanced`): a round frees 10,000 task cells, and the
+//! allocator state it leaves moved the round after it by up to 10 % either way (with the
 //! order fixed, groupwait/TaskTracker read 0.89 on one thread and 1.09 on two; with the two
 //! swapped, 1.03 and 0.93).
 //!
@@ -17,7 +18,7 @@
 //! cargo bench --bench async_fanout -- --quick
 //! ```
 
-use benches::{interleave_rotating, Opts, Sink};
+use benches::{interleave_balanced, Opts, Sink};
 use groupwait::WaitGroup;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,8 +44,9 @@ fn main() {
         for i in 0..names.len() {
             round(&rt, i); // warm-up: the runtime's queues and the tables grow once
         }
-        // 16: a multiple of the 4 implementations, so each comes first equally often.
-        let samples = interleave_rotating(opts.reps(16), names.len(), |i, out| {
+        // 16: a multiple of the 4 implementations, so each follows each other one equally
+        // often.
+        let samples = interleave_balanced(opts.reps(16), names.len(), |i, out| {
             out.push(round(&rt, i).as_nanos() as f64);
         });
         for (name, s) in names.iter().zip(&samples) {
