@@ -71,50 +71,6 @@ fn balanced_row(n: usize) -> Vec<usize> {
     row
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Which implementation came right after which, within rounds, over `reps` rounds.
-    fn successions(cases: usize, reps: usize) -> Vec<Vec<usize>> {
-        let mut order = Vec::new();
-        interleave_balanced(reps, cases, |i, out| {
-            order.push(i);
-            out.push(0.0);
-        });
-        let mut pairs = vec![vec![0; cases]; cases];
-        for round in order.chunks(cases) {
-            let mut seen = round.to_vec();
-            seen.sort_unstable();
-            assert_eq!(
-                seen,
-                (0..cases).collect::<Vec<_>>(),
-                "each case once a round"
-            );
-            for w in round.windows(2) {
-                pairs[w[0]][w[1]] += 1;
-            }
-        }
-        pairs
-    }
-
-    #[test]
-    fn every_ordered_pair_occurs_equally_often() {
-        for (cases, period, times) in [(2, 2, 1), (3, 6, 2), (4, 4, 1), (5, 10, 2), (6, 6, 1)] {
-            let pairs = successions(cases, period);
-            for (a, row) in pairs.iter().enumerate() {
-                for (b, &n) in row.iter().enumerate() {
-                    assert_eq!(
-                        n,
-                        if a == b { 0 } else { times },
-                        "{cases} cases: {a} then {b}"
-                    );
-                }
-            }
-        }
-    }
-}
-
 /// The `q` quantile of `samples` (0.5: the median), the nearest sample, no interpolation.
 ///
 /// # Panics
@@ -195,5 +151,49 @@ impl Sink {
             fmt_ns(max),
             samples.len()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which implementation came right after which, within rounds, over `reps` rounds.
+    fn successions(cases: usize, reps: usize) -> Vec<Vec<usize>> {
+        let mut order = Vec::new();
+        interleave_balanced(reps, cases, |i, out| {
+            order.push(i);
+            out.push(0.0);
+        });
+        let mut pairs = vec![vec![0; cases]; cases];
+        for round in order.chunks(cases) {
+            let mut seen = round.to_vec();
+            seen.sort_unstable();
+            assert_eq!(
+                seen,
+                (0..cases).collect::<Vec<_>>(),
+                "each case once a round"
+            );
+            for w in round.windows(2) {
+                pairs[w[0]][w[1]] += 1;
+            }
+        }
+        pairs
+    }
+
+    #[test]
+    fn every_ordered_pair_occurs_equally_often() {
+        for (cases, period, times) in [(2, 2, 1), (3, 6, 2), (4, 4, 1), (5, 10, 2), (6, 6, 1)] {
+            let pairs = successions(cases, period);
+            for (a, row) in pairs.iter().enumerate() {
+                for (b, &n) in row.iter().enumerate() {
+                    assert_eq!(
+                        n,
+                        if a == b { 0 } else { times },
+                        "{cases} cases: {a} then {b}"
+                    );
+                }
+            }
+        }
     }
 }
