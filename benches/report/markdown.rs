@@ -211,7 +211,7 @@ pub fn markdown(d: &Data, sections: &[Section], svg_link: &str) -> String {
          the next round by up to 10 % either way. A spawned \
          future's size sets its task's: `track_owned(async {{}})` is 24 bytes and \
          `TaskTracker`'s 16, so both tasks are 128-byte tokio cells (at 48 bytes, until \
-         2026-11-27, groupwait's was 256, which made it 16-28 % slower here).\n"
+         2026-11-27, groupwait's was 256, which made it 10-30 % slower here).\n"
     )
     .unwrap();
     let async_imps = ["groupwait", "TaskTracker", "JoinSet", "JoinHandles"];
