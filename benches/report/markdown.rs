@@ -206,7 +206,12 @@ pub fn markdown(d: &Data, sections: &[Section], svg_link: &str) -> String {
          returns; the round runs inside a task. groupwait: `spawn(wg.track_owned(fut))` and \
          `wg.wait_async()`; `TaskTracker`: tokio-util's `spawn`, `close`, `wait`; `JoinSet`: \
          `spawn`, then `join_next` until empty; `JoinHandles`: a `Vec` of handles awaited in \
-         turn.\n"
+         turn. The order of the four changes each round so that each follows each other one \
+         equally often: a round frees 10,000 tasks, and the allocator state it leaves moved \
+         the next round by up to 10 % either way. A spawned \
+         future's size sets its task's: `track_owned(async {{}})` is 24 bytes and \
+         `TaskTracker`'s 16, so both tasks are 128-byte tokio cells (at 48 bytes, until \
+         2026-11-27, groupwait's was 256, which made it 10-30 % slower here).\n"
     )
     .unwrap();
     let async_imps = ["groupwait", "TaskTracker", "JoinSet", "JoinHandles"];

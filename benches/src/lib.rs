@@ -18,7 +18,8 @@
 //! Every timed bench takes its samples the same way ([`interleave`]): several short timed runs
 //! per cell rather than one long one, alternating between the implementations, so that on a
 //! shared machine a time slice taken by another process spoils a few samples of every
-//! implementation instead of inflating one. The medians are reported.
+//! implementation instead of inflating one. The medians are reported. Where a round leaves
+//! state the next round inherits, the order changes each round ([`interleave_balanced`]).
 //!
 //! Options common to the timed benches ([`Opts`]), after `cargo bench --bench NAME --`:
 //!
@@ -45,6 +46,6 @@ pub use condvar::CondvarGroup;
 pub use groups::{AtomicGroup, Group};
 pub use options::{workspace_path, Opts};
 pub use parallel::{calibrate, local_work, run_parallel, Padded, Runner};
-pub use sink::{fmt_ns, interleave, median, quantile, Sink};
+pub use sink::{fmt_ns, interleave, interleave_balanced, median, quantile, Sink};
 pub use threads::{cores, idle_pause, pin_to_core, set_spin_policy, SpinPolicy};
 pub use worker::PollingWorker;

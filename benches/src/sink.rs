@@ -23,6 +23,54 @@ pub fn interleave(
     samples
 }
 
+/// [`interleave`], with the order changed each round so that each implementation comes after
+/// each other one about equally often: for benches where one round leaves state that the next
+/// inherits (the allocator's free lists after 10,000 freed tasks). A fixed order always puts
+/// the same implementation after the same one, and so does a plain rotation (`r, r+1, ...`:
+/// implementation `i` follows `i - 1` in all but one round of `cases`).
+///
+/// The orders are the rows of a balanced Latin square (Williams'): round `r` runs
+/// `(w[k] + r) % cases` for `w = 0, 1, n-1, 2, n-2, ...`; with an even `cases` every ordered
+/// pair occurs once within each `cases` rounds, with an odd one the rows are followed by their
+/// reverses (every pair twice in `2 * cases` rounds). Each implementation also comes first
+/// equally often.
+pub fn interleave_balanced(
+    reps: usize,
+    cases: usize,
+    mut sample: impl FnMut(usize, &mut Vec<f64>),
+) -> Vec<Vec<f64>> {
+    let mut samples = vec![Vec::with_capacity(reps); cases];
+    let first = balanced_row(cases);
+    for r in 0..reps {
+        let shift = r % cases;
+        let reversed = cases % 2 == 1 && (r / cases) % 2 == 1;
+        for k in 0..cases {
+            let k = if reversed { cases - 1 - k } else { k };
+            let i = (first[k] + shift) % cases;
+            sample(i, &mut samples[i]);
+        }
+    }
+    samples
+}
+
+/// `0, 1, n-1, 2, n-2, ...`: the first row of a Williams design for `n` treatments.
+fn balanced_row(n: usize) -> Vec<usize> {
+    let (mut low, mut high) = (1, n.saturating_sub(1));
+    let mut row = Vec::with_capacity(n);
+    if n > 0 {
+        row.push(0);
+    }
+    while row.len() < n {
+        row.push(low);
+        low += 1;
+        if row.len() < n {
+            row.push(high);
+            high -= 1;
+        }
+    }
+    row
+}
+
 /// The `q` quantile of `samples` (0.5: the median), the nearest sample, no interpolation.
 ///
 /// # Panics
@@ -103,5 +151,49 @@ impl Sink {
             fmt_ns(max),
             samples.len()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which implementation came right after which, within rounds, over `reps` rounds.
+    fn successions(cases: usize, reps: usize) -> Vec<Vec<usize>> {
+        let mut order = Vec::new();
+        interleave_balanced(reps, cases, |i, out| {
+            order.push(i);
+            out.push(0.0);
+        });
+        let mut pairs = vec![vec![0; cases]; cases];
+        for round in order.chunks(cases) {
+            let mut seen = round.to_vec();
+            seen.sort_unstable();
+            assert_eq!(
+                seen,
+                (0..cases).collect::<Vec<_>>(),
+                "each case once a round"
+            );
+            for w in round.windows(2) {
+                pairs[w[0]][w[1]] += 1;
+            }
+        }
+        pairs
+    }
+
+    #[test]
+    fn every_ordered_pair_occurs_equally_often() {
+        for (cases, period, times) in [(2, 2, 1), (3, 6, 2), (4, 4, 1), (5, 10, 2), (6, 6, 1)] {
+            let pairs = successions(cases, period);
+            for (a, row) in pairs.iter().enumerate() {
+                for (b, &n) in row.iter().enumerate() {
+                    assert_eq!(
+                        n,
+                        if a == b { 0 } else { times },
+                        "{cases} cases: {a} then {b}"
+                    );
+                }
+            }
+        }
     }
 }

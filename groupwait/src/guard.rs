@@ -141,6 +141,34 @@ impl WaitGroup {
     }
 }
 
+/// One unit of a group's counter held through an `Arc` of the group: an [`OwnedGuard`] made by
+/// `guard_owned`, in 8 bytes instead of 16 (no `Static` case). `track_owned`'s future holds
+/// one, and that future's size sets the size of the task a runtime allocates for it.
+pub(crate) struct ArcGuard(Arc<WaitGroup>);
+
+impl ArcGuard {
+    /// The group this guard holds a unit of.
+    pub(crate) fn group(&self) -> &WaitGroup {
+        &self.0
+    }
+}
+
+impl WaitGroup {
+    /// [`guard_owned`](Self::guard_owned) as an [`ArcGuard`].
+    #[track_caller]
+    pub(crate) fn guard_arc(self: &Arc<Self>) -> ArcGuard {
+        self.add(1);
+        ArcGuard(Arc::clone(self))
+    }
+}
+
+impl Drop for ArcGuard {
+    fn drop(&mut self) {
+        // The `Arc` is dropped after this `done`: the group outlives it.
+        give_back(&self.0);
+    }
+}
+
 impl Drop for OwnedGuard {
     fn drop(&mut self) {
         // The `Arc` (if any) is dropped after this `done`: the group outlives it.

@@ -84,8 +84,8 @@
 //!   waited on by many, but needs tokio, waits only once it is both closed and empty, and has
 //!   no blocking wait, no timeout of its own, and no `add(n)` for work that is not a future.
 //!   Here a round ends whenever the counter reaches zero (Go's rule), threads and tasks wait
-//!   together, and panics of tracked futures reach the waiter. Its `wait` on 10,000 spawned
-//!   tasks is currently somewhat cheaper than `track_owned` + `wait_async` (BENCHMARKS.md).
+//!   together, and panics of tracked futures reach the waiter. On 10,000 spawned tasks the two
+//!   cost about the same per task (BENCHMARKS.md, "Async fan-out").
 //!
 //! # Async
 //!

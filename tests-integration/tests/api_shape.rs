@@ -15,6 +15,16 @@ fn a_group_is_at_most_sixteen_bytes() {
 }
 
 #[test]
+fn a_tracked_small_future_is_at_most_24_bytes() {
+    // A spawned future's size sets its task's: at 24 bytes or less, a tokio task of
+    // `track_owned(async {})` is a 128-byte cell, as one of `async {}` alone; 32 bytes take
+    // it to 256 (benches/async_fanout.rs measures what that costs). Not a timing: a layout.
+    let wg = std::sync::Arc::new(WaitGroup::new());
+    assert!(std::mem::size_of_val(&wg.track_owned(async {})) <= 24);
+    assert!(std::mem::size_of_val(&wg.track(async {})) <= 24);
+}
+
+#[test]
 fn new_is_const_and_default_is_new() {
     static GROUP: WaitGroup = WaitGroup::new();
     let wg = &GROUP;

@@ -297,6 +297,35 @@ fn a_dropped_tracked_future_calls_done() {
 }
 
 #[test]
+fn a_tracked_future_is_dropped_before_its_done() {
+    /// Reads the group's counter when dropped.
+    struct SeesCount<'a>(&'a WaitGroup, &'a AtomicUsize);
+    impl Drop for SeesCount<'_> {
+        fn drop(&mut self) {
+            self.1.store(self.0.count() + 1, Ordering::Relaxed);
+        }
+    }
+    let wg = WaitGroup::new();
+    let seen = AtomicUsize::new(0);
+    let waker = Waker::from(Arc::new(CountingWaker::default()));
+    // Cancelled after a poll: the future holds `SeesCount` across its await.
+    let mut tracked = Box::pin(wg.track(async {
+        let _sees = SeesCount(&wg, &seen);
+        std::future::pending::<()>().await;
+    }));
+    assert!(tracked
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    drop(tracked);
+    // The future's destructor ran while it was still counted: a waiter released by its
+    // `done` finds what the future held already given back.
+    assert_eq!(seen.load(Ordering::Relaxed), 1 + 1);
+    assert_eq!(wg.count(), 0);
+    wg.wait();
+}
+
+#[test]
 fn tracked_futures_are_send_when_their_future_is() {
     let wg = Arc::new(WaitGroup::new());
     let owned = assert_send(wg.track_owned(async {}));

@@ -143,6 +143,28 @@ fn each_task_kind_is_named() {
 }
 
 #[test]
+fn a_tracked_future_dropped_by_an_unwinding_counts_as_a_failure() {
+    // Unpolled, then dropped while its holder panics (its own future never ran): as a guard.
+    let wg = Arc::new(WaitGroup::new());
+    let owned = wg.track_owned(std::future::pending::<()>());
+    let borrowed = wg.track(std::future::pending::<()>());
+    assert_eq!(wg.count(), 2);
+    catch_unwind(AssertUnwindSafe(move || {
+        let _held = (owned, borrowed);
+        panic!("the holder");
+    }))
+    .unwrap_err();
+    assert_eq!(wg.count(), 0);
+    let report = wg.wait_outcome().unwrap_err();
+    assert_eq!(report.kind(), TaskKind::Guard);
+    assert_eq!(report.count(), 2);
+    // While nothing unwinds, a drop is a plain `done`.
+    drop(wg.guard());
+    drop(wg.track_owned(std::future::pending::<()>()));
+    assert!(wg.wait_outcome().is_ok());
+}
+
+#[test]
 fn timed_outcome_waits_tell_a_timeout_from_a_finish_and_from_a_panic() {
     let wg = WaitGroup::new();
     let guard = wg.guard();
