@@ -126,7 +126,11 @@ impl WaitGroup {
     /// words): `negative WaitGroup counter` if the counter would drop below zero,
     /// `WaitGroup counter overflow` if it would exceed `i32::MAX` (Go silently truncates there),
     /// and `WaitGroup misuse: Add called concurrently with Wait` if a positive delta on a zero
-    /// counter races with waiters being released. The group is left exactly as it was.
+    /// counter races with waiters being released. As in Go, the delta is written first and
+    /// checked after; unlike Go, a refused delta is taken back before the panic, so the group
+    /// is left as it was. Calls on other threads at that very instant may see the refused
+    /// write: a correct `add` or `done` is never refused for it, but a `wait` can return early
+    /// in rare cases (DESIGN.md, "Write, then check", lists them; Go keeps the bad counter).
     ///
     /// # Examples
     ///
@@ -148,8 +152,9 @@ impl WaitGroup {
         }
     }
 
-    /// Like [`add`](Self::add), but reports misuse as an [`Error`] instead of panicking. The
-    /// group is unchanged when an error is returned.
+    /// Like [`add`](Self::add), but reports misuse as an [`Error`] instead of panicking. When
+    /// an error is returned, the call's write has been undone: the group is as it was (see
+    /// [`add`](Self::add) for what other threads may see in the meantime).
     ///
     /// # Errors
     ///
@@ -994,6 +999,10 @@ impl WaitGroup {
     /// It neither re-raises nor clears a task's panic: the round's report stays for
     /// [`wait`](Self::wait) or [`wait_outcome`](Self::wait_outcome).
     ///
+    /// One exception: a zero during which two or more `add`s land before the `done` that made
+    /// it has finished (a window of a few instructions) is skipped, and the drain returns at
+    /// the next zero instead (DESIGN.md, "Draining"). It never returns early.
+    ///
     /// If producers keep at least one unit in the group at every moment, the counter never
     /// reaches zero and it waits, as `wait` would; bound it with
     /// [`wait_drained_timeout`](Self::wait_drained_timeout), or let producers pause.
@@ -1088,9 +1097,10 @@ impl WaitGroup {
             crate::sync::spin_loop();
         }
         // `park` re-checks under the drain key's bucket lock before each sleep. While that
-        // check sees DRAINING set (and the generation unchanged), the counter is non-zero and
-        // the write that brings it to zero must clear DRAINING and then wake that bucket
-        // (`wake_after_zero`), which takes the same lock: so that wake-up cannot be lost.
+        // check sees DRAINING set (and the generation unchanged), the next write that brings
+        // the counter to zero sees the mark and settles that zero: it clears DRAINING, by a
+        // compare-exchange on the zero counter, and then wakes that bucket
+        // (`settle_zero`), which takes the same lock: so that wake-up cannot be lost.
         parking::park(
             self.drain_key(),
             || !self.drained_since(marked_gen),
@@ -1283,6 +1293,72 @@ mod tests {
         assert_eq!(wg.try_add(-1), Err(Error::NegativeCounter));
         assert_eq!(wg.state.load(Ordering::Relaxed), released(1));
         wg.state.store(0, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_producers_add_on_the_drain_marks_zero_finishes_the_drain_and_adds() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let marked = wg.mark_draining().unwrap();
+        // The last `done`'s write, before it clears the mark: (0, DRAINING).
+        let zero = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        assert_eq!(zero & DRAINING, DRAINING);
+        // A producer's `add` lands here: it takes its unit back, which settles the zero (the
+        // drain is released), and adds again.
+        assert_eq!(wg.try_add(1), Ok(()));
+        assert!(wg.drained_since(marked));
+        assert_eq!(wg.count(), 1);
+        let after = wg.state.load(Ordering::Relaxed);
+        // The `done` resumes: its settling compare-exchange sees a non-zero counter and stops.
+        wg.settle_zero(zero);
+        assert_eq!(wg.state.load(Ordering::Relaxed), after);
+        wg.done();
+        assert_eq!(wg.state.load(Ordering::Relaxed) & (COUNTER | DRAINING), 0);
+    }
+
+    #[test]
+    fn two_adds_stacked_on_the_drain_marks_zero_skip_it_until_the_next_zero() {
+        // The documented exception of `wait_drained` (DESIGN.md, "Draining"), pinned.
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let marked = wg.mark_draining().unwrap();
+        let zero = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        // A first `add`'s write lands on the zero; a second `add` lands on that one, sees a
+        // positive counter, and is done.
+        wg.state.fetch_add(counter_addend(1), Ordering::Release);
+        assert_eq!(wg.try_add(1), Ok(()));
+        // The `done` cannot settle: the counter is not zero.
+        wg.settle_zero(zero);
+        // The first `add` undoes (not a zero now) and adds again.
+        wg.undo(counter_addend(1));
+        assert_eq!(wg.try_add(1), Ok(()));
+        assert_eq!(wg.count(), 2);
+        // Skipped, never early: the drain waits for the next zero.
+        assert!(!wg.drained_since(marked));
+        wg.done();
+        assert!(!wg.drained_since(marked));
+        wg.done();
+        assert!(wg.drained_since(marked));
+        assert_eq!(wg.state.load(Ordering::Relaxed) & (COUNTER | DRAINING), 0);
+    }
+
+    #[test]
+    fn a_rounds_panic_before_its_first_add_clears_the_last_report_is_kept() {
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("round 1"), TaskKind::Go);
+        let mut first = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(first.take_payload().is_some());
+        // Round 2's first `add` has written its unit, and not yet cleared the delivered
+        // report; a task of round 2 panics in between.
+        wg.state.fetch_add(counter_addend(1), Ordering::Release);
+        wg.record_panic(Box::new("round 2"), TaskKind::Go);
+        // The `add` gets the lock: the report is round 2's, untaken, so it stays.
+        wg.clear_delivered_report();
+        wg.done();
+        let mut report = wg.idle_outcome().unwrap().unwrap_err();
+        assert_eq!(report.message(), Some("round 2"));
+        assert_eq!(report.count(), 1);
+        assert!(report.take_payload().is_some());
     }
 
     #[test]

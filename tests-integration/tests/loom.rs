@@ -66,8 +66,9 @@
 //!   or `add` fail or hang. In (ii) the two `done`s cannot be told apart: whichever comes
 //!   second is the extra one and is refused; that is accepted, and checked: at most one is
 //!   refused, the legal `try_add(1)` never is, and the count afterwards is exactly what the
-//!   accepted calls make it. (With the crate's check-then-write `add`, a refused call writes
-//!   nothing, so model (i) has a single execution: both threads only read the word.)
+//!   accepted calls make it. In (i) the refused call writes -1 and undoes it: a `wait` that
+//!   registers on the -1 must be released by the undo's zero (DESIGN.md, "Write, then
+//!   check").
 //! * 5(b): in a correct program no misuse panic fires in any interleaving: models 1, 2, 3, 3b,
 //!   4, 6, 6b, 6c, 6d and 8a-8d are correct programs, and any panic in one of their threads fails the
 //!   model.

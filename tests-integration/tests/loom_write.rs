@@ -1,0 +1,147 @@
+//! Model checking with loom of the write-then-check `add` (issue 13): the states another
+//! thread can see between an `add`'s `fetch_add` and what it does after looking at the value
+//! it replaced (DESIGN.md, "Write, then check").
+//!
+//! `#![cfg(groupwait_loom)]`, like `tests/loom.rs`, whose conventions it follows. Run with
+//!
+//! ```text
+//! RUSTFLAGS="--cfg groupwait_loom" cargo test -p tests-integration --release --test loom_write -- --test-threads=1 --nocapture
+//! ```
+//!
+//! | model | transient | program |
+//! |---|---|---|
+//! | w1 | zero with the drain mark still set, producers' adds stacked on it | `add(1)`; main `wait_drained`s; a worker writes a slot and `done`s; two producers each `add(1)`, `done` |
+//! | w2 | a round's first `add` written, the last round's delivered panic report not yet cleared | round 1's guard panics, main takes the payload; round 2: one thread `add(1)`, `done`, another's guard panics; main's `wait_outcome` |
+//! | w3 | a refused overflowing `add`, wrapped to a negative counter before its undo | `add(i32::MAX)`; one thread `try_add(1)` (refused), another `done`s a unit (must succeed) |
+//!
+//! The other transients are in `tests/loom.rs`: an `add` on a zero counter with registered
+//! waiters (Go's AddDuringWait), whose undo must release them since the releaser gave up on
+//! seeing its write, is model 5c; an extra `done` racing a legal round, 5a(ii); a refused
+//! `done` on an idle group (counter -1 until its undo) racing a `wait`, which may register on
+//! the -1 and must then be released by the undo's zero, 5a(i). A producer's `add` landing on the drain mark's zero with one
+//! `add` (no stacking) is `tests/loom_drain.rs` d2 and d6.
+//!
+//! What they check: no call of a correct thread fails or hangs (loom reports a deadlock),
+//! a wait never returns before the work it waits for (the slot's write is visible), each
+//! round's panic report is its own, and the group ends idle with no drain mark.
+
+#![cfg(groupwait_loom)]
+
+mod loom_support;
+
+use groupwait::{Error, WaitGroup};
+use loom::sync::Arc;
+use loom::thread;
+use loom_support::{explore, spawn_worker, Slot};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// [`loom_support::assert_idle`], and no drain pending.
+#[track_caller]
+fn assert_idle(wg: &WaitGroup) {
+    loom_support::assert_idle(wg);
+    let text = format!("{wg:?}");
+    assert!(!text.contains("draining"), "{text}");
+}
+
+/// A thread that adds one unit and finishes it.
+fn spawn_producer(wg: &Arc<WaitGroup>) -> thread::JoinHandle<()> {
+    let wg = Arc::clone(wg);
+    thread::spawn(move || {
+        wg.add(1);
+        wg.done();
+    })
+}
+
+/// w1: the worker's `done` writes a zero with the drain mark set and must then clear the mark
+/// by a compare-exchange that requires the counter still zero; producers' `add`s may land in
+/// between, and the second may land on the first before its undo. The drain must neither
+/// return before the worker's write nor stay asleep: here every producer finishes, so there is
+/// always a later zero that releases it (the liveness property DESIGN.md states).
+#[test]
+fn w1_producers_stack_on_the_drain_marks_zero() {
+    explore("w1 drain mark's zero with stacked adds", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let worker = spawn_worker(&wg, &slot);
+        let producers = [spawn_producer(&wg), spawn_producer(&wg)];
+        wg.wait_drained();
+        slot.read();
+        worker.join().unwrap();
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert_idle(&wg);
+        "drained"
+    });
+}
+
+/// w2: round 2's first `add` writes its unit onto `(0, PANICKED)` and clears the delivered
+/// report only afterwards, under the report's lock. Another thread's `add` may stack on it and
+/// its guard panic before that clear: round 2's waiter must still get round 2's payload, never
+/// round 1's delivered report, and the round must end with one report (count 1).
+#[test]
+fn w2_a_rounds_panic_is_not_lost_to_the_last_rounds_report() {
+    explore("w2 panic report across rounds", || {
+        // Leaked: a `Guard` borrows its group, and loom threads are `'static`.
+        let wg: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+        let guard = wg.guard();
+        let _ = catch_unwind(AssertUnwindSafe(move || {
+            let _guard = guard;
+            std::panic::resume_unwind(Box::new("w2: round 1"));
+        }));
+        let mut first = wg.wait_outcome().expect_err("round 1 panicked");
+        assert!(first.take_payload().is_some());
+        let plain = thread::spawn(move || {
+            wg.add(1);
+            wg.done();
+        });
+        let panicking = thread::spawn(move || {
+            let guard = wg.guard();
+            let _ = catch_unwind(AssertUnwindSafe(move || {
+                let _guard = guard;
+                std::panic::resume_unwind(Box::new("w2: round 2"));
+            }));
+        });
+        plain.join().unwrap();
+        panicking.join().unwrap();
+        let mut report = wg.wait_outcome().expect_err("round 2 panicked");
+        assert_eq!(report.message(), Some("w2: round 2"));
+        assert_eq!(report.count(), 1);
+        assert!(report.take_payload().is_some(), "round 2's payload lost");
+        wg.add(1);
+        wg.done();
+        assert_idle(wg);
+        "told"
+    });
+}
+
+/// w3: a refused overflowing `add` makes the counter wrap negative until its undo; a
+/// correct `done` landing on that value must back off and succeed, never be refused.
+#[test]
+fn w3_a_correct_done_is_not_failed_by_an_overflow_being_undone() {
+    explore("w3 overflow transient", || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(i32::MAX as isize);
+        let misuse = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.try_add(1))
+        };
+        let correct = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.try_add(-1))
+        };
+        assert_eq!(correct.join().unwrap(), Ok(()));
+        let refused = misuse.join().unwrap();
+        // Refused unless it came after the `done` (then the counter had room).
+        let expected = i32::MAX as usize - usize::from(refused.is_err());
+        assert_eq!(wg.count(), expected);
+        wg.add(-(expected as isize));
+        assert_idle(&wg);
+        match refused {
+            Err(Error::CounterOverflow { delta: 1 }) => "refused",
+            Ok(()) => "fitted after the done",
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    });
+}
