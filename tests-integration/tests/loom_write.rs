@@ -14,6 +14,10 @@
 //! | w2 | a round's first `add` written, the last round's delivered panic report not yet cleared | round 1's guard panics, main takes the payload; two threads `add(1)`, `done`; then main's `wait_outcome` |
 //! | w3 | a refused overflowing `add`, wrapped to a negative counter before its undo | `add(i32::MAX)`; one thread `try_add(1)` (refused), another `done`s a unit (must succeed) |
 //!
+//! Executions and times (release build, `--test-threads=1`, the project's shared 2-vCPU
+//! machine, 2026-11-27): w1 233,380 in 27 s (the largest: four threads), w2 132 in 0.01 s, w3
+//! 59 in < 0.01 s.
+//!
 //! The other transients are in `tests/loom.rs`: an `add` on a zero counter with registered
 //! waiters (Go's AddDuringWait), whose undo must release them since the releaser gave up on
 //! seeing its write, is model 5c; an extra `done` racing a legal round, 5a(ii); a refused
