@@ -371,9 +371,9 @@ impl WaitGroup {
                 // returned): its waiters may be due the report, so it is kept.
                 if state & PANICKED == 0
                     || counter(state) == 0
-                    || !slots
+                    || slots
                         .get_mut(id)
-                        .is_some_and(|report| report.payload.is_none())
+                        .is_none_or(|report| report.payload.is_some())
                 {
                     break None;
                 }
