@@ -1201,11 +1201,23 @@ impl WaitGroup {
 const fn settled_by_the_write(old: u64, delta: i64) -> bool {
     let before = counter(old);
     let after = before + delta;
+    // The flags first, then one compare: with two threads on one group the counter before the
+    // write alternates (zero or one before an `add`, one or two before a `done`), and a branch
+    // on it would be mispredicted half the time; the flags stay the same.
     if delta < 0 {
-        after > 0 || (after == 0 && old & (WAITERS | DRAINING) == 0)
+        if old & (WAITERS | DRAINING) == 0 {
+            after >= 0
+        } else {
+            after > 0
+        }
     } else {
-        after <= MAX_COUNT
-            && (before > 0 || (before == 0 && old & (WAITERS | PANICKED | DRAINING) == 0))
+        // `before` in `0..=i32::MAX - delta`: a negative `before` is huge as a `u64`.
+        let in_range = (before as u64) <= (MAX_COUNT - delta) as u64;
+        if old & (WAITERS | PANICKED | DRAINING) == 0 {
+            in_range
+        } else {
+            in_range && before > 0
+        }
     }
 }
 
