@@ -129,8 +129,10 @@ impl WaitGroup {
     /// counter races with waiters being released. As in Go, the delta is written first and
     /// checked after; unlike Go, a refused delta is taken back before the panic, so the group
     /// is left as it was. Calls on other threads at that very instant may see the refused
-    /// write: a correct `add` or `done` is never refused for it, but a `wait` can return early
-    /// in rare cases (DESIGN.md, "Write, then check", lists them; Go keeps the bad counter).
+    /// write: a correct `add` or `done` that lands on it waits for the undo and is applied, but
+    /// in rarer cases (two correct calls stacked on it) a `wait` can return early or a correct
+    /// `done` be refused (DESIGN.md, "Write, then check", lists them; Go keeps the bad
+    /// counter for good).
     ///
     /// # Examples
     ///
