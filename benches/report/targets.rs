@@ -61,14 +61,17 @@ impl Target {
 pub fn targets(d: &Data) -> Vec<Target> {
     let shape = |s: &str, t: usize, imp: &str| d.median("shapes", s, t, imp);
     let mut out = Vec::new();
-    for t in [1, 2] {
-        for s in ["Uncontended", "AddDone"] {
-            let gw = shape(s, t, "groupwait");
-            let what = format!("{s}, T={t}: ≤ 1.25x bare atomic");
-            out.push(Target::at_most(what, gw, "", shape(s, t, "atomic"), 1.25));
-            let what = format!("{s}, T={t}: ≤ 0.5x Go");
-            out.push(Target::at_most(what, gw, "Go ", d.go_median(s, t), 0.5));
-        }
+    // Issue 13: one thread within 1.15x the bare atomic; two threads on the shapes' groups no
+    // slower than Go in the same run.
+    for s in ["Uncontended", "AddDone"] {
+        let gw = shape(s, 1, "groupwait");
+        let what = format!("{s}, T=1: ≤ 1.15x bare atomic");
+        out.push(Target::at_most(what, gw, "", shape(s, 1, "atomic"), 1.15));
+    }
+    for s in ["Uncontended", "AddDone"] {
+        let gw = shape(s, 2, "groupwait");
+        let what = format!("{s}, T=2: ≤ Go");
+        out.push(Target::at_most(what, gw, "Go ", d.go_median(s, 2), 1.0));
     }
     for t in [1, 2] {
         let what = format!("Wait on zero, T={t}: ≤ 2x a bare atomic load");
@@ -132,17 +135,13 @@ pub fn analysis(w: &mut String, d: &Data, ts: &[Target]) {
     if missed("Uncontended", "atomic") || missed("AddDone", "atomic") {
         notes.push(format!(
             "**Uncontended / AddDone against the bare atomic.** groupwait's `add` and `done` \
-             check before they write (DESIGN.md, \"Check, then write\"): a `Relaxed` load of the \
-             state word, the range and misuse checks, then one compare-exchange, where the bare \
-             atomic is a single `lock xadd`. The locked instruction costs the same either way; \
-             the difference is the dependency chain in front of it (the compare-exchange must \
-             wait for the load and the checks) and the branches. Instructions per operation under \
-             callgrind: Uncontended (add, done, wait) {} for groupwait against {} for the atomic, \
-             AddDone {} against {}. With two threads on one shared group (AddDone, T=2) the \
-             compare-exchange can also fail and retry when the other core wrote the line \
-             between the load and the exchange, which a `fetch_add` never does. Closing the gap \
-             would take a different write path, such as Go's write-then-check, which DESIGN.md \
-             rejects because other threads could then see an out-of-range counter.",
+             are one `fetch_add` each, as the bare atomic's, then a test of the value it \
+             replaced (DESIGN.md, \"Write, then check\"): register-only compares and branches \
+             after the locked instruction, which the processor predicts and overlaps with the \
+             next one. Instructions per operation under callgrind: Uncontended (add, done, \
+             wait) {} for groupwait against {} for the atomic, AddDone {} against {}. A gap \
+             beyond the run-to-run noise of the `atomic` column would be those instructions; \
+             the locked read-modify-writes, the same on both sides, dominate the time.",
             fmt_i(cg("uncontended", "groupwait")),
             fmt_i(cg("uncontended", "atomic")),
             fmt_i(cg("adddone", "groupwait")),
@@ -159,11 +158,12 @@ pub fn analysis(w: &mut String, d: &Data, ts: &[Target]) {
             }
         }
         notes.push(format!(
-            "**Against Go's ns/op (≤ 0.5x).** Go's `Add` is itself one atomic add plus checks \
-             and its `Wait` one load, so the bare-atomic limit bounds how far below Go anything \
-             can go on this machine. The bare atomic's ratio to Go: {}. A target of 0.5x Go is \
-             at or below the hardware limit wherever that ratio is near or above 0.5; groupwait \
-             then lands at its ratio to the atomic times that.",
+            "**Against Go's ns/op.** Go's `Add` is itself one atomic add plus checks and its \
+             `Wait` one load, so the bare-atomic limit bounds how far below Go anything can go \
+             on this machine. The bare atomic's ratio to Go: {}. Where that ratio is near or \
+             above 1 (two threads on one cache line depend on where the host places the two \
+             vCPUs in that run), no implementation of Go's write path can pass; groupwait then \
+             lands at its ratio to the atomic times that.",
             parts.join(", ")
         ));
     }

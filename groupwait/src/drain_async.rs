@@ -107,7 +107,7 @@ impl Future for Drained<'_> {
         };
         // Stored under the drain key's bucket lock after re-checking there: the write that
         // brings the counter to zero clears DRAINING before it wakes that key
-        // (`wake_after_zero`, under the same lock), so a zero between `mark_draining` and
+        // (`settle_zero`, under the same lock), so a zero between `mark_draining` and
         // here is seen, or finds the waker stored.
         let registered = parking::register_waker(
             wg.drain_key(),

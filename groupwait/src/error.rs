@@ -4,7 +4,8 @@ use std::fmt;
 
 /// Why a [`WaitGroup::try_add`](crate::WaitGroup::try_add) was refused.
 ///
-/// Each refused call left the group exactly as it was. The messages contain Go's own panic
+/// Each refused call left the group as it was (its write is undone before it returns; what
+/// calls on other threads at that very instant can see is in DESIGN.md, "Write, then check"). The messages contain Go's own panic
 /// texts, so a Go user recognises them.
 ///
 /// # Examples

@@ -61,8 +61,9 @@
 //!
 //! Go's three misuse panics are kept, with Go's words: `negative WaitGroup counter`,
 //! `WaitGroup misuse: Add called concurrently with Wait`, and
-//! `WaitGroup is reused before previous Wait has returned`. Unlike Go, a panicking `add` leaves
-//! the group as it was, and an `add` that would overflow the 32-bit counter panics
+//! `WaitGroup is reused before previous Wait has returned`. As in Go, `add` writes first and
+//! checks after; unlike Go, a panicking `add` undoes its write, leaving the group as it was
+//! (threads calling at that very instant may see the write: DESIGN.md, "Write, then check"), and an `add` that would overflow the 32-bit counter panics
 //! (`WaitGroup counter overflow`) instead of being silently truncated.
 //!
 //! # Compared with

@@ -7,14 +7,14 @@
 //! +-----------------------------------+---+-----------+---+---------------------+
 //! ```
 //!
-//! * `counter`: Go's counter, in the high half as in Go. Every change is a compare-exchange
-//!   that checks the new value first, so it is never negative and never above `i32::MAX`,
-//!   not even for an instant: a refused `add` writes nothing.
+//! * `counter`: Go's counter, in the high half as in Go. An `add` is one `fetch_add`, checked
+//!   after: outside the instant before a refused `add` is undone, it is in `0..=i32::MAX`
+//!   (DESIGN.md, "Write, then check"). A negative counter is always such an instant.
 //! * `waiters`: waiters that registered while the counter was non-zero and have not been
 //!   released, timed out or cancelled yet. At most 2^23 - 1 at once.
 //! * `DRN` (draining): set by a `wait_drained` waiter, only while the counter is non-zero,
-//!   and cleared by the compare-exchange that brings the counter to zero (the same write), so
-//!   `DRN` set implies `counter > 0`. Drain waiters are not counted in `waiters`: they never
+//!   and cleared right after the write that brings the counter to zero, by a compare-exchange
+//!   that requires the counter still zero; so `DRN` with a zero counter is only that instant. Drain waiters are not counted in `waiters`: they never
 //!   trigger Go's reuse checks, which is what lets producers keep adding while they wait.
 //! * `GEN`: the generation, advanced (mod 128) by the release that wakes the waiters. A
 //!   registered waiter waits until it sees a different `GEN` than the one it registered under,
@@ -32,8 +32,8 @@
 
 /// Mask of the waiter count.
 pub(crate) const WAITERS: u64 = (1 << 23) - 1;
-/// Set while `wait_drained` waiters wait for the counter to reach zero (only while it is
-/// non-zero); cleared by the write that brings it to zero.
+/// Set while `wait_drained` waiters wait for the counter to reach zero (set only while it is
+/// non-zero); cleared right after the write that brings it to zero.
 pub(crate) const DRAINING: u64 = 1 << 23;
 /// The lowest bit of the generation.
 const GEN_ONE: u64 = 1 << 24;

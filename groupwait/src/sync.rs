@@ -34,6 +34,16 @@ pub(crate) fn spin_loop() {
     loom::thread::yield_now();
 }
 
+/// Gives up the processor for a moment (a spin-wait that has gone on for a while). Under loom,
+/// a yield to the model's scheduler.
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(not(groupwait_loom))]
+    std::thread::yield_now();
+    #[cfg(groupwait_loom)]
+    loom::thread::yield_now();
+}
+
 /// Defines a `static` that std builds as a constant and loom builds lazily (loom's locks are
 /// created inside each model execution).
 macro_rules! static_sync {

@@ -126,7 +126,13 @@ impl WaitGroup {
     /// words): `negative WaitGroup counter` if the counter would drop below zero,
     /// `WaitGroup counter overflow` if it would exceed `i32::MAX` (Go silently truncates there),
     /// and `WaitGroup misuse: Add called concurrently with Wait` if a positive delta on a zero
-    /// counter races with waiters being released. The group is left exactly as it was.
+    /// counter races with waiters being released. As in Go, the delta is written first and
+    /// checked after; unlike Go, a refused delta is taken back before the panic, so the group
+    /// is left as it was. Calls on other threads at that very instant may see the refused
+    /// write: a correct `add` or `done` that lands on it waits for the undo and is applied, but
+    /// in rarer cases (two correct calls stacked on it) a `wait` can return early or a correct
+    /// `done` be refused (DESIGN.md, "Write, then check", lists them; Go keeps the bad
+    /// counter for good).
     ///
     /// # Examples
     ///
@@ -148,8 +154,9 @@ impl WaitGroup {
         }
     }
 
-    /// Like [`add`](Self::add), but reports misuse as an [`Error`] instead of panicking. The
-    /// group is unchanged when an error is returned.
+    /// Like [`add`](Self::add), but reports misuse as an [`Error`] instead of panicking. When
+    /// an error is returned, the call's write has been undone: the group is as it was (see
+    /// [`add`](Self::add) for what other threads may see in the meantime).
     ///
     /// # Errors
     ///
@@ -181,65 +188,20 @@ impl WaitGroup {
             return Err(Error::CounterOverflow { delta });
         }
         let delta = delta as i64;
-        let addend = counter_addend(delta);
-        // Check, then write, in one compare-exchange: a refused `add` never writes, so no
-        // other thread ever sees a counter out of range, not even for an instant (Go writes
-        // first and checks after, which lets a misuse on one thread fail correct calls on
-        // others). Uncontended this is one load and one read-modify-write.
-        // Relaxed load: only a guess for the compare-exchange, which checks it.
-        let mut state = self.state.load(Ordering::Relaxed);
-        loop {
-            let old = counter(state);
-            let new = old + delta;
-            if new > MAX_COUNT {
-                return Err(Error::CounterOverflow {
-                    delta: delta as isize,
-                });
-            }
-            if new < 0 {
-                return Err(Error::NegativeCounter);
-            }
-            if delta > 0 && old == 0 && waiters(state) != 0 {
-                // Waiters registered, yet the counter is zero: they are being released right
-                // now, and this `add` would start a new round before they returned (Go's check).
-                return Err(Error::AddDuringWait);
-            }
-            if delta > 0 && old == 0 && state & PANICKED != 0 {
-                // The ending round has a panic report: starting the next round decides, under
-                // the report's lock, whether it is cleared (see `add_after_panic`).
-                return self.add_after_panic(delta);
-            }
-            let mut next = state.wrapping_add(addend);
-            if new == 0 && state & DRAINING != 0 {
-                // Drain waiters are released by this very write: it clears DRAINING (and, when
-                // no registered waiter needs the release below, advances the generation).
-                // So DRAINING is never seen with a zero counter.
-                next = if waiters(state) == 0 {
-                    drained(next)
-                } else {
-                    next & !DRAINING
-                };
-            }
-            // Release: pairs with the Acquire loads of the waiters (`wait`, `count`, the
-            // re-checks while waiting); every change of this word is a read-modify-write, so
-            // the waiter that sees the counter at zero synchronizes with every `add` and `done`
-            // before it (release sequence), and this task's writes are visible after `wait`
-            // returns. Relaxed on failure: we only retry with the fresh value.
-            match self.state.compare_exchange_weak(
-                state,
-                next,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    if new == 0 && state & (WAITERS | DRAINING) != 0 {
-                        self.wake_after_zero(state, next);
-                    }
-                    return Ok(());
-                }
-                Err(now) => state = now,
-            }
+        // Write, then check (DESIGN.md, "Write, then check"): one read-modify-write, as in Go;
+        // the value it replaced says whether that was all. If not, `add_slow` finishes a zero,
+        // or undoes the write and reports the misuse.
+        // Release: pairs with the Acquire loads of the waiters (`wait`, `count`, the re-checks
+        // while waiting); every change of this word is a read-modify-write, so the waiter that
+        // sees the counter at zero synchronizes with every `add` and `done` before it (release
+        // sequence), and this task's writes are visible after `wait` returns.
+        let old = self
+            .state
+            .fetch_add(counter_addend(delta), Ordering::Release);
+        if settled_by_the_write(old, delta) {
+            return Ok(());
         }
+        self.add_slow(old, delta)
     }
 
     /// Adds `n` to the counter: [`add`](Self::add) for a count, such as `jobs.len()`, without
@@ -301,94 +263,202 @@ impl WaitGroup {
         }
     }
 
-    /// A positive `add` on a zero counter whose group has a panic report: the start of the
-    /// next round. Under the panic list's lock (which orders every change of `PANICKED`), the
-    /// report is cleared in the same compare-exchange if its payload was handed to a waiter
-    /// (the round it belonged to is over), and kept, for the next waiter, if nobody took it.
+    /// The rest of an `add` whose write (`delta`, applied to the word `old`) was not all:
+    /// someone else's refused write is not undone yet, this one is a misuse, it brought the
+    /// counter to zero with waiters or a drain mark, or it starts a round after a panic.
     #[cold]
-    fn add_after_panic(&self, delta: i64) -> Result<(), Error> {
+    #[inline(never)]
+    fn add_slow(&self, mut old: u64, delta: i64) -> Result<(), Error> {
         let addend = counter_addend(delta);
+        loop {
+            let before = counter(old);
+            let after = before + delta;
+            if before < 0 {
+                // A negative counter is only ever another call's refused write (or an
+                // overflow, wrapped), about to be undone. Ours is not a misuse: take it back,
+                // wait for that undo, and apply it again.
+                self.undo(addend);
+                self.await_non_negative();
+            } else if delta < 0 {
+                if after < 0 {
+                    self.undo(addend);
+                    return Err(Error::NegativeCounter);
+                }
+                if after == 0 && old & (WAITERS | DRAINING) != 0 {
+                    self.settle_zero(old.wrapping_add(addend));
+                }
+                return Ok(());
+            } else if after > MAX_COUNT {
+                self.undo(addend);
+                return Err(Error::CounterOverflow {
+                    delta: delta as isize,
+                });
+            } else if before > 0 {
+                return Ok(());
+            } else if waiters(old) != 0 {
+                // Waiters registered, yet the counter was zero: they are being released right
+                // now, and this `add` would start a new round before they returned (Go's
+                // check). The undo brings the counter back to zero, so it releases them if the
+                // releaser, seeing our write, gave up (`settle_zero`).
+                self.undo(addend);
+                return Err(Error::AddDuringWait);
+            } else if old & DRAINING != 0 {
+                // The counter was zero with the drain mark still set: the `done` that zeroed
+                // it has not cleared the mark yet, and cannot while our unit is in. Take the
+                // unit back (the undo finishes the drain: `settle_zero`), then add it again.
+                // Producers may add at any time; this is not a misuse.
+                self.undo(addend);
+            } else {
+                // Counter zero, PANICKED: the first `add` of a round after a panic report.
+                self.clear_delivered_report();
+                return Ok(());
+            }
+            // Release: as in `try_add`.
+            old = self.state.fetch_add(addend, Ordering::Release);
+            if settled_by_the_write(old, delta) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Takes back this call's write of `addend` (refused, or to be applied again), and settles
+    /// the zero if that brings the counter back to zero with waiters or a drain mark.
+    fn undo(&self, addend: u64) {
+        // Relaxed: the undo publishes nothing of this thread (the call failed or will write
+        // again with Release); as a read-modify-write it continues the release sequences of
+        // the `done`s before it, and a zero it makes is settled by `settle_zero`'s AcqRel.
+        let now = self
+            .state
+            .fetch_sub(addend, Ordering::Relaxed)
+            .wrapping_sub(addend);
+        if counter(now) == 0 && now & (WAITERS | DRAINING) != 0 {
+            self.settle_zero(now);
+        }
+    }
+
+    /// Waits until another call's refused write, which made the counter negative, is undone
+    /// (the undo is unconditional and takes a few instructions; after a while this yields).
+    #[cold]
+    fn await_non_negative(&self) {
+        let mut spins = 0_u32;
+        // Relaxed: only decides when to write again; that write reads the word afresh.
+        while counter(self.state.load(Ordering::Relaxed)) < 0 {
+            if spins < SPIN_LIMIT {
+                spins += 1;
+                crate::sync::spin_loop();
+            } else {
+                crate::sync::yield_now();
+            }
+        }
+    }
+
+    /// The first `add` of a round found the last round's panic report (PANICKED) and has
+    /// already written its units. Under the panic list's lock, which orders every change of
+    /// PANICKED and of the report, the report is removed if its payload was handed to a waiter
+    /// (its round is over), and kept for the next waiter if nobody took it. Between the write
+    /// and this, the word shows the new round's counter with the old PANICKED: harmless, since
+    /// a report is read only at a zero counter (under this lock), and this round's zero needs
+    /// our units' `done`s; a task of the new round that panics in between replaces a delivered
+    /// report (`record_panic`).
+    #[cold]
+    fn clear_delivered_report(&self) {
         let cleared = {
             let mut slots = Slots::lock();
-            // Relaxed: a guess for the compare-exchange, which checks it.
+            let id = self.panic_id.load(Ordering::Relaxed);
+            // Relaxed: a guess for the compare-exchange; PANICKED and the report cannot change
+            // while we hold the lock.
             let mut state = self.state.load(Ordering::Relaxed);
             loop {
-                let old = counter(state);
-                let new = old + delta;
-                if new > MAX_COUNT {
-                    return Err(Error::CounterOverflow {
-                        delta: delta as isize,
-                    });
+                // A zero counter here is a concurrent misuse (a `done` before our `add`
+                // returned): its waiters may be due the report, so it is kept.
+                if state & PANICKED == 0
+                    || counter(state) == 0
+                    || slots
+                        .get_mut(id)
+                        .is_none_or(|report| report.payload.is_some())
+                {
+                    break None;
                 }
-                if old == 0 && waiters(state) != 0 {
-                    return Err(Error::AddDuringWait);
-                }
-                // PANICKED and the report cannot change while we hold the lock.
-                let clear = old == 0
-                    && state & PANICKED != 0
-                    && slots
-                        .get_mut(self.panic_id.load(Ordering::Relaxed))
-                        .is_some_and(|report| report.payload.is_none());
-                let next = if clear {
-                    state.wrapping_add(addend) & !PANICKED
-                } else {
-                    state.wrapping_add(addend)
-                };
-                // Release: as in `try_add` (this is an `add`): pairs with the Acquire loads
-                // of the waiters that will see this round's zero. Relaxed on failure: we only
-                // retry with the fresh value.
+                // Relaxed: the lock orders PANICKED with the report; the waiters of this round
+                // read the word after its `done`s, later in the word's modification order.
                 match self.state.compare_exchange_weak(
                     state,
-                    next,
-                    Ordering::Release,
+                    state & !PANICKED,
+                    Ordering::Relaxed,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => {
-                        break if clear {
-                            slots.take(self.panic_id.load(Ordering::Relaxed))
-                        } else {
-                            None
-                        }
-                    }
+                    Ok(_) => break slots.take(id),
                     Err(now) => state = now,
                 }
             }
         };
         // Dropped outside the lock (its payload was taken, but keep user code out anyway).
         drop(cleared);
-        Ok(())
     }
 
-    /// After the write that brought the counter to zero (`before` is the word it replaced,
-    /// `after` the word it wrote): releases the registered waiters, then wakes the drain
-    /// waiters if a drain mark was set.
+    /// After a write that left the counter at zero with registered waiters or a drain mark
+    /// (`state` is the word that write produced, or a later one): releases the waiters, or
+    /// clears the drain mark, with a compare-exchange that requires the counter still zero,
+    /// then wakes the drain waiters. If an `add` made the counter non-zero in between, that
+    /// `add` saw a zero counter with waiters or a mark, so it undoes its write and, its undo
+    /// being a zero again, settles it in turn (`add_slow`).
     #[cold]
-    fn wake_after_zero(&self, before: u64, after: u64) {
-        // Taken before the release: once its compare-exchange succeeded, only addresses are
-        // used (a released waiter may already be done with the group).
+    fn settle_zero(&self, mut state: u64) {
+        // Taken before the release: once a compare-exchange below succeeded, only addresses
+        // are used (a released waiter may already be done with the group).
         let drain_key = self.drain_key();
-        if waiters(before) != 0 {
-            self.release_waiters(after);
+        if waiters(state) != 0 {
+            if self.release_waiters(state) {
+                // `released()` also cleared DRAINING: wake the drain waiters.
+                if state & DRAINING != 0 {
+                    parking::release(drain_key, || true);
+                }
+                return;
+            }
+            // Relaxed: a guess for the compare-exchange below.
+            state = self.state.load(Ordering::Relaxed);
         }
-        if before & DRAINING != 0 {
-            // The write cleared DRAINING; a drain waiter that re-checks under the drain key's
-            // bucket lock sees that, or is already asleep (or stored) and gets this wake-up
-            // (see `wait_drained`). Drain waiters have a key of their own, so this wakes
-            // none of the group's registered `Wait`s: only a real release takes those out.
-            parking::release(drain_key, || true);
+        // Drain waiters only. A zero counter with waiters is settled by whoever wrote it.
+        while counter(state) == 0 && waiters(state) == 0 && state & DRAINING != 0 {
+            // AcqRel: the Release half publishes the cleared mark to the drain waiters'
+            // Acquire re-checks (`drained_since`); the Acquire half keeps the chain of the
+            // round's `done`s in this read-modify-write, as in `release_word`.
+            match self.state.compare_exchange_weak(
+                state,
+                drained(state),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    // A drain waiter that re-checks under the drain key's bucket lock sees the
+                    // cleared mark, or is already asleep (or stored) and gets this wake-up
+                    // (see `wait_drained`). Drain waiters have a key of their own, so this
+                    // wakes none of the group's registered `Wait`s: only a real release takes
+                    // those out.
+                    parking::release(drain_key, || true);
+                    return;
+                }
+                Err(now) => state = now,
+            }
         }
     }
 
     /// Releases every registered waiter, once the counter is zero. `state` is the word the
-    /// caller wrote: a zero counter and waiters.
+    /// caller wrote: a zero counter and waiters. Returns `false` if it released nobody (see
+    /// `release_word`).
     #[cold]
-    fn release_waiters(&self, state: u64) {
+    fn release_waiters(&self, state: u64) -> bool {
         // The compare-exchange runs under the bucket lock, inside `parking::release`: the async
         // waiters it counts are then exactly those whose entries the release takes out (see
         // "Released means taken out" in parking.rs). Once it succeeded, the group may already
         // be freed by a released waiter: `release` uses only its address, as a key into the
         // static sleeping table.
-        parking::release(self.key(), || self.release_word(state));
+        let mut released = false;
+        parking::release(self.key(), || {
+            released = self.release_word(state);
+            released
+        });
+        released
     }
 
     /// The release's compare-exchange (see `release_waiters`). Returns `false` if there was
@@ -406,11 +476,13 @@ impl WaitGroup {
             ) {
                 Ok(_) => return true,
                 Err(now) => {
-                    // While the counter is zero with waiters, `add` refuses every delta and no
-                    // waiter registers, so only deregistrations (timed-out or cancelled
-                    // waiters) change the word: retry with fewer waiters. Once the last one is
-                    // gone the group is idle and a new round may begin (found by the loom
-                    // model `m3_timed_out_waiter_races_the_final_done`): stop, unless the
+                    // While the counter is zero with waiters, no waiter registers, and every
+                    // `add` is refused: a deregistration (a timed-out or cancelled waiter)
+                    // changes the word, and retries with fewer waiters; an `add`'s write
+                    // makes the counter non-zero until its undo, which brings it back to zero
+                    // and then settles it itself (`add_slow`, `undo`): stop. Once the last
+                    // waiter is gone the group is idle and a new round may begin (found by the
+                    // loom model `m3_timed_out_waiter_races_the_final_done`): stop, unless the
                     // word again shows a zero counter with waiters, which may be released by
                     // anyone, in whatever round.
                     if counter(now) != 0 || waiters(now) == 0 {
@@ -814,7 +886,7 @@ impl WaitGroup {
         // Acquire: this zero counter is what the caller returns on; pairs with the Release of
         // the round's `done`s (release sequence). Under the lock, so a next round's `add`
         // cannot clear the report between this load and the read below (see
-        // `add_after_panic`).
+        // `clear_delivered_report`).
         let state = self.state.load(Ordering::Acquire);
         if counter(state) != 0 {
             return None;
@@ -874,25 +946,42 @@ impl WaitGroup {
             } else {
                 None
             };
-            if let Some(report) = existing {
-                report.count += 1;
-                Some((payload, message))
-            } else {
-                if id == 0 {
-                    id = slots.new_id();
-                    self.panic_id.store(id, Ordering::Relaxed);
+            match existing {
+                Some(report) if report.payload.is_some() => {
+                    report.count += 1;
+                    Some((payload, message))
                 }
-                slots.put(
-                    id,
-                    Report {
+                Some(report) => {
+                    // A delivered report: its payload was taken at a zero counter, and this
+                    // task's unit has been in the counter since, so it belongs to an earlier
+                    // round whose first `add` has not cleared it yet (it does so under this
+                    // lock, after its write: `clear_delivered_report`). This round's report
+                    // replaces it (no payload, no user code in the old one).
+                    *report = Report {
                         payload: Some(payload),
                         message,
                         count: 1,
                         kind,
-                    },
-                );
-                self.state.fetch_or(PANICKED, Ordering::Relaxed);
-                None
+                    };
+                    None
+                }
+                None => {
+                    if id == 0 {
+                        id = slots.new_id();
+                        self.panic_id.store(id, Ordering::Relaxed);
+                    }
+                    slots.put(
+                        id,
+                        Report {
+                            payload: Some(payload),
+                            message,
+                            count: 1,
+                            kind,
+                        },
+                    );
+                    self.state.fetch_or(PANICKED, Ordering::Relaxed);
+                    None
+                }
             }
         };
         // Dropped outside the lock: a payload's destructor may itself panic.
@@ -911,6 +1000,10 @@ impl WaitGroup {
     ///
     /// It neither re-raises nor clears a task's panic: the round's report stays for
     /// [`wait`](Self::wait) or [`wait_outcome`](Self::wait_outcome).
+    ///
+    /// One exception: a zero during which two or more `add`s land before the `done` that made
+    /// it has finished (a window of a few instructions) is skipped, and the drain returns at
+    /// the next zero instead (DESIGN.md, "Draining"). It never returns early.
     ///
     /// If producers keep at least one unit in the group at every moment, the counter never
     /// reaches zero and it waits, as `wait` would; bound it with
@@ -1006,9 +1099,10 @@ impl WaitGroup {
             crate::sync::spin_loop();
         }
         // `park` re-checks under the drain key's bucket lock before each sleep. While that
-        // check sees DRAINING set (and the generation unchanged), the counter is non-zero and
-        // the write that brings it to zero must clear DRAINING and then wake that bucket
-        // (`wake_after_zero`), which takes the same lock: so that wake-up cannot be lost.
+        // check sees DRAINING set (and the generation unchanged), the next write that brings
+        // the counter to zero sees the mark and settles that zero: it clears DRAINING, by a
+        // compare-exchange on the zero counter, and then wakes that bucket
+        // (`settle_zero`), which takes the same lock: so that wake-up cannot be lost.
         parking::park(
             self.drain_key(),
             || !self.drained_since(marked_gen),
@@ -1083,7 +1177,8 @@ impl WaitGroup {
     #[must_use]
     pub fn count(&self) -> usize {
         // Acquire: pairs with the Release of `done`, for the zero reading documented above.
-        // The counter is never negative (every `add` checks before it writes).
+        // The counter is negative only for the instant before a refused `add` is undone
+        // (DESIGN.md, "Write, then check"); such a reading shows as a huge count, never zero.
         counter(self.state.load(Ordering::Acquire)) as usize
     }
 
@@ -1097,6 +1192,34 @@ impl WaitGroup {
     /// registered `Wait`s, which only a real release may do ("released means taken out").
     pub(crate) fn drain_key(&self) -> usize {
         self.key() + 1
+    }
+}
+
+/// Whether the write of `delta` onto `old` is the whole `add` (the hot paths): a `done` that
+/// leaves the counter positive, or brings it to zero with nobody to wake; an increment of a
+/// positive counter that stays in range, or of a zero counter with no waiter, drain mark or
+/// panic report. In these cases nobody can have seen anything but a correct counter.
+#[inline]
+const fn settled_by_the_write(old: u64, delta: i64) -> bool {
+    let before = counter(old);
+    let after = before + delta;
+    // The flags first, then one compare: with two threads on one group the counter before the
+    // write alternates (zero or one before an `add`, one or two before a `done`), and a branch
+    // on it would be mispredicted half the time; the flags stay the same.
+    if delta < 0 {
+        if old & (WAITERS | DRAINING) == 0 {
+            after >= 0
+        } else {
+            after > 0
+        }
+    } else {
+        // `before` in `0..=i32::MAX - delta`: a negative `before` is huge as a `u64`.
+        let in_range = (before as u64) <= (MAX_COUNT - delta) as u64;
+        if old & (WAITERS | PANICKED | DRAINING) == 0 {
+            in_range
+        } else {
+            in_range && before > 0
+        }
     }
 }
 
@@ -1172,15 +1295,84 @@ mod tests {
     }
 
     #[test]
-    fn add_while_waiters_are_being_released_is_refused_without_a_write() {
+    fn add_while_waiters_are_being_released_is_refused_and_its_undo_releases_them() {
         let wg = WaitGroup::new();
         // Counter zero, one registered waiter: the instant between the last `done` and the
-        // release of the waiters.
+        // release of the waiters. (Here nobody releases them: the word is set by hand.)
         wg.state.store(1, Ordering::Relaxed);
         assert_eq!(wg.try_add(1), Err(Error::AddDuringWait));
+        // The refused add wrote, so a releaser that saw its write would have given up; its
+        // undo is a zero with waiters again, and releases them itself.
+        assert_eq!(wg.state.load(Ordering::Relaxed), released(1));
         assert_eq!(wg.try_add(-1), Err(Error::NegativeCounter));
-        assert_eq!(wg.state.load(Ordering::Relaxed), 1);
+        assert_eq!(wg.state.load(Ordering::Relaxed), released(1));
         wg.state.store(0, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_producers_add_on_the_drain_marks_zero_finishes_the_drain_and_adds() {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let marked = wg.mark_draining().unwrap();
+        // The last `done`'s write, before it clears the mark: (0, DRAINING).
+        let zero = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        assert_eq!(zero & DRAINING, DRAINING);
+        // A producer's `add` lands here: it takes its unit back, which settles the zero (the
+        // drain is released), and adds again.
+        assert_eq!(wg.try_add(1), Ok(()));
+        assert!(wg.drained_since(marked));
+        assert_eq!(wg.count(), 1);
+        let after = wg.state.load(Ordering::Relaxed);
+        // The `done` resumes: its settling compare-exchange sees a non-zero counter and stops.
+        wg.settle_zero(zero);
+        assert_eq!(wg.state.load(Ordering::Relaxed), after);
+        wg.done();
+        assert_eq!(wg.state.load(Ordering::Relaxed) & (COUNTER | DRAINING), 0);
+    }
+
+    #[test]
+    fn two_adds_stacked_on_the_drain_marks_zero_skip_it_until_the_next_zero() {
+        // The documented exception of `wait_drained` (DESIGN.md, "Draining"), pinned.
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let marked = wg.mark_draining().unwrap();
+        let zero = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        // A first `add`'s write lands on the zero; a second `add` lands on that one, sees a
+        // positive counter, and is done.
+        wg.state.fetch_add(counter_addend(1), Ordering::Release);
+        assert_eq!(wg.try_add(1), Ok(()));
+        // The `done` cannot settle: the counter is not zero.
+        wg.settle_zero(zero);
+        // The first `add` undoes (not a zero now) and adds again.
+        wg.undo(counter_addend(1));
+        assert_eq!(wg.try_add(1), Ok(()));
+        assert_eq!(wg.count(), 2);
+        // Skipped, never early: the drain waits for the next zero.
+        assert!(!wg.drained_since(marked));
+        wg.done();
+        assert!(!wg.drained_since(marked));
+        wg.done();
+        assert!(wg.drained_since(marked));
+        assert_eq!(wg.state.load(Ordering::Relaxed) & (COUNTER | DRAINING), 0);
+    }
+
+    #[test]
+    fn a_rounds_panic_before_its_first_add_clears_the_last_report_is_kept() {
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("round 1"), TaskKind::Go);
+        let mut first = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(first.take_payload().is_some());
+        // Round 2's first `add` has written its unit, and not yet cleared the delivered
+        // report; a task of round 2 panics in between.
+        wg.state.fetch_add(counter_addend(1), Ordering::Release);
+        wg.record_panic(Box::new("round 2"), TaskKind::Go);
+        // The `add` gets the lock: the report is round 2's, untaken, so it stays.
+        wg.clear_delivered_report();
+        wg.done();
+        let mut report = wg.idle_outcome().unwrap().unwrap_err();
+        assert_eq!(report.message(), Some("round 2"));
+        assert_eq!(report.count(), 1);
+        assert!(report.take_payload().is_some());
     }
 
     #[test]

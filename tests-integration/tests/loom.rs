@@ -25,27 +25,31 @@
 //! | model | program | executions | time |
 //! |---|---|---|---|
 //! | 0 | control: a `Relaxed` flag instead of the group; must be reported (`should_panic`) | (stops at the race) | < 0.01 s |
-//! | 1 | `add(2)`; two workers write a slot each, then `done`; main `wait`s, reads both | 11,544 | 1.6-3.3 s |
-//! | 2 | `add(1)`; two threads `wait`, then read the slot main wrote before its `done` | 12,135 | 1.4-3.6 s |
-//! | 3 | `add(1)`; a worker `done`s while main `wait_timeout`s (then `wait`s if it gave up); at once round 2: `add(1)`, `wait_timeout` must give up, `done`, `wait_timeout` | 315 | 0.04-0.06 s |
-//! | 3b | `add(1)`; two timed waiters and a worker's `done` (the release retries with fewer waiters) | 101,711 | 10.9-17.5 s |
-//! | 4 | reuse: `add(1)`, worker 1 `done`, `wait`; at once `add(1)`, worker 2 `done`, `wait` | 2,862 | 0.4-0.5 s |
-//! | 5a(i) | `try_add(-1)` on zero (must be `NegativeCounter`) racing a legal `wait` | 1 | < 0.01 s |
-//! | 5a(ii) | `add(1)`; a legal `done` and an extra one racing a legal `try_add(1)` | 670 | 0.04-0.09 s |
-//! | 5c | `add(1)`; a waiter, a `done`, and `try_add(1)` racing the release | 14,388 | 1.9-2.8 s |
-//! | 6 | `add(1)`; `wait_async` polled (once or twice) and dropped while a `done` runs | 40 | < 0.01 s |
-//! | 6b | `add(1)`; `wait_async` polled to completion by a hand-written loop while a `done` runs | 30 | < 0.01 s |
-//! | 6c | `add(1)`; one `done` releases a blocking waiter and an async waiter | 22,477 | 2.8-6.2 s |
-//! | 6d | model 6, then the waiter's thread `wait`s and starts round 2 as in model 3 | 441 | 0.06-0.1 s |
-//! | 7 | a worker holding `guard()` panics; main's `wait` must panic with "guard panicked" | 112 | 0.01-0.02 s |
-//! | 8a | `add(1)`; two pending `Wait`s; one is dropped while a `done` runs, the other polled to completion | 55 | < 0.01-0.04 s |
+//! | 1 | `add(2)`; two workers write a slot each, then `done`; main `wait`s, reads both | 4,333 | 0.5 s |
+//! | 2 | `add(1)`; two threads `wait`, then read the slot main wrote before its `done` | 10,393 | 1.2 s |
+//! | 3 | `add(1)`; a worker `done`s while main `wait_timeout`s (then `wait`s if it gave up); at once round 2: `add(1)`, `wait_timeout` must give up, `done`, `wait_timeout` | 164 | 0.01 s |
+//! | 3b | `add(1)`; two timed waiters and a worker's `done` (the release retries with fewer waiters) | 85,124 | 10.5 s |
+//! | 4 | reuse: `add(1)`, worker 1 `done`, `wait`; at once `add(1)`, worker 2 `done`, `wait` | 2,355 | 0.3 s |
+//! | 5a(i) | `try_add(-1)` on zero (must be `NegativeCounter`) racing a legal `wait` | 32 | < 0.01 s |
+//! | 5a(ii) | `add(1)`; a legal `done` and an extra one racing a legal `try_add(1)` | 122 | 0.01 s |
+//! | 5c | `add(1)`; a waiter, a `done`, and `try_add(1)` racing the release | 4,099 | 0.5 s |
+//! | 6 | `add(1)`; `wait_async` polled (once or twice) and dropped while a `done` runs | 33 | < 0.01 s |
+//! | 6b | `add(1)`; `wait_async` polled to completion by a hand-written loop while a `done` runs | 36 | < 0.01 s |
+//! | 6c | `add(1)`; one `done` releases a blocking waiter and an async waiter | 17,969 | 2.5 s |
+//! | 6d | model 6, then the waiter's thread `wait`s and starts round 2 as in model 3 | 245 | 0.03 s |
+//! | 7 | a worker holding `guard()` panics; main's `wait` must panic with "guard panicked" | 99 | 0.01 s |
+//! | 8a | `add(1)`; two pending `Wait`s; one is dropped while a `done` runs, the other polled to completion | 30 | < 0.01 s |
 //! | 8b | `add(1)`; a pending `Wait` re-polled with a new waker (then to completion) while a `done` runs | 14 | < 0.01 s |
-//! | 8c | two `Wait`s released in round 1, not polled; round 2 with a blocking waiter and a `done` while one stale `Wait` is dropped; the other polled after round 2 | 199 | 0.02-0.07 s |
-//! | 8d | two groups (one bucket): A's `done` on a thread; main cancels a `Wait` of B, releases B's blocking waiter (a thread), polls a `Wait` of A to completion | 3,221 | 0.4 s |
+//! | 8c | two `Wait`s released in round 1, not polled; round 2 with a blocking waiter and a `done` while one stale `Wait` is dropped; the other polled after round 2 | 204 | 0.03 s |
+//! | 8d | two groups (one bucket): A's `done` on a thread; main cancels a `Wait` of B, releases B's blocking waiter (a thread), polls a `Wait` of A to completion | 3,018 | 0.5 s |
 //!
-//! Times: release build, `--test-threads=1`, the project's 2-vCPU machine shared with three
-//! other builds (load average 6-10), 2026-11-27; the whole run took 19-35 s there (17-19 s
-//! before issue 9 on a quieter machine).
+//! Counts and times: release build, `--test-threads=1`, the project's 2-vCPU machine shared
+//! with other work, 2026-11-27, after issue 13 (the write-then-check `add`: one `fetch_add`
+//! instead of a load and a compare-exchange loop, so fewer interleavings in most models); the
+//! whole file took 16 s. Before issue 13 the counts were 11,544 / 12,135 / 315 / 101,711 /
+//! 2,862 / 1 / 670 / 14,388 / 40 / 30 / 22,477 / 441 / 112 / 55 / 14 / 199 / 3,221 in the
+//! order of the table, and the run 19-35 s under a heavier load (17-19 s before issue 9 on a
+//! quieter machine).
 //! The counts of models 1-7 changed with issue 9 (async waiters now register and are taken out
 //! under the bucket lock, and the table has one bucket under loom). A version of model 8d with
 //! a second thread (B's `done` on its own thread besides B's blocking waiter) took 559,802
@@ -66,8 +70,9 @@
 //!   or `add` fail or hang. In (ii) the two `done`s cannot be told apart: whichever comes
 //!   second is the extra one and is refused; that is accepted, and checked: at most one is
 //!   refused, the legal `try_add(1)` never is, and the count afterwards is exactly what the
-//!   accepted calls make it. (With the crate's check-then-write `add`, a refused call writes
-//!   nothing, so model (i) has a single execution: both threads only read the word.)
+//!   accepted calls make it. In (i) the refused call writes -1 and undoes it: a `wait` that
+//!   registers on the -1 must be released by the undo's zero (DESIGN.md, "Write, then
+//!   check").
 //! * 5(b): in a correct program no misuse panic fires in any interleaving: models 1, 2, 3, 3b,
 //!   4, 6, 6b, 6c, 6d and 8a-8d are correct programs, and any panic in one of their threads fails the
 //!   model.

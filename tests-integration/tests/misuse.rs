@@ -1,4 +1,5 @@
-//! Misuse is reported, and never changes the group.
+//! Misuse is reported, and leaves the group as it was: the refused write is undone before the
+//! call returns, and correct calls that land on it meanwhile back off instead of failing.
 
 mod support;
 
@@ -119,8 +120,10 @@ fn errors_read_like_gos_panics() {
 #[test]
 fn refused_adds_never_disturb_correct_calls_on_other_threads() {
     // A misusing thread hammers the group with deltas that must be refused; a correct thread
-    // adds and finishes work at the same time. The refused calls write nothing, so the
-    // correct thread never sees an out-of-range counter and never fails.
+    // adds and finishes work at the same time. Each refused call writes its delta (the counter
+    // wraps negative or goes below zero) and undoes it; a correct call that lands on such a
+    // value sees a negative counter, takes its own write back, waits for the undo and writes
+    // again: the correct thread never fails, and the count ends exact.
     let rounds = if cfg!(miri) { 200 } else { 200_000 };
     let wg = WaitGroup::new();
     wg.add(1);

@@ -1,4 +1,5 @@
-//! What the loom models (`tests/loom.rs`, `tests/loom_drain.rs`, `tests/loom_task_group.rs`)
+//! What the loom models (`tests/loom.rs`, `tests/loom_drain.rs`, `tests/loom_task_group.rs`,
+//! `tests/loom_write.rs`)
 //! share: the model runner with its preemption bound, the `Slot` instrument, a worker that
 //! writes a slot then calls `done`, `assert_idle`, the `Parker` waker and `block_on` built on it, and the text
 //! of a panic payload. Included by each of them with `mod loom_support;`, so it is compiled

@@ -1,0 +1,154 @@
+//! Model checking with loom of the write-then-check `add` (issue 13): the states another
+//! thread can see between an `add`'s `fetch_add` and what it does after looking at the value
+//! it replaced (DESIGN.md, "Write, then check").
+//!
+//! `#![cfg(groupwait_loom)]`, like `tests/loom.rs`, whose conventions it follows. Run with
+//!
+//! ```text
+//! RUSTFLAGS="--cfg groupwait_loom" cargo test -p tests-integration --release --test loom_write -- --test-threads=1 --nocapture
+//! ```
+//!
+//! | model | transient | program |
+//! |---|---|---|
+//! | w1 | zero with the drain mark still set, producers' adds stacked on it | `add(1)`; main `wait_drained`s; a worker writes a slot and `done`s; two producers each `add(1)`, `done` |
+//! | w2 | a round's first `add` written, the last round's delivered panic report not yet cleared | round 1's guard panics, main takes the payload; two threads `add(1)`, `done`; then main's `wait_outcome` |
+//! | w3 | a refused overflowing `add`, wrapped to a negative counter before its undo | `add(i32::MAX)`; one thread `try_add(1)` (refused), another `done`s a unit (must succeed) |
+//!
+//! Executions and times (release build, `--test-threads=1`, the project's shared 2-vCPU
+//! machine, 2026-11-27): w1 233,380 in 27 s (the largest: four threads), w2 132 in 0.01 s, w3
+//! 59 in < 0.01 s.
+//!
+//! The other transients are in `tests/loom.rs`: an `add` on a zero counter with registered
+//! waiters (Go's AddDuringWait), whose undo must release them since the releaser gave up on
+//! seeing its write, is model 5c; an extra `done` racing a legal round, 5a(ii); a refused
+//! `done` on an idle group (counter -1 until its undo) racing a `wait`, which may register on
+//! the -1 and must then be released by the undo's zero, 5a(i). A producer's `add` landing on the drain mark's zero with one
+//! `add` (no stacking) is `tests/loom_drain.rs` d2 and d6.
+//!
+//! What they check: no call of a correct thread fails or hangs (loom reports a deadlock),
+//! a wait never returns before the work it waits for (the slot's write is visible), each
+//! round's panic report is its own, and the group ends idle with no drain mark.
+
+#![cfg(groupwait_loom)]
+
+mod loom_support;
+
+use groupwait::{Error, WaitGroup};
+use loom::sync::Arc;
+use loom::thread;
+use loom_support::{explore, spawn_worker, Slot};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// [`loom_support::assert_idle`], and no drain pending.
+#[track_caller]
+fn assert_idle(wg: &WaitGroup) {
+    loom_support::assert_idle(wg);
+    let text = format!("{wg:?}");
+    assert!(!text.contains("draining"), "{text}");
+}
+
+/// A thread that adds one unit and finishes it.
+fn spawn_producer(wg: &Arc<WaitGroup>) -> thread::JoinHandle<()> {
+    let wg = Arc::clone(wg);
+    thread::spawn(move || {
+        wg.add(1);
+        wg.done();
+    })
+}
+
+/// w1: the worker's `done` writes a zero with the drain mark set and must then clear the mark
+/// by a compare-exchange that requires the counter still zero; producers' `add`s may land in
+/// between, and the second may land on the first before its undo. The drain must neither
+/// return before the worker's write nor stay asleep: here every producer finishes, so there is
+/// always a later zero that releases it (the liveness property DESIGN.md states).
+#[test]
+fn w1_producers_stack_on_the_drain_marks_zero() {
+    explore("w1 drain mark's zero with stacked adds", || {
+        let wg = Arc::new(WaitGroup::new());
+        let slot = Arc::new(Slot::new());
+        wg.add(1);
+        let worker = spawn_worker(&wg, &slot);
+        let producers = [spawn_producer(&wg), spawn_producer(&wg)];
+        wg.wait_drained();
+        slot.read();
+        worker.join().unwrap();
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert_idle(&wg);
+        "drained"
+    });
+}
+
+/// w2: round 2's first `add` writes its unit onto `(0, PANICKED)` and clears the delivered
+/// report only afterwards, under the report's lock; a second `add` may stack on it before that
+/// clear. Whatever the order, the clear must happen: round 2 had no panic, and its waiter must
+/// not get round 1's report. (A waiter racing the adds would be Go's misuse: the two adds may
+/// make two rounds.)
+///
+/// (A round-2 task that panics inside that window is the unit test
+/// `a_rounds_panic_before_its_first_add_clears_the_last_report_is_kept`: loom threads share
+/// their OS thread's panic count, so a model thread that unwinds while another holds a lock
+/// poisons that lock inside loom, and a panicking task cannot race the clear here.)
+#[test]
+fn w2_the_next_rounds_add_clears_a_delivered_report_after_its_write() {
+    explore("w2 delivered report, next round's adds", || {
+        // Leaked: a `Guard` borrows its group, and loom threads are `'static`.
+        let wg: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+        let guard = wg.guard();
+        thread::spawn(move || {
+            let _ = catch_unwind(AssertUnwindSafe(move || {
+                let _guard = guard;
+                std::panic::resume_unwind(Box::new("w2: round 1"));
+            }));
+        })
+        .join()
+        .unwrap();
+        let mut first = wg.wait_outcome().expect_err("round 1 panicked");
+        assert!(first.take_payload().is_some());
+        let adders: Vec<_> = (0..2)
+            .map(|_| {
+                thread::spawn(move || {
+                    wg.add(1);
+                    wg.done();
+                })
+            })
+            .collect();
+        for a in adders {
+            a.join().unwrap();
+        }
+        assert_eq!(wg.wait_outcome().ok(), Some(()), "round 2 had no panic");
+        assert_idle(wg);
+        "cleared"
+    });
+}
+
+/// w3: a refused overflowing `add` makes the counter wrap negative until its undo; a
+/// correct `done` landing on that value must back off and succeed, never be refused.
+#[test]
+fn w3_a_correct_done_is_not_failed_by_an_overflow_being_undone() {
+    explore("w3 overflow transient", || {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(i32::MAX as isize);
+        let misuse = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.try_add(1))
+        };
+        let correct = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.try_add(-1))
+        };
+        assert_eq!(correct.join().unwrap(), Ok(()));
+        let refused = misuse.join().unwrap();
+        // Refused unless it came after the `done` (then the counter had room).
+        let expected = i32::MAX as usize - usize::from(refused.is_err());
+        assert_eq!(wg.count(), expected);
+        wg.add(-(expected as isize));
+        assert_idle(&wg);
+        match refused {
+            Err(Error::CounterOverflow { delta: 1 }) => "refused",
+            Ok(()) => "fitted after the done",
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    });
+}
