@@ -34,10 +34,14 @@
 mod loom_support;
 
 use groupwait::{Error, WaitGroup};
+use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
-use loom_support::{explore, spawn_worker, Slot};
+use loom_support::{block_on, explore, spawn_worker, Slot, TIMEOUT};
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::task::{Context, Waker};
 
 /// [`loom_support::assert_idle`], and no drain pending.
 #[track_caller]
@@ -150,5 +154,112 @@ fn w3_a_correct_done_is_not_failed_by_an_overflow_being_undone() {
             Ok(()) => "fitted after the done",
             Err(e) => panic!("unexpected {e:?}"),
         }
+    });
+}
+
+/// w4: a `done` that wrote the zero of round 1 (one registered waiter) is preempted before its
+/// release; round 1's timed wait gives up meanwhile (its deregistration leaves the group idle),
+/// and round 2 begins: `add(1)`, a drain waiter marks DRAINING, main registers, round 2's
+/// `done` writes the zero `(0, 1 waiter, DRAINING)`. Round 1's `done` then resumes: its
+/// release compare-exchange fails on its stale word, retries with the fresh one (a zero counter
+/// with waiters may be released by anyone) and succeeds, which clears DRAINING too. The wake of
+/// the drain key must follow the word that release actually replaced, not the stale word the
+/// caller wrote (found by review, finding F1: round 2's `done`, its release done for it, sees
+/// no mark left and wakes nobody, and the drain sleeps forever).
+///
+/// The drain is async (`wait_drained_async`, driven by `block_on`) because loom builds use a
+/// single parking bucket: a blocking drain sleeper would be woken by the group key's
+/// `notify_all` too, hiding the missing drain-key wake-up that real builds (64 buckets, the
+/// drain key in another bucket than the group's) depend on. An async drain's waker is woken
+/// only by a release of the drain key itself.
+#[test]
+fn w4_a_stale_release_that_clears_the_drain_mark_wakes_the_drain() {
+    explore("w4 stale release clears the drain mark", || {
+        let wg = Arc::new(WaitGroup::new());
+        // Round 1: a timed waiter that gives up (under loom, whenever it would sleep).
+        wg.add(1);
+        let first_done = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.done())
+        };
+        let _ = wg.wait_timeout(TIMEOUT);
+        // Round 2, after round 1's only wait returned: a drain waiter, main's wait, a `done`.
+        wg.add(1);
+        let drain = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || block_on(wg.wait_drained_async()))
+        };
+        let second_done = {
+            let wg = Arc::clone(&wg);
+            thread::spawn(move || wg.done())
+        };
+        wg.wait();
+        drain.join().unwrap();
+        second_done.join().unwrap();
+        first_done.join().unwrap();
+        assert_idle(&wg);
+        "drained"
+    });
+}
+
+/// w5: round 0's panic report is kept (nobody waits); round 1 has an async drain waiter
+/// (DRAINING) and its `wait_outcome` takes round 0's payload (delivered). Round 2's two adds
+/// race: the first lands on `(0, PANICKED delivered, DRAINING)` (round 1's `done` wrote the
+/// zero and has not cleared the mark), undoes and adds again; the second stacks on its first
+/// write, so that re-add finds a positive counter. Whoever started round 2 must still clear
+/// the delivered report: round 2 had no panic (found by review, finding F2: the re-add
+/// returned through `settled_by_the_write` without clearing, and round 2's waiter got round
+/// 0's report). The hand-offs are yields (free switches for loom) so that the interleaving
+/// fits the preemption bound; the drain is async so that it can mark DRAINING from main
+/// without a thread (it is never completed, only dropped).
+#[test]
+fn w5_a_re_add_after_the_drain_marks_zero_still_clears_a_delivered_report() {
+    explore("w5 re-add clears a delivered report", || {
+        let wg: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+        let go: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let finish: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        // Round 0: a guarded task panics; nobody waits, so the payload stays.
+        let guard = wg.guard();
+        thread::spawn(move || {
+            let _ = catch_unwind(AssertUnwindSafe(move || {
+                let _guard = guard;
+                std::panic::resume_unwind(Box::new("w5: round 0"));
+            }));
+        })
+        .join()
+        .unwrap();
+        // Round 1: a drain mark; its waiter gets round 0's untaken payload.
+        wg.add(1);
+        let mut drained = pin!(wg.wait_drained_async());
+        let _ = drained
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()));
+        let worker = thread::spawn(move || wg.done());
+        while wg.count() != 0 {
+            thread::yield_now();
+        }
+        let mut first = wg.wait_outcome().expect_err("round 0's report");
+        assert!(first.take_payload().is_some());
+        // Round 2, after round 1's wait returned: two concurrent adds.
+        let other = thread::spawn(move || {
+            while !go.load(SeqCst) {
+                thread::yield_now();
+            }
+            wg.add(1);
+            while !finish.load(SeqCst) {
+                thread::yield_now();
+            }
+            wg.done();
+        });
+        go.store(true, SeqCst);
+        wg.add(1);
+        finish.store(true, SeqCst);
+        wg.done();
+        other.join().unwrap();
+        worker.join().unwrap();
+        drop(drained);
+        assert_eq!(wg.wait_outcome().ok(), Some(()), "round 2 had no panic");
+        assert_idle(wg);
+        "cleared"
     });
 }
