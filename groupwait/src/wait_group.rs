@@ -304,7 +304,9 @@ impl WaitGroup {
                 // The counter was zero with the drain mark still set: the `done` that zeroed
                 // it has not cleared the mark yet, and cannot while our unit is in. Take the
                 // unit back (the undo finishes the drain: `settle_zero`), then add it again.
-                // Producers may add at any time; this is not a misuse.
+                // Producers may add at any time; this is not a misuse. If the word also had a
+                // panic report, this call may be the round's first `add`: the re-add below
+                // clears the report if it lands on a positive counter.
                 self.undo(addend);
             } else {
                 // Counter zero, PANICKED: the first `add` of a round after a panic report.
@@ -314,6 +316,20 @@ impl WaitGroup {
             // Release: as in `try_add`.
             old = self.state.fetch_add(addend, Ordering::Release);
             if settled_by_the_write(old, delta) {
+                // A re-add, after an undo, that lands on a positive counter: another `add`
+                // stacked on our undone write (or on the transient we backed off from), kept
+                // its unit and returned without looking at the report, since it saw a positive
+                // counter. The round's first write to stay may then be this one, landing on
+                // that unit: if the word shows a report, it may be the last round's delivered
+                // one, and nobody else will clear it (review finding F2, loom w5: round 2 was
+                // handed round 0's report). `clear_delivered_report` decides under the report's
+                // lock and keeps a report whose payload is still there (this round's, or one
+                // nobody took), so calling it on a word that merely may need it is safe; an
+                // increment landing on zero with the report is the branch above, a re-add
+                // landing on a clean zero has nothing to clear.
+                if delta > 0 && counter(old) > 0 && old & PANICKED != 0 {
+                    self.clear_delivered_report();
+                }
                 return Ok(());
             }
         }
@@ -406,9 +422,19 @@ impl WaitGroup {
         // are used (a released waiter may already be done with the group).
         let drain_key = self.drain_key();
         if waiters(state) != 0 {
-            if self.release_waiters(state) {
-                // `released()` also cleared DRAINING: wake the drain waiters.
-                if state & DRAINING != 0 {
+            if let Some(replaced) = self.release_waiters(state) {
+                // `released()` also cleared DRAINING, if the word the compare-exchange
+                // replaced had it: then wake the drain waiters. That word, not `state`, decides:
+                // the release retries with the word it finds, which may be a later round's zero
+                // whose drain mark `state` never had (round 1's `done`, preempted after its
+                // write, its waiter timed out; round 2 marked, registered, and its `done` wrote
+                // `(0, w, DRAINING)`, then found the release done and no mark to clear). The
+                // thread whose compare-exchange cleared the mark is the only one that knows:
+                // without this wake-up the drain sleeps forever (review finding F1, loom w4).
+                // The drain waiter re-checks the mark under the drain key's bucket lock before
+                // it sleeps, and this wake-up takes that lock after the compare-exchange, so it
+                // either sees the mark cleared or is asleep and notified.
+                if replaced & DRAINING != 0 {
                     parking::release(drain_key, || true);
                 }
                 return;
@@ -416,7 +442,10 @@ impl WaitGroup {
             // Relaxed: a guess for the compare-exchange below.
             state = self.state.load(Ordering::Relaxed);
         }
-        // Drain waiters only. A zero counter with waiters is settled by whoever wrote it.
+        // Drain waiters only. A zero counter with waiters is settled by whoever wrote it (or a
+        // stale releaser's retry, which then wakes the drain key itself, above). A successful
+        // compare-exchange here replaced exactly `state`, which the loop condition shows with
+        // DRAINING: so the wake-up below follows the word actually replaced, as above.
         while counter(state) == 0 && waiters(state) == 0 && state & DRAINING != 0 {
             // AcqRel: the Release half publishes the cleared mark to the drain waiters'
             // Acquire re-checks (`drained_since`); the Acquire half keeps the chain of the
@@ -442,26 +471,28 @@ impl WaitGroup {
     }
 
     /// Releases every registered waiter, once the counter is zero. `state` is the word the
-    /// caller wrote: a zero counter and waiters. Returns `false` if it released nobody (see
-    /// `release_word`).
+    /// caller wrote (or a later one): a zero counter and waiters. Returns the word its
+    /// compare-exchange replaced (which may differ from `state`: see `release_word`), or
+    /// `None` if it released nobody.
     #[cold]
-    fn release_waiters(&self, state: u64) -> bool {
+    fn release_waiters(&self, state: u64) -> Option<u64> {
         // The compare-exchange runs under the bucket lock, inside `parking::release`: the async
         // waiters it counts are then exactly those whose entries the release takes out (see
         // "Released means taken out" in parking.rs). Once it succeeded, the group may already
         // be freed by a released waiter: `release` uses only its address, as a key into the
         // static sleeping table.
-        let mut released = false;
+        let mut released = None;
         parking::release(self.key(), || {
             released = self.release_word(state);
-            released
+            released.is_some()
         });
         released
     }
 
-    /// The release's compare-exchange (see `release_waiters`). Returns `false` if there was
-    /// nothing left to release.
-    fn release_word(&self, mut state: u64) -> bool {
+    /// The release's compare-exchange (see `release_waiters`). Returns the word it replaced,
+    /// which is `state` or a later word the retries found (another round's, possibly with a
+    /// drain mark `state` did not have); `None` if there was nothing left to release.
+    fn release_word(&self, mut state: u64) -> Option<u64> {
         loop {
             // AcqRel: the Release half publishes the zero counter to the waiters' Acquire
             // re-checks (they return on seeing the new generation); the Acquire half keeps
@@ -472,7 +503,7 @@ impl WaitGroup {
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(replaced) => return Some(replaced),
                 Err(now) => {
                     // While the counter is zero with waiters, no waiter registers, and every
                     // `add` is refused: a deregistration (a timed-out or cancelled waiter)
@@ -484,7 +515,7 @@ impl WaitGroup {
                     // word again shows a zero counter with waiters, which may be released by
                     // anyone, in whatever round.
                     if counter(now) != 0 || waiters(now) == 0 {
-                        return false;
+                        return None;
                     }
                     state = now;
                 }
