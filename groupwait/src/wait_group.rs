@@ -1392,6 +1392,35 @@ mod tests {
         assert!(report.take_payload().is_some());
     }
 
+    /// Review finding F2 through the negative-counter back-off (the drain-mark branch is loom
+    /// `w5`; as a loom model this one exceeds loom's branch limit in its back-off spins).
+    #[test]
+    fn a_re_add_after_backing_off_a_refused_done_clears_a_delivered_report() {
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("round 1"), TaskKind::Go);
+        let mut first = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(first.take_payload().is_some());
+        // A refused `done` on the idle group writes -1; round 2's first `add` lands on it.
+        let minus_one = counter_addend(-1);
+        wg.state.fetch_add(minus_one, Ordering::Release);
+        let old = wg.state.fetch_add(counter_addend(1), Ordering::Release);
+        assert_eq!(counter(old), -1);
+        // The refused `done`'s undo: the counter is now the first `add`'s unit, and a second
+        // `add` stacks on it and returns (a positive counter: it does not look at the report).
+        wg.state.fetch_sub(minus_one, Ordering::Relaxed);
+        wg.add(1);
+        // The first `add` goes on: backs off, writes again onto the positive counter, and must
+        // clear the delivered report itself.
+        assert_eq!(wg.add_slow(old, 1), Ok(()));
+        assert_eq!(wg.state.load(Ordering::Relaxed) & PANICKED, 0);
+        wg.add(-2);
+        assert_eq!(
+            wg.idle_outcome().unwrap().ok(),
+            Some(()),
+            "round 2 had no panic"
+        );
+    }
+
     #[test]
     fn waiter_released_into_a_new_round_panics_with_gos_reuse_message() {
         let _serial = parking::serialize_sleeping_tests();

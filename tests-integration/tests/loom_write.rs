@@ -13,17 +13,33 @@
 //! | w1 | zero with the drain mark still set, producers' adds stacked on it | `add(1)`; main `wait_drained`s; a worker writes a slot and `done`s; two producers each `add(1)`, `done` |
 //! | w2 | a round's first `add` written, the last round's delivered panic report not yet cleared | round 1's guard panics, main takes the payload; two threads `add(1)`, `done`; then main's `wait_outcome` |
 //! | w3 | a refused overflowing `add`, wrapped to a negative counter before its undo | `add(i32::MAX)`; one thread `try_add(1)` (refused), another `done`s a unit (must succeed) |
+//! | w4 | a `done` preempted between its zero's write and its release, whose retried release settles a later round's zero with a drain mark | round 1: `add(1)`, a `done`, main's timed wait gives up; round 2: `add(1)`, an async drain, main `wait`s, a second `done` |
+//! | w5 | the drain mark's zero with the last round's delivered report: the first `add` undoes and writes again, a second `add` stacked on its write | round 0's guard panics (kept); round 1: `add(1)`, an async drain polled once, a `done`, main's `wait_outcome` takes the payload; round 2: two adds, then main's `wait_outcome` |
 //!
 //! Executions and times (release build, `--test-threads=1`, the project's shared 2-vCPU
 //! machine, 2026-11-27): w1 233,380 in 27 s (the largest: four threads), w2 132 in 0.01 s, w3
-//! 59 in < 0.01 s.
+//! 59 in < 0.01 s, w4 137,427 in 23 s, w5 7,399 in 1.3 s.
+//!
+//! w4 and w5 are review findings F1 and F2 (2026-11-27): each failed before its fix (w4 with
+//! loom's `deadlock`, the drain never woken; w5 with `round 2 had no panic`, round 2 handed
+//! round 0's report). Their drains are async on purpose. In w4, loom builds have a single
+//! parking bucket, so the group key's `notify_all` at the release would also wake a *blocking*
+//! drain sleeper and hide the missing wake-up of the drain key (which real builds need: there
+//! the drain key is in another bucket); an async drain's waker is taken out only by a release
+//! of the drain key itself. In w5, the async drain marks DRAINING from main with one poll,
+//! without a thread of its own, which keeps the model inside the preemption bound. F2 through
+//! the other back-off (a re-add after a refused `done`'s -1) is the unit test
+//! `a_re_add_after_backing_off_a_refused_done_clears_a_delivered_report`: as a loom model its
+//! back-off spins exceed loom's branch limit.
 //!
 //! The other transients are in `tests/loom.rs`: an `add` on a zero counter with registered
 //! waiters (Go's AddDuringWait), whose undo must release them since the releaser gave up on
 //! seeing its write, is model 5c; an extra `done` racing a legal round, 5a(ii); a refused
 //! `done` on an idle group (counter -1 until its undo) racing a `wait`, which may register on
 //! the -1 and must then be released by the undo's zero, 5a(i). A producer's `add` landing on the drain mark's zero with one
-//! `add` (no stacking) is `tests/loom_drain.rs` d2 and d6.
+//! `add` (no stacking) is `tests/loom_drain.rs` d6 (not d2: there the next round's `add` is
+//! made by the thread of the `done`, after that `done` settled its zero, so it never lands in
+//! the window).
 //!
 //! What they check: no call of a correct thread fails or hangs (loom reports a deadlock),
 //! a wait never returns before the work it waits for (the slot's write is visible), each
