@@ -273,7 +273,6 @@ fn w5_a_re_add_after_the_drain_marks_zero_still_clears_a_delivered_report() {
         wg.done();
         other.join().unwrap();
         worker.join().unwrap();
-        drop(drained);
         assert_eq!(wg.wait_outcome().ok(), Some(()), "round 2 had no panic");
         assert_idle(wg);
         "cleared"
