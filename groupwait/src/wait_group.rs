@@ -1421,6 +1421,52 @@ mod tests {
         );
     }
 
+    /// Review finding F1 (loom `w4`), by hand and without threads: a `done` of round 1,
+    /// preempted between its zero's write and its release, releases round 2's zero, whose word
+    /// has a drain mark its own did not; the drain must be woken by that stale `done`, since
+    /// round 2's `done` then finds nothing left to do. (An async drain with a counting waker,
+    /// so that a wake-up of the group's key cannot stand in for the drain key's.)
+    #[test]
+    fn a_stale_release_that_clears_a_later_rounds_drain_mark_wakes_the_drain() {
+        struct Counting(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Counting {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        use std::future::Future;
+        let _serial = parking::serialize_sleeping_tests();
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let leaving = wg.register().unwrap();
+        // Round 1's `done` writes (0, 1 waiter) and stops there; its waiter gives up.
+        let stale = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        assert!(wg.deregister(leaving));
+        // Round 2: a pending drain (its waker counted) and a registered waiter.
+        wg.add(1);
+        let woken = std::sync::Arc::new(Counting(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(std::sync::Arc::clone(&woken));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut drained = std::pin::pin!(wg.wait_drained_async());
+        assert!(drained.as_mut().poll(&mut cx).is_pending());
+        let round_2 = wg.register().unwrap();
+        // Round 2's `done` writes (0, 1 waiter, DRAINING)...
+        let zero = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        assert_ne!(zero & DRAINING, 0);
+        // ...and round 1's `done` resumes first: its release retries with that word.
+        wg.settle_zero(stale);
+        assert!(!wg.still_registered(round_2));
+        assert_eq!(
+            woken.0.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "the drain was not woken"
+        );
+        // Round 2's `done` goes on and finds the release done.
+        wg.settle_zero(zero);
+        assert!(drained.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(wg.finish_released_outcome().ok(), Some(()));
+    }
+
     #[test]
     fn waiter_released_into_a_new_round_panics_with_gos_reuse_message() {
         let _serial = parking::serialize_sleeping_tests();
