@@ -413,7 +413,8 @@ impl WaitGroup {
     /// After a write that left the counter at zero with registered waiters or a drain mark
     /// (`state` is the word that write produced, or a later one): releases the waiters, or
     /// clears the drain mark, with a compare-exchange that requires the counter still zero,
-    /// then wakes the drain waiters. If an `add` made the counter non-zero in between, that
+    /// then wakes the drain waiters if the word that compare-exchange replaced had the mark
+    /// (the release may settle a later word than `state`). If an `add` made the counter non-zero in between, that
     /// `add` saw a zero counter with waiters or a mark, so it undoes its write and, its undo
     /// being a zero again, settles it in turn (`add_slow`).
     #[cold]
@@ -1129,9 +1130,11 @@ impl WaitGroup {
         }
         // `park` re-checks under the drain key's bucket lock before each sleep. While that
         // check sees DRAINING set (and the generation unchanged), the next write that brings
-        // the counter to zero sees the mark and settles that zero: it clears DRAINING, by a
-        // compare-exchange on the zero counter, and then wakes that bucket
-        // (`settle_zero`), which takes the same lock: so that wake-up cannot be lost.
+        // the counter to zero sees the mark and settles that zero: DRAINING is cleared by a
+        // compare-exchange on the zero counter, and the thread that made it (the writer, or a
+        // stale releaser whose retry got there first) then wakes that bucket, since the word
+        // it replaced had the mark (`settle_zero`); the wake-up takes the same lock: so it
+        // cannot be lost.
         parking::park(
             self.drain_key(),
             || !self.drained_since(marked_gen),
