@@ -1434,6 +1434,7 @@ mod tests {
         struct Counting(std::sync::atomic::AtomicUsize);
         impl std::task::Wake for Counting {
             fn wake(self: std::sync::Arc<Self>) {
+                // Relaxed: woken and read on this test's one thread; nothing to pair with.
                 self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }

@@ -232,6 +232,8 @@ fn w4_a_stale_release_that_clears_the_drain_mark_wakes_the_drain() {
 fn w5_a_re_add_after_the_drain_marks_zero_still_clears_a_delivered_report() {
     explore("w5 re-add clears a delivered report", || {
         let wg: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+        // Hand-off flags (SeqCst: a loom atomic; they only steer the schedule, the group's
+        // own orderings are what the model checks).
         let go: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
         let finish: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
         // Round 0: a guarded task panics; nobody waits, so the payload stays.
