@@ -105,10 +105,11 @@ impl Future for Drained<'_> {
                 None => return Poll::Ready(()),
             },
         };
-        // Stored under the drain key's bucket lock after re-checking there: the write that
-        // brings the counter to zero clears DRAINING before it wakes that key
-        // (`settle_zero`, under the same lock), so a zero between `mark_draining` and
-        // here is seen, or finds the waker stored.
+        // Stored under the drain key's bucket lock after re-checking there: the compare-exchange
+        // that clears DRAINING at a zero comes before the wake-up of that key, made by the
+        // same thread (`settle_zero`, under the same lock; decided from the word that
+        // compare-exchange replaced), so a zero between `mark_draining` and here is seen, or
+        // finds the waker stored.
         let registered = parking::register_waker(
             wg.drain_key(),
             || Ok::<bool, Infallible>(!wg.drained_since(marked_gen)),

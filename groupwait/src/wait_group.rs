@@ -306,7 +306,9 @@ impl WaitGroup {
                 // The counter was zero with the drain mark still set: the `done` that zeroed
                 // it has not cleared the mark yet, and cannot while our unit is in. Take the
                 // unit back (the undo finishes the drain: `settle_zero`), then add it again.
-                // Producers may add at any time; this is not a misuse.
+                // Producers may add at any time; this is not a misuse. If the word also had a
+                // panic report, this call may be the round's first `add`: the re-add below
+                // clears the report if it lands on a positive counter.
                 self.undo(addend);
             } else {
                 // Counter zero, PANICKED: the first `add` of a round after a panic report.
@@ -316,6 +318,20 @@ impl WaitGroup {
             // Release: as in `try_add`.
             old = self.state.fetch_add(addend, Ordering::Release);
             if settled_by_the_write(old, delta) {
+                // A re-add, after an undo, that lands on a positive counter: another `add`
+                // stacked on our undone write (or on the transient we backed off from), kept
+                // its unit and returned without looking at the report, since it saw a positive
+                // counter. The round's first write to stay may then be this one, landing on
+                // that unit: if the word shows a report, it may be the last round's delivered
+                // one, and nobody else will clear it (review finding F2, loom w5: round 2 was
+                // handed round 0's report). `clear_delivered_report` decides under the report's
+                // lock and keeps a report whose payload is still there (this round's, or one
+                // nobody took), so calling it on a word that merely may need it is safe; an
+                // increment landing on zero with the report is the branch above, a re-add
+                // landing on a clean zero has nothing to clear.
+                if delta > 0 && counter(old) > 0 && old & PANICKED != 0 {
+                    self.clear_delivered_report();
+                }
                 return Ok(());
             }
         }
@@ -399,7 +415,8 @@ impl WaitGroup {
     /// After a write that left the counter at zero with registered waiters or a drain mark
     /// (`state` is the word that write produced, or a later one): releases the waiters, or
     /// clears the drain mark, with a compare-exchange that requires the counter still zero,
-    /// then wakes the drain waiters. If an `add` made the counter non-zero in between, that
+    /// then wakes the drain waiters if the word that compare-exchange replaced had the mark
+    /// (the release may settle a later word than `state`). If an `add` made the counter non-zero in between, that
     /// `add` saw a zero counter with waiters or a mark, so it undoes its write and, its undo
     /// being a zero again, settles it in turn (`add_slow`).
     #[cold]
@@ -408,9 +425,19 @@ impl WaitGroup {
         // are used (a released waiter may already be done with the group).
         let drain_key = self.drain_key();
         if waiters(state) != 0 {
-            if self.release_waiters(state) {
-                // `released()` also cleared DRAINING: wake the drain waiters.
-                if state & DRAINING != 0 {
+            if let Some(replaced) = self.release_waiters(state) {
+                // `released()` also cleared DRAINING, if the word the compare-exchange
+                // replaced had it: then wake the drain waiters. That word, not `state`, decides:
+                // the release retries with the word it finds, which may be a later round's zero
+                // whose drain mark `state` never had (round 1's `done`, preempted after its
+                // write, its waiter timed out; round 2 marked, registered, and its `done` wrote
+                // `(0, w, DRAINING)`, then found the release done and no mark to clear). The
+                // thread whose compare-exchange cleared the mark is the only one that knows:
+                // without this wake-up the drain sleeps forever (review finding F1, loom w4).
+                // The drain waiter re-checks the mark under the drain key's bucket lock before
+                // it sleeps, and this wake-up takes that lock after the compare-exchange, so it
+                // either sees the mark cleared or is asleep and notified.
+                if replaced & DRAINING != 0 {
                     parking::release(drain_key, || true);
                 }
                 return;
@@ -418,7 +445,10 @@ impl WaitGroup {
             // Relaxed: a guess for the compare-exchange below.
             state = self.state.load(Ordering::Relaxed);
         }
-        // Drain waiters only. A zero counter with waiters is settled by whoever wrote it.
+        // Drain waiters only. A zero counter with waiters is settled by whoever wrote it (or a
+        // stale releaser's retry, which then wakes the drain key itself, above). A successful
+        // compare-exchange here replaced exactly `state`, which the loop condition shows with
+        // DRAINING: so the wake-up below follows the word actually replaced, as above.
         while counter(state) == 0 && waiters(state) == 0 && state & DRAINING != 0 {
             // AcqRel: the Release half publishes the cleared mark to the drain waiters'
             // Acquire re-checks (`drained_since`); the Acquire half keeps the chain of the
@@ -444,26 +474,28 @@ impl WaitGroup {
     }
 
     /// Releases every registered waiter, once the counter is zero. `state` is the word the
-    /// caller wrote: a zero counter and waiters. Returns `false` if it released nobody (see
-    /// `release_word`).
+    /// caller wrote (or a later one): a zero counter and waiters. Returns the word its
+    /// compare-exchange replaced (which may differ from `state`: see `release_word`), or
+    /// `None` if it released nobody.
     #[cold]
-    fn release_waiters(&self, state: u64) -> bool {
+    fn release_waiters(&self, state: u64) -> Option<u64> {
         // The compare-exchange runs under the bucket lock, inside `parking::release`: the async
         // waiters it counts are then exactly those whose entries the release takes out (see
         // "Released means taken out" in parking.rs). Once it succeeded, the group may already
         // be freed by a released waiter: `release` uses only its address, as a key into the
         // static sleeping table.
-        let mut released = false;
+        let mut released = None;
         parking::release(self.key(), || {
             released = self.release_word(state);
-            released
+            released.is_some()
         });
         released
     }
 
-    /// The release's compare-exchange (see `release_waiters`). Returns `false` if there was
-    /// nothing left to release.
-    fn release_word(&self, mut state: u64) -> bool {
+    /// The release's compare-exchange (see `release_waiters`). Returns the word it replaced,
+    /// which is `state` or a later word the retries found (another round's, possibly with a
+    /// drain mark `state` did not have); `None` if there was nothing left to release.
+    fn release_word(&self, mut state: u64) -> Option<u64> {
         loop {
             // AcqRel: the Release half publishes the zero counter to the waiters' Acquire
             // re-checks (they return on seeing the new generation); the Acquire half keeps
@@ -474,7 +506,7 @@ impl WaitGroup {
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(replaced) => return Some(replaced),
                 Err(now) => {
                     // While the counter is zero with waiters, no waiter registers, and every
                     // `add` is refused: a deregistration (a timed-out or cancelled waiter)
@@ -486,7 +518,7 @@ impl WaitGroup {
                     // word again shows a zero counter with waiters, which may be released by
                     // anyone, in whatever round.
                     if counter(now) != 0 || waiters(now) == 0 {
-                        return false;
+                        return None;
                     }
                     state = now;
                 }
@@ -1100,9 +1132,11 @@ impl WaitGroup {
         }
         // `park` re-checks under the drain key's bucket lock before each sleep. While that
         // check sees DRAINING set (and the generation unchanged), the next write that brings
-        // the counter to zero sees the mark and settles that zero: it clears DRAINING, by a
-        // compare-exchange on the zero counter, and then wakes that bucket
-        // (`settle_zero`), which takes the same lock: so that wake-up cannot be lost.
+        // the counter to zero sees the mark and settles that zero: DRAINING is cleared by a
+        // compare-exchange on the zero counter, and the thread that made it (the writer, or a
+        // stale releaser whose retry got there first) then wakes that bucket, since the word
+        // it replaced had the mark (`settle_zero`); the wake-up takes the same lock: so it
+        // cannot be lost.
         parking::park(
             self.drain_key(),
             || !self.drained_since(marked_gen),
@@ -1373,6 +1407,82 @@ mod tests {
         assert_eq!(report.message(), Some("round 2"));
         assert_eq!(report.count(), 1);
         assert!(report.take_payload().is_some());
+    }
+
+    /// Review finding F2 through the negative-counter back-off (the drain-mark branch is loom
+    /// `w5`; as a loom model this one exceeds loom's branch limit in its back-off spins).
+    #[test]
+    fn a_re_add_after_backing_off_a_refused_done_clears_a_delivered_report() {
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("round 1"), TaskKind::Go);
+        let mut first = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(first.take_payload().is_some());
+        // A refused `done` on the idle group writes -1; round 2's first `add` lands on it.
+        let minus_one = counter_addend(-1);
+        wg.state.fetch_add(minus_one, Ordering::Release);
+        let old = wg.state.fetch_add(counter_addend(1), Ordering::Release);
+        assert_eq!(counter(old), -1);
+        // The refused `done`'s undo: the counter is now the first `add`'s unit, and a second
+        // `add` stacks on it and returns (a positive counter: it does not look at the report).
+        wg.state.fetch_sub(minus_one, Ordering::Relaxed);
+        wg.add(1);
+        // The first `add` goes on: backs off, writes again onto the positive counter, and must
+        // clear the delivered report itself.
+        assert_eq!(wg.add_slow(old, 1), Ok(()));
+        assert_eq!(wg.state.load(Ordering::Relaxed) & PANICKED, 0);
+        wg.add(-2);
+        assert_eq!(
+            wg.idle_outcome().unwrap().ok(),
+            Some(()),
+            "round 2 had no panic"
+        );
+    }
+
+    /// Review finding F1 (loom `w4`), by hand and without threads: a `done` of round 1,
+    /// preempted between its zero's write and its release, releases round 2's zero, whose word
+    /// has a drain mark its own did not; the drain must be woken by that stale `done`, since
+    /// round 2's `done` then finds nothing left to do. (An async drain with a counting waker,
+    /// so that a wake-up of the group's key cannot stand in for the drain key's.)
+    #[test]
+    fn a_stale_release_that_clears_a_later_rounds_drain_mark_wakes_the_drain() {
+        struct Counting(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Counting {
+            fn wake(self: std::sync::Arc<Self>) {
+                // Relaxed: woken and read on this test's one thread; nothing to pair with.
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        use std::future::Future;
+        let _serial = parking::serialize_sleeping_tests();
+        let wg = WaitGroup::new();
+        wg.add(1);
+        let leaving = wg.register().unwrap();
+        // Round 1's `done` writes (0, 1 waiter) and stops there; its waiter gives up.
+        let stale = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        assert!(wg.deregister(leaving));
+        // Round 2: a pending drain (its waker counted) and a registered waiter.
+        wg.add(1);
+        let woken = std::sync::Arc::new(Counting(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(std::sync::Arc::clone(&woken));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut drained = std::pin::pin!(wg.wait_drained_async());
+        assert!(drained.as_mut().poll(&mut cx).is_pending());
+        let round_2 = wg.register().unwrap();
+        // Round 2's `done` writes (0, 1 waiter, DRAINING)...
+        let zero = wg.state.fetch_sub(counter_addend(1), Ordering::Release) - counter_addend(1);
+        assert_ne!(zero & DRAINING, 0);
+        // ...and round 1's `done` resumes first: its release retries with that word.
+        wg.settle_zero(stale);
+        assert!(!wg.still_registered(round_2));
+        assert_eq!(
+            woken.0.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "the drain was not woken"
+        );
+        // Round 2's `done` goes on and finds the release done.
+        wg.settle_zero(zero);
+        assert!(drained.as_mut().poll(&mut cx).is_ready());
+        assert_eq!(wg.finish_released_outcome().ok(), Some(()));
     }
 
     #[test]
