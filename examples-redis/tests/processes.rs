@@ -99,88 +99,86 @@ async fn worker_processes_complete_the_coordinators_wait() {
     }
 }
 
+/// Two worker processes join (`first`, then `second`, each `(id, lease)`), a waiter blocks,
+/// then the one named `victim` is SIGKILLed (no Drop, no leave): the waiter must get
+/// `LostMember` naming it within its lease + 1 s.
+async fn sigkill_is_reported_within_the_lease(
+    tag: &str,
+    first: (&'static str, Duration),
+    second: (&'static str, Duration),
+    victim: &str,
+) {
+    let server = RedisServer::start();
+    let name = group_name(tag);
+    let group = Group::open(&server.url(), &name).await.unwrap();
+    group.add(2).await.unwrap();
+    let url = server.url();
+    let workers = tokio::task::spawn_blocking({
+        let name = name.clone();
+        move || {
+            [first, second].map(|(id, lease)| {
+                let worker = Worker::start(&url, &name, id, 60_000, lease.as_millis() as u64);
+                (id, lease, worker)
+            })
+        }
+    })
+    .await
+    .unwrap();
+    let waiter = {
+        let g = group.clone();
+        tokio::spawn(async move { g.wait().await })
+    };
+    // Let the waiter block on the log, then SIGKILL the victim.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut lease = Duration::ZERO;
+    let mut survivors = Vec::new();
+    for (id, worker_lease, mut worker) in workers {
+        if id == victim {
+            worker.child.kill().expect("SIGKILL the worker");
+            lease = worker_lease;
+        } else {
+            survivors.push(worker);
+        }
+    }
+    let killed_at = Instant::now();
+    let r = bounded("waiter", waiter).await.unwrap();
+    let took = killed_at.elapsed();
+    match r {
+        Err(Error::LostMember { id }) => assert_eq!(id, victim),
+        other => panic!("expected LostMember, got {other:?}"),
+    }
+    assert!(
+        took <= lease + Duration::from_secs(1),
+        "the loss took {took:?}, more than the victim's lease ({lease:?}) + 1 s"
+    );
+    drop(survivors);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_lease_joined_after_a_long_one_is_reported_within_its_own_lease() {
     // The group keeps a copy of the earliest lease deadline so scripts need not read the lease
     // set; a member joining with a shorter lease than those already held must lower it, or
     // its loss would be noticed only at the long lease's deadline.
-    let server = RedisServer::start();
-    let name = group_name("short-lease");
-    let group = Group::open(&server.url(), &name).await.unwrap();
-    group.add(2).await.unwrap();
-    let short = Duration::from_millis(1000);
-    let url = server.url();
-    let (survivor, mut victim) = tokio::task::spawn_blocking({
-        let name = name.clone();
-        let short_ms = short.as_millis() as u64;
-        move || {
-            (
-                Worker::start(&url, &name, "long-lease", 60_000, 15_000),
-                Worker::start(&url, &name, "short-lease", 60_000, short_ms),
-            )
-        }
-    })
-    .await
-    .unwrap();
-    let waiter = {
-        let g = group.clone();
-        tokio::spawn(async move { g.wait().await })
-    };
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    victim.child.kill().expect("SIGKILL the worker");
-    let killed_at = Instant::now();
-    let r = bounded("waiter", waiter).await.unwrap();
-    let took = killed_at.elapsed();
-    match r {
-        Err(Error::LostMember { id }) => assert_eq!(id, "short-lease"),
-        other => panic!("expected LostMember, got {other:?}"),
-    }
-    assert!(
-        took <= short + Duration::from_secs(1),
-        "the loss took {took:?}, more than the short lease + 1 s"
-    );
-    drop(survivor);
+    let (long, short) = (Duration::from_secs(15), Duration::from_secs(1));
+    sigkill_is_reported_within_the_lease(
+        "short-lease",
+        ("long-lease", long),
+        ("short-lease", short),
+        "short-lease",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_sigkilled_mid_job_is_reported_within_lease_plus_one_second() {
-    let server = RedisServer::start();
-    let name = group_name("sigkill");
-    let group = Group::open(&server.url(), &name).await.unwrap();
-    group.add(2).await.unwrap();
-    let lease = Duration::from_millis(1000);
-    let url = server.url();
-    let (mut victim, survivor) = tokio::task::spawn_blocking({
-        let name = name.clone();
-        let lease_ms = lease.as_millis() as u64;
-        move || {
-            (
-                Worker::start(&url, &name, "victim", 60_000, lease_ms),
-                Worker::start(&url, &name, "survivor", 60_000, lease_ms),
-            )
-        }
-    })
-    .await
-    .unwrap();
-    let waiter = {
-        let g = group.clone();
-        tokio::spawn(async move { g.wait().await })
-    };
-    // Let the waiter block on the log, then SIGKILL the victim: no Drop, no leave.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    victim.child.kill().expect("SIGKILL the worker");
-    let killed_at = Instant::now();
-    let r = bounded("waiter", waiter).await.unwrap();
-    let took = killed_at.elapsed();
-    match r {
-        Err(Error::LostMember { id }) => assert_eq!(id, "victim"),
-        other => panic!("expected LostMember, got {other:?}"),
-    }
-    assert!(
-        took <= lease + Duration::from_secs(1),
-        "the loss took {took:?}, more than lease + 1 s"
-    );
-    drop(survivor);
+    let lease = Duration::from_secs(1);
+    sigkill_is_reported_within_the_lease(
+        "sigkill",
+        ("victim", lease),
+        ("survivor", lease),
+        "victim",
+    )
+    .await;
 }
 
 #[test]
