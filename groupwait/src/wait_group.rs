@@ -1344,6 +1344,18 @@ mod tests {
     }
 
     #[test]
+    fn a_done_in_the_release_window_is_refused_and_its_undo_releases_the_waiters() {
+        let wg = WaitGroup::new();
+        // Counter zero, one registered waiter (the instant before the release), and a `done`
+        // too many: refused (the write made the counter negative), and its undo, which writes
+        // the zero with waiters again, settles it as the releaser would have.
+        wg.state.store(1, Ordering::Relaxed);
+        assert_eq!(wg.try_add(-1), Err(Error::NegativeCounter));
+        assert_eq!(wg.state.load(Ordering::Relaxed), released(1));
+        wg.state.store(0, Ordering::Relaxed);
+    }
+
+    #[test]
     fn a_producers_add_on_the_drain_marks_zero_finishes_the_drain_and_adds() {
         let wg = WaitGroup::new();
         wg.add(1);
