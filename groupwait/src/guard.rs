@@ -155,6 +155,7 @@ impl ArcGuard {
 
 impl WaitGroup {
     /// [`guard_owned`](Self::guard_owned) as an [`ArcGuard`].
+    #[inline]
     #[track_caller]
     pub(crate) fn guard_arc(self: &Arc<Self>) -> ArcGuard {
         self.add(1);
@@ -163,6 +164,7 @@ impl WaitGroup {
 }
 
 impl Drop for ArcGuard {
+    #[inline]
     fn drop(&mut self) {
         // The `Arc` is dropped after this `done`: the group outlives it.
         give_back(&self.0);
@@ -191,15 +193,23 @@ impl Drop for Guard<'_> {
 }
 
 /// The `done` of a guard's drop: also during a panic, which it records for the waiter.
+#[inline]
 fn give_back(wg: &WaitGroup) {
     if std::thread::panicking() {
-        wg.record_panic(Box::new(GUARD_PANIC), TaskKind::Guard);
-        // A second panic here would abort the process; a misuse elsewhere that makes
-        // this `done` fail is left for the waiter's checks to report.
-        let _ = wg.try_add(-1);
+        give_back_panicking(wg)
     } else {
         wg.done();
     }
+}
+
+/// `give_back` while the thread is panicking: out of line, off the common path.
+#[cold]
+#[inline(never)]
+fn give_back_panicking(wg: &WaitGroup) {
+    wg.record_panic(Box::new(GUARD_PANIC), TaskKind::Guard);
+    // A second panic here would abort the process; a misuse elsewhere that makes this `done`
+    // fail is left for the waiter's checks to report.
+    let _ = wg.try_add(-1);
 }
 
 /// One unit of a [`WaitGroup`]'s counter that owns its reference to the group: a [`Guard`]
