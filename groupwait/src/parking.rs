@@ -70,8 +70,12 @@
 //! shrinks the same way. The bound is on the highest slot in use, not on the count: a few
 //! long-lived waiters registered at a peak keep the slots below them.
 
+mod lists;
+mod slab;
+
 use crate::sync::{lock, AtomicU64, Condvar, Mutex, Ordering};
-use std::collections::HashMap;
+use lists::Lists;
+use slab::Slab;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -101,11 +105,23 @@ const FREE: u64 = 0;
 /// Slots per block of tickets (one allocation each).
 const TICKETS: usize = 64;
 
+/// Slots, and groups' lists, that a bucket holds inline (in the static table): a bucket's first
+/// async waiters allocate nothing. Why it matters beyond the allocation itself: storage a
+/// bucket allocates is kept, and a long-lived allocation made while the heap is at a peak (the
+/// first `wait_async` after spawning many tasks) can sit above everything freed after it and
+/// keep the allocator from merging that memory back (BENCHMARKS.md, async fan-out).
+const INLINE: usize = 4;
+
 #[repr(align(64))] // one cache line each, so neighbouring buckets do not contend
 struct Bucket {
     waiting: Mutex<Waiting>,
     wakeup: Condvar,
+    /// The tickets of the inline slots (outside the lock: a `Wait` reads its own without it).
+    inline_tickets: InlineTickets,
 }
+
+/// The tickets of a bucket's `INLINE` inline slots.
+struct InlineTickets([AtomicU64; INLINE]);
 
 /// Who waits in a bucket.
 struct Waiting {
@@ -113,22 +129,26 @@ struct Waiting {
     sleepers: usize,
     /// The async waiters' slots: on a group's list, on the free list, or unlinked from its
     /// group by a release that has not freed it yet.
-    slots: Vec<Slot>,
-    /// The slots' tickets, `TICKETS` slots to a block: slot `i`'s is
-    /// `tickets[i / TICKETS].0[i % TICKETS]`.
+    slots: Slab<Slot, INLINE>,
+    /// The tickets of the slots past the inline ones, `TICKETS` slots to a block: slot `i`'s
+    /// (`i >= INLINE`) is `tickets[(i - INLINE) / TICKETS].0[(i - INLINE) % TICKETS]`.
     tickets: Vec<Arc<Tickets>>,
+    /// The bucket's `inline_tickets`, once a slot exists (set by the first `insert`: the table
+    /// is built before any reference into it can be taken).
+    inline_tickets: Option<&'static InlineTickets>,
     /// The first free slot (the free list is doubly linked too, so that trimming can take any
     /// free slot off it).
     free: u32,
     /// Slots not free.
     used: usize,
     /// The live list of each group with pending async waiters, by key.
-    lists: HashMap<usize, List, AddressHash>,
+    lists: Lists<List, AddressHash, INLINE>,
     /// The id of the next list made (never reused).
     next_list: u64,
 }
 
 /// A group's list of pending async waiters.
+#[derive(Clone, Copy)]
 struct List {
     /// Its id, stored in each of its slots; a slot whose id is not its group's live list's was
     /// released.
@@ -154,19 +174,28 @@ pub(crate) struct Tickets([AtomicU64; TICKETS]);
 /// A registered async waiter's handle on its slot (held by its `Wait`).
 pub(crate) struct Registration {
     slot: u32,
-    /// The block holding this slot's ticket (shared with the table and with the other `Wait`s
-    /// of the block).
-    tickets: Arc<Tickets>,
+    /// Where this slot's ticket is: the bucket's inline tickets (static), or a block shared
+    /// with the table and with the other `Wait`s of the block.
+    tickets: TicketsOf,
     /// The ticket's number while the slot is this waiter's.
     seq: u64,
     /// The addresses of the stored waker's data and vtable: what `Waker::will_wake` compares.
     waker: (usize, usize),
 }
 
+/// Where a slot's ticket lives.
+enum TicketsOf {
+    Inline(&'static InlineTickets),
+    Block(Arc<Tickets>),
+}
+
 impl Registration {
     /// This waiter's ticket.
     fn ticket(&self) -> &AtomicU64 {
-        &self.tickets.0[self.slot as usize % TICKETS]
+        match &self.tickets {
+            TicketsOf::Inline(inline) => &inline.0[self.slot as usize],
+            TicketsOf::Block(block) => &block.0[(self.slot as usize - INLINE) % TICKETS],
+        }
     }
 
     /// Whether a release has taken this waiter out of the table. Lock-free.
@@ -227,17 +256,45 @@ macro_rules! empty_bucket {
         Bucket {
             waiting: Mutex::new(Waiting {
                 sleepers: 0,
-                slots: Vec::new(),
+                slots: Slab::new([const { PLACEHOLDER_SLOT }; INLINE]),
                 tickets: Vec::new(),
+                inline_tickets: None,
                 free: NIL,
                 used: 0,
-                lists: HashMap::with_hasher(AddressHash),
+                lists: Lists::new([const { (0, PLACEHOLDER_LIST) }; INLINE], AddressHash),
                 next_list: FREE + 1,
             }),
             wakeup: Condvar::new(),
+            inline_tickets: InlineTickets::new(),
         }
     };
 }
+
+impl InlineTickets {
+    #[cfg(not(groupwait_loom))]
+    const fn new() -> Self {
+        InlineTickets([const { AtomicU64::new(0) }; INLINE])
+    }
+
+    // loom's atomics are made inside each model execution, not in a constant.
+    #[cfg(groupwait_loom)]
+    fn new() -> Self {
+        InlineTickets(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+/// What an inline slot or list holds until it is first used (never read).
+const PLACEHOLDER_SLOT: Slot = Slot {
+    list: FREE,
+    prev: NIL,
+    next: NIL,
+    waker: None,
+};
+const PLACEHOLDER_LIST: List = List {
+    id: FREE,
+    head: NIL,
+    len: 0,
+};
 
 #[cfg(not(groupwait_loom))]
 static TABLE: [Bucket; BUCKETS] = [const { empty_bucket!() }; BUCKETS];
@@ -317,14 +374,20 @@ pub(crate) fn register_waker<E>(
     waker: &Waker,
 ) -> Result<Option<Registration>, E> {
     let stored = waker.clone();
+    let bucket = bucket(key);
     let registered = {
-        let mut waiting = lock(&bucket(key).waiting);
+        let mut waiting = lock(&bucket.waiting);
         // Counted and stored in one critical section: a release (which runs its
         // compare-exchange under this lock) either came before, and then `count` sees the
         // counter at zero or a later round, or comes after, and then it finds this entry. No
         // wake-up can fall between the two.
         match count() {
-            Ok(true) => Ok(Some(waiting.insert(key, stored, identity(waker)))),
+            Ok(true) => Ok(Some(waiting.insert(
+                key,
+                stored,
+                identity(waker),
+                &bucket.inline_tickets,
+            ))),
             Ok(false) => Ok(None),
             Err(error) => Err(error),
         }
@@ -436,8 +499,16 @@ fn wake(
 }
 
 impl Waiting {
-    /// Links a new slot for `key` at the head of its list, holding `waker`.
-    fn insert(&mut self, key: usize, waker: Waker, identity: (usize, usize)) -> Registration {
+    /// Links a new slot for `key` at the head of its list, holding `waker`. `inline_tickets`
+    /// are the bucket's.
+    fn insert(
+        &mut self,
+        key: usize,
+        waker: Waker,
+        identity: (usize, usize),
+        inline_tickets: &'static InlineTickets,
+    ) -> Registration {
+        self.inline_tickets.get_or_insert(inline_tickets);
         let index = self.alloc_slot();
         let Waiting {
             slots,
@@ -445,7 +516,7 @@ impl Waiting {
             next_list,
             ..
         } = self;
-        let list = lists.entry(key).or_insert_with(|| {
+        let list = lists.get_or_insert_with(key, || {
             *next_list += 1;
             List {
                 id: *next_list - 1,
@@ -465,11 +536,15 @@ impl Waiting {
         slot.prev = NIL;
         slot.next = old_head;
         slot.waker = Some(waker);
-        let tickets = Arc::clone(&self.tickets[index as usize / TICKETS]);
+        // Relaxed: the number changes only under this lock.
+        let seq = self.ticket(index).load(Ordering::Relaxed);
+        let tickets = match (index as usize).checked_sub(INLINE) {
+            None => TicketsOf::Inline(inline_tickets),
+            Some(i) => TicketsOf::Block(Arc::clone(&self.tickets[i / TICKETS])),
+        };
         Registration {
             slot: index,
-            // Relaxed: the number changes only under this lock.
-            seq: tickets.0[index as usize % TICKETS].load(Ordering::Relaxed),
+            seq,
             tickets,
             waker: identity,
         }
@@ -483,7 +558,7 @@ impl Waiting {
             return false;
         }
         let list = self.slots[registration.slot as usize].list;
-        self.lists.get(&key).is_some_and(|l| l.id == list)
+        self.lists.get(key).is_some_and(|l| l.id == list)
     }
 
     /// If `registration` is live (see [`live`](Self::live)), unlinks its slot from `key`'s
@@ -498,7 +573,7 @@ impl Waiting {
             let slot = &self.slots[index as usize];
             (slot.list, slot.prev, slot.next)
         };
-        let list = self.lists.get_mut(&key).filter(|l| l.id == list_id)?;
+        let list = self.lists.get_mut(key).filter(|l| l.id == list_id)?;
         if prev == NIL {
             list.head = next;
         }
@@ -520,9 +595,10 @@ impl Waiting {
     /// Takes `key`'s list off the map (its slots stay, now released, for the caller to free)
     /// and returns its first slot.
     fn unlink_list(&mut self, key: usize) -> u32 {
-        let head = self.lists.remove(&key).map_or(NIL, |l| l.head);
-        if self.lists.capacity() > 4 * KEEP_SLOTS && self.lists.len() * 4 < self.lists.capacity() {
-            self.lists.shrink_to(self.lists.len() * 2);
+        let head = self.lists.remove(key).map_or(NIL, |l| l.head);
+        let (len, capacity) = (self.lists.heap_len(), self.lists.heap_capacity());
+        if capacity > 4 * KEEP_SLOTS && len * 4 < capacity {
+            self.lists.shrink_heap_to(len * 2);
         }
         head
     }
@@ -542,6 +618,19 @@ impl Waiting {
         }
     }
 
+    /// Slot `index`'s ticket (the slot exists).
+    fn ticket(&self, index: u32) -> &AtomicU64 {
+        match (index as usize).checked_sub(INLINE) {
+            None => {
+                let inline = self
+                    .inline_tickets
+                    .expect("set by the insert that made the slot");
+                &inline.0[index as usize]
+            }
+            Some(i) => &self.tickets[i / TICKETS].0[i % TICKETS],
+        }
+    }
+
     /// A free slot, taken off the free list or added at the end.
     fn alloc_slot(&mut self) -> u32 {
         self.used += 1;
@@ -554,7 +643,7 @@ impl Waiting {
             .ok()
             .filter(|&i| i != NIL)
             .expect("groupwait: more than 2^32 - 1 pending wait_async futures in one bucket");
-        if index as usize % TICKETS == 0 {
+        if index as usize >= INLINE && (index as usize - INLINE) % TICKETS == 0 {
             self.tickets.push(Arc::new(Tickets(std::array::from_fn(|_| {
                 AtomicU64::new(0)
             }))));
@@ -571,7 +660,7 @@ impl Waiting {
     /// Frees slot `index` (its waker already taken out): bumps its ticket, puts it on the free
     /// list, and gives storage back when the slab is mostly empty.
     fn free_slot(&mut self, index: u32) {
-        let ticket = &self.tickets[index as usize / TICKETS].0[index as usize % TICKETS];
+        let ticket = self.ticket(index);
         // Release: pairs with the Acquire load in `Registration::released`; for a release,
         // this store comes after the group's releasing compare-exchange (in this critical
         // section or an earlier one of the same `release` call), so a waiter that sees the
@@ -620,7 +709,8 @@ impl Waiting {
         }
         // Blocks of tickets past the end go too (an `Arc` of our own, not user code); a stale
         // `Wait` may still hold one and sees its number changed.
-        self.tickets.truncate(self.slots.len().div_ceil(TICKETS));
+        let past_inline = self.slots.len().saturating_sub(INLINE);
+        self.tickets.truncate(past_inline.div_ceil(TICKETS));
         let len = self.slots.len().max(KEEP_SLOTS);
         if self.slots.capacity() > 2 * len {
             self.slots.shrink_to(len);
@@ -654,7 +744,7 @@ pub(crate) fn sleepers(key: usize) -> usize {
 pub(crate) fn registered_wakers(key: usize) -> usize {
     lock(&bucket(key).waiting)
         .lists
-        .get(&key)
+        .get(key)
         .map_or(0, |l| l.len)
 }
 
