@@ -13,22 +13,13 @@
 //! order fixed, groupwait/TaskTracker read 0.89 on one thread and 1.09 on two; with the two
 //! swapped, 1.03 and 0.93).
 //!
-//! `--table-first` runs one groupwait round of a single task on each runtime before anything
-//! else, so that the async waiter table's first storage (allocated by a bucket's first
-//! `wait_async`, and kept) is made while the heap is small. Without it, that storage is made
-//! by the first warm-up round while 10,000 task cells are live, lands above them, and keeps
-//! glibc from merging the freed cells back into the top of the heap: every later round's
-//! frees then do more merging work (BENCHMARKS.md, "Async fan-out against TaskTracker").
-//!
 //! ```text
 //! cargo bench --bench async_fanout                 # 16 rounds per implementation and runtime
 //! cargo bench --bench async_fanout -- --quick
-//! cargo bench --bench async_fanout -- --table-first
 //! ```
 
 use benches::{interleave_balanced, Opts, Sink};
 use groupwait::WaitGroup;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::{Builder, Runtime};
@@ -43,7 +34,6 @@ fn main() {
     if !opts.selects(&cell) {
         return;
     }
-    let table_first = std::env::args().any(|a| a == "--table-first");
     let runtimes = [
         (1, Builder::new_current_thread().build()),
         (2, Builder::new_multi_thread().worker_threads(2).build()),
@@ -51,9 +41,6 @@ fn main() {
     let names = ["groupwait", "TaskTracker", "JoinSet", "JoinHandles"];
     for (threads, rt) in runtimes {
         let rt = rt.expect("a tokio runtime");
-        if table_first {
-            in_a_task(&rt, async { with_groupwait(1).await });
-        }
         for i in 0..names.len() {
             round(&rt, i); // warm-up: the runtime's queues and the tables grow once
         }
@@ -70,25 +57,24 @@ fn main() {
 
 /// One round of implementation `i` (in the order of `main`'s names), inside a task.
 fn round(rt: &Runtime, i: usize) -> Duration {
-    in_a_task(rt, async move {
-        match i {
-            0 => with_groupwait(TASKS).await,
-            1 => with_task_tracker().await,
-            2 => with_join_set().await,
-            _ => with_join_handles().await,
-        }
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            match i {
+                0 => with_groupwait().await,
+                1 => with_task_tracker().await,
+                2 => with_join_set().await,
+                _ => with_join_handles().await,
+            }
+        })
+        .await
+        .expect("the round does not panic")
     })
 }
 
-/// Runs `round` to its end inside a task of `rt`.
-fn in_a_task(rt: &Runtime, round: impl Future<Output = Duration> + Send + 'static) -> Duration {
-    rt.block_on(async move { tokio::spawn(round).await.expect("the round does not panic") })
-}
-
-async fn with_groupwait(tasks: usize) -> Duration {
+async fn with_groupwait() -> Duration {
     let wg = Arc::new(WaitGroup::new());
     let start = Instant::now();
-    for _ in 0..tasks {
+    for _ in 0..TASKS {
         drop(tokio::spawn(wg.track_owned(async {})));
     }
     wg.wait_async().await;
