@@ -59,11 +59,18 @@
 //!
 //! # Memory
 //!
-//! Storage is reused: once a bucket's slab has grown to its peak of pending tasks, registering
-//! allocates nothing (the first registrations allocate the slot vector, blocks of 64 tickets
-//! and the per-group map, each grown by doubling). It is also given back: when fewer than a
-//! quarter of a bucket's slots are in use, the free slots at its end (and their ticket blocks)
-//! are dropped and the vector shrunk. After any cancellation or release a bucket therefore holds
+//! A bucket's first [`INLINE`] slots (with their tickets) and the lists of its first
+//! [`INLINE`] groups are stored inline, in the static table: as long as a bucket holds no more
+//! pending tasks and groups than that, registering allocates nothing, not even the first time.
+//! This matters beyond the allocation itself: storage a bucket allocates is kept, and a
+//! first `wait_async` after spawning many tasks would make it with the heap at its peak, above
+//! everything freed afterwards, where (with glibc's allocator) it keeps the freed memory from
+//! being merged back, and every later free of that memory does more work (BENCHMARKS.md,
+//! async fan-out). Past the inline part, storage is reused: once a bucket's slab has grown to
+//! its peak of pending tasks, registering allocates nothing (the slot vector, blocks of 64
+//! tickets and the per-group map, each grown by doubling). It is also given back: when fewer
+//! than a quarter of a bucket's slots are in use, the free slots at its end (and their ticket
+//! blocks) are dropped and the vector shrunk. After any cancellation or release a bucket therefore holds
 //! at most max([`KEEP_SLOTS`], 4 x its pending tasks, 1 + the highest slot index still in use)
 //! slots of about 40 bytes each with their ticket (plus a vector's usual growth slack, at most
 //! as much again); once all its tasks are gone it is back to [`KEEP_SLOTS`]. The per-group map
@@ -105,11 +112,9 @@ const FREE: u64 = 0;
 /// Slots per block of tickets (one allocation each).
 const TICKETS: usize = 64;
 
-/// Slots, and groups' lists, that a bucket holds inline (in the static table): a bucket's first
-/// async waiters allocate nothing. Why it matters beyond the allocation itself: storage a
-/// bucket allocates is kept, and a long-lived allocation made while the heap is at a peak (the
-/// first `wait_async` after spawning many tasks) can sit above everything freed after it and
-/// keep the allocator from merging that memory back (BENCHMARKS.md, async fan-out).
+/// Slots, and groups' lists, that a bucket holds inline (in the static table), so that its
+/// first async waiters allocate nothing (see "Memory" above). Four of each: a bucket takes 448
+/// bytes instead of 128, the table 28 KiB instead of 8.
 const INLINE: usize = 4;
 
 #[repr(align(64))] // one cache line each, so neighbouring buckets do not contend
