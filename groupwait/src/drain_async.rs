@@ -82,7 +82,7 @@ impl Future for Drained<'_> {
         let marked_gen = match this.marked.take() {
             Some((marked_gen, mut registration)) => {
                 // Still stored: pending (a re-poll with the same waker takes no lock).
-                if !registration.released()
+                if !registration.released(wg.drain_key())
                     && (registration.stores(cx.waker())
                         || parking::replace_waker(wg.drain_key(), &mut registration, cx.waker()))
                 {

@@ -24,9 +24,9 @@
 //! and is exactly what a model checker can replace (loom has both).
 //!
 //! Async waiters wait here too: a bucket also holds the `Waker`s of pending `wait_async`
-//! futures, so one release wakes threads and tasks alike. They live in a slab per bucket (a
-//! `Vec` of slots and a free list) with one doubly linked list of slots per group, found through
-//! a small map keyed by the group's address, so registering, re-polling and cancelling cost
+//! futures, so one release wakes threads and tasks alike. They live in a slab per bucket (slots,
+//! the first few inline and the rest in a `Vec`, and a free list) with one doubly linked list of
+//! slots per group, found through a small map keyed by the group's address, so registering, re-polling and cancelling cost
 //! O(1) whatever the number of pending waiters of the group or of the bucket, and a release
 //! unlinks its group's whole list at once and walks only its own k entries.
 //!
@@ -115,9 +115,10 @@ const TICKETS: usize = 64;
 /// Slots, and groups' lists, that a bucket holds inline (in the static table), so that its
 /// first async waiters allocate nothing (see "Memory" above). Four of each: a bucket takes 448
 /// bytes instead of 128, the table 28 KiB instead of 8.
-const INLINE: usize = 4;
+// One under loom: the models have at most three waiters, and the heap part must be explored too.
+const INLINE: usize = if cfg!(groupwait_loom) { 1 } else { 4 };
 
-#[repr(align(64))] // one cache line each, so neighbouring buckets do not contend
+#[repr(align(64))] // whole cache lines each, so neighbouring buckets do not contend
 struct Bucket {
     waiting: Mutex<Waiting>,
     wakeup: Condvar,
@@ -178,38 +179,39 @@ pub(crate) struct Tickets([AtomicU64; TICKETS]);
 
 /// A registered async waiter's handle on its slot (held by its `Wait`).
 pub(crate) struct Registration {
-    slot: u32,
-    /// Where this slot's ticket is: the bucket's inline tickets (static), or a block shared
-    /// with the table and with the other `Wait`s of the block.
-    tickets: TicketsOf,
+    /// The slot's index, bit-inverted (a slot index is never `NIL`): a niche, so that an
+    /// `Option<Registration>` is no bigger.
+    slot: std::num::NonZeroU32,
+    /// The block holding this slot's ticket (shared with the table and with the other `Wait`s
+    /// of the block); `None` for an inline slot, whose ticket is in the bucket of the key.
+    tickets: Option<Arc<Tickets>>,
     /// The ticket's number while the slot is this waiter's.
     seq: u64,
     /// The addresses of the stored waker's data and vtable: what `Waker::will_wake` compares.
     waker: (usize, usize),
 }
 
-/// Where a slot's ticket lives.
-enum TicketsOf {
-    Inline(&'static InlineTickets),
-    Block(Arc<Tickets>),
-}
-
 impl Registration {
+    /// The slot's index.
+    fn index(&self) -> u32 {
+        !self.slot.get()
+    }
+
     /// This waiter's ticket.
-    fn ticket(&self) -> &AtomicU64 {
+    fn ticket(&self, key: usize) -> &AtomicU64 {
         match &self.tickets {
-            TicketsOf::Inline(inline) => &inline.0[self.slot as usize],
-            TicketsOf::Block(block) => &block.0[(self.slot as usize - INLINE) % TICKETS],
+            None => &bucket(key).inline_tickets.0[self.index() as usize],
+            Some(block) => &block.0[(self.index() as usize - INLINE) % TICKETS],
         }
     }
 
     /// Whether a release has taken this waiter out of the table. Lock-free.
-    pub(crate) fn released(&self) -> bool {
+    pub(crate) fn released(&self, key: usize) -> bool {
         // Acquire: pairs with the Release store in `Waiting::free_slot`, made by the release
         // under the bucket lock after its compare-exchange on the group's word (which read
         // every `done` of the round): the round's writes are visible to the released waiter.
         // (A cancellation also bumps the number, but only from the `Wait`'s own drop.)
-        self.ticket().load(Ordering::Acquire) != self.seq
+        self.ticket(key).load(Ordering::Acquire) != self.seq
     }
 
     /// Whether `waker` is (`will_wake`-equal to) the one stored for this waiter.
@@ -415,7 +417,7 @@ pub(crate) fn replace_waker(key: usize, registration: &mut Registration, waker: 
         if !waiting.live(key, registration) {
             None
         } else {
-            let slot = &mut waiting.slots[registration.slot as usize];
+            let slot = &mut waiting.slots[registration.index() as usize];
             Some(slot.waker.replace(new))
         }
     };
@@ -435,7 +437,7 @@ pub(crate) fn replace_waker(key: usize, registration: &mut Registration, waker: 
 /// group, both under the bucket lock (so no release can count the waiter in between). The
 /// stored waker is dropped after the lock is released.
 pub(crate) fn cancel_waker(key: usize, registration: Registration, withdraw: impl FnOnce()) {
-    if registration.released() {
+    if registration.released(key) {
         return; // the release freed the slot: nothing of this waiter is left
     }
     let removed = {
@@ -544,11 +546,11 @@ impl Waiting {
         // Relaxed: the number changes only under this lock.
         let seq = self.ticket(index).load(Ordering::Relaxed);
         let tickets = match (index as usize).checked_sub(INLINE) {
-            None => TicketsOf::Inline(inline_tickets),
-            Some(i) => TicketsOf::Block(Arc::clone(&self.tickets[i / TICKETS])),
+            None => None,
+            Some(i) => Some(Arc::clone(&self.tickets[i / TICKETS])),
         };
         Registration {
-            slot: index,
+            slot: std::num::NonZeroU32::new(!index).expect("a slot index is never NIL"),
             seq,
             tickets,
             waker: identity,
@@ -559,10 +561,10 @@ impl Waiting {
     fn live(&self, key: usize, registration: &Registration) -> bool {
         // Relaxed: the number changes only under this lock. While it is unchanged, the slot is
         // this waiter's (a slot is dropped or reused only after it was freed, which bumps it).
-        if registration.ticket().load(Ordering::Relaxed) != registration.seq {
+        if registration.ticket(key).load(Ordering::Relaxed) != registration.seq {
             return false;
         }
-        let list = self.slots[registration.slot as usize].list;
+        let list = self.slots[registration.index() as usize].list;
         self.lists.get(key).is_some_and(|l| l.id == list)
     }
 
@@ -570,10 +572,10 @@ impl Waiting {
     /// list, frees it, and returns its waker; `None` if it is not live.
     fn remove_if_live(&mut self, key: usize, registration: &Registration) -> Option<Option<Waker>> {
         // Relaxed: the number changes only under this lock (as in `live`).
-        if registration.ticket().load(Ordering::Relaxed) != registration.seq {
+        if registration.ticket(key).load(Ordering::Relaxed) != registration.seq {
             return None;
         }
-        let index = registration.slot;
+        let index = registration.index();
         let (list_id, prev, next) = {
             let slot = &self.slots[index as usize];
             (slot.list, slot.prev, slot.next)
@@ -848,7 +850,7 @@ pub(crate) mod tests {
         release(other, || true);
         assert_eq!(wakes(&other_waker), others);
         assert_eq!(registered_wakers(other), 0);
-        assert!(registrations.iter().all(Registration::released));
+        assert!(registrations.iter().all(|r| r.released(mine)));
     }
 
     #[test]
@@ -859,7 +861,7 @@ pub(crate) mod tests {
         let registration = pend(key, &Waker::from(Arc::clone(&counting)));
         release(key, || false);
         assert_eq!(wakes(&counting), 0);
-        assert!(!registration.released());
+        assert!(!registration.released(key));
         cancel_waker(key, registration, || {});
         assert_eq!(registered_wakers(key), 0);
         assert_eq!(Arc::strong_count(&counting), 1);
@@ -875,9 +877,9 @@ pub(crate) mod tests {
         let second_waker = Waker::from(Arc::clone(&second));
         let mut registration = pend(key, &first_waker);
         assert!(registration.stores(&first_waker) && !registration.stores(&second_waker));
-        let slot = registration.slot;
+        let slot = registration.index();
         assert!(replace_waker(key, &mut registration, &second_waker));
-        assert_eq!(registration.slot, slot);
+        assert_eq!(registration.index(), slot);
         assert!(registration.stores(&second_waker));
         assert_eq!(registered_wakers(key), 1);
         drop(first_waker);
@@ -889,7 +891,7 @@ pub(crate) mod tests {
         release(key, || true);
         assert_eq!(wakes(&first), 0);
         assert_eq!(wakes(&second), 1);
-        assert!(registration.released());
+        assert!(registration.released(key));
     }
 
     #[test]
@@ -924,7 +926,7 @@ pub(crate) mod tests {
         let waker = Waker::from(Arc::clone(&counting));
         let mut registration = pend(key, &waker);
         release(key, || true);
-        assert!(registration.released());
+        assert!(registration.released(key));
         assert!(!replace_waker(key, &mut registration, &waker));
         assert_eq!(registered_wakers(key), 0);
         // A later registration may reuse the slot; the stale one still counts as released and
@@ -955,8 +957,8 @@ pub(crate) mod tests {
         assert_eq!(registered_wakers(mine), 6);
         release(mine, || true);
         assert_eq!(wakes(&counting), 6);
-        assert!(mine_pending.iter().all(Registration::released));
-        assert!(!others.iter().any(Registration::released));
+        assert!(mine_pending.iter().all(|r| r.released(mine)));
+        assert!(!others.iter().any(|r| r.released(other)));
         for registration in others {
             cancel_waker(other, registration, || {});
         }
@@ -1040,6 +1042,186 @@ pub(crate) mod tests {
             assert!(sleeper.join().unwrap());
         });
         assert_eq!(sleepers(key), 0);
+    }
+
+    /// Checks every structural invariant of `key`'s bucket and every held registration.
+    fn check_bucket(key: usize, live: &[(usize, Registration)], stale: &[Registration]) {
+        let waiting = lock(&bucket(key).waiting);
+        let len = waiting.slots.len();
+        assert_eq!(
+            waiting.tickets.len(),
+            len.saturating_sub(INLINE).div_ceil(TICKETS),
+            "ticket blocks for {len} slots"
+        );
+        // Free list.
+        let mut on_free = vec![false; len];
+        let (mut prev, mut at, mut n) = (NIL, waiting.free, 0);
+        while at != NIL {
+            let slot = &waiting.slots[at as usize];
+            assert_eq!(slot.list, FREE);
+            assert!(slot.waker.is_none());
+            assert_eq!(slot.prev, prev, "free list prev link of {at}");
+            assert!(!on_free[at as usize], "free list cycle");
+            on_free[at as usize] = true;
+            n += 1;
+            prev = at;
+            at = slot.next;
+        }
+        assert_eq!(n, len - waiting.used, "free count");
+        for (i, &free) in on_free.iter().enumerate() {
+            assert_eq!(waiting.slots[i].list == FREE, free, "slot {i} free-ness");
+        }
+        // Live registrations: live, agreeing tickets, on their key's list.
+        let mut per_key = std::collections::HashMap::<usize, usize>::new();
+        for (k, r) in live {
+            assert!(
+                !r.released(*k),
+                "live registration of slot {} reads released",
+                r.index()
+            );
+            assert!(waiting.live(*k, r));
+            assert!(
+                std::ptr::eq(r.ticket(*k), waiting.ticket(r.index())),
+                "ticket of slot {}",
+                r.index()
+            );
+            *per_key.entry(*k).or_default() += 1;
+        }
+        for (k, count) in &per_key {
+            let list = *waiting
+                .lists
+                .get(*k)
+                .expect("list of a key with live waiters");
+            assert_eq!(list.len, *count);
+            let (mut prev, mut at, mut n) = (NIL, list.head, 0);
+            while at != NIL {
+                let slot = &waiting.slots[at as usize];
+                assert_eq!(slot.list, list.id);
+                assert_eq!(slot.prev, prev);
+                assert!(slot.waker.is_some());
+                n += 1;
+                prev = at;
+                at = slot.next;
+            }
+            assert_eq!(n, list.len);
+        }
+        assert_eq!(
+            waiting.lists.len(),
+            per_key.len(),
+            "lists of keys without waiters"
+        );
+        assert_eq!(waiting.used, live.len());
+        for r in stale {
+            assert!(
+                r.released(key),
+                "stale registration of slot {} reads live",
+                r.index()
+            );
+            assert!(!waiting.live(key, r));
+        }
+    }
+
+    #[test]
+    fn random_registrations_cancellations_and_releases_keep_the_table_consistent() {
+        let _serial = serialize_sleeping_tests();
+        let first = 0xA_0000_usize;
+        let keys: Vec<usize> = (0..)
+            .map(|i| first + 8 * i)
+            .filter(|&k| std::ptr::eq(bucket(k), bucket(first)))
+            .take(7)
+            .collect();
+        let waker = Waker::from(Arc::new(Counting::default()));
+        let mut rng = 0x1234_5678_9abc_def1_u64;
+        let mut next = move |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let mut live: Vec<(usize, Registration)> = Vec::new();
+        let mut stale: Vec<Registration> = Vec::new();
+        let steps = if cfg!(miri) { 2_000 } else { 60_000 };
+        for step in 0..steps {
+            // Phases: grow to a peak, then mostly shrink, so that slots past the inline ones and
+            // whole ticket blocks come and go.
+            let phase = (step / 500) % 4;
+            let grow = match phase {
+                0 => 80,
+                1 => 55,
+                2 => 20,
+                _ => 45,
+            };
+            let op = next(100);
+            if op < grow {
+                let key = keys[next(if phase == 2 { 2 } else { keys.len() })];
+                live.push((key, pend(key, &waker)));
+            } else if op < grow + (100 - grow) * 3 / 4 && !live.is_empty() {
+                let (key, r) = live.swap_remove(next(live.len()));
+                let mut withdrawn = false;
+                cancel_waker(key, r, || withdrawn = true);
+                assert!(withdrawn);
+            } else if op % 5 == 0 {
+                let key = keys[next(keys.len())];
+                release(key, || true);
+                let (gone, kept): (Vec<_>, Vec<_>) = live.drain(..).partition(|(k, _)| *k == key);
+                live = kept;
+                stale.extend(gone.into_iter().map(|(_, r)| r));
+            } else if !stale.is_empty() {
+                let r = stale.swap_remove(next(stale.len()));
+                cancel_waker(first, r, || panic!("a released waiter withdrew"));
+            }
+            if step % 7 == 0 || live.len() < 8 {
+                check_bucket(first, &live, &stale);
+            }
+        }
+        for key in keys {
+            release(key, || true);
+        }
+    }
+
+    #[test]
+    fn stale_registrations_of_inline_and_truncated_heap_slots_stay_released_after_reuse() {
+        let _serial = serialize_sleeping_tests();
+        let key = 0xB_0000_usize;
+        let waker = Waker::from(Arc::new(Counting::default()));
+        for _ in 0..3 {
+            // A peak past the inline slots and past one ticket block, released at once: the
+            // slab shrinks back below the inline slots and drops its ticket blocks.
+            let stale: Vec<_> = (0..(INLINE + 2 * TICKETS + 5))
+                .map(|_| pend(key, &waker))
+                .collect();
+            assert!(stale.iter().any(|r| (r.index() as usize) < INLINE));
+            assert!(stale
+                .iter()
+                .any(|r| (r.index() as usize) >= INLINE + TICKETS));
+            release(key, || true);
+            {
+                let waiting = lock(&bucket(key).waiting);
+                assert!(waiting.slots.len() <= KEEP_SLOTS);
+                assert_eq!(
+                    waiting.tickets.len(),
+                    waiting.slots.len().saturating_sub(INLINE).div_ceil(TICKETS)
+                );
+            }
+            // The same slot indices are registered again (fresh blocks, same inline tickets).
+            let fresh: Vec<_> = (0..(INLINE + 2 * TICKETS + 5))
+                .map(|_| pend(key, &waker))
+                .collect();
+            assert!(stale.iter().all(|r| r.released(key)));
+            assert!(!fresh.iter().any(|r| r.released(key)));
+            for r in stale {
+                cancel_waker(key, r, || panic!("a stale registration withdrew"));
+            }
+            assert_eq!(registered_wakers(key), INLINE + 2 * TICKETS + 5);
+            assert!(!fresh.iter().any(|r| r.released(key)));
+            // Cancelling all of them (shrinking as it goes) leaves nothing registered.
+            for r in fresh {
+                let mut withdrawn = false;
+                cancel_waker(key, r, || withdrawn = true);
+                assert!(withdrawn);
+            }
+            assert_eq!(registered_wakers(key), 0);
+        }
     }
 
     #[test]

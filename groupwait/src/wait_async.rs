@@ -158,7 +158,7 @@ impl Future for Wait<'_> {
             };
         };
         // Released (the release freed our slot)? No lock: an atomic load of our ticket.
-        let released = registration.released()
+        let released = registration.released(wg.key())
             // Same waker: pending, without a lock. A release that has not reached our entry
             // yet will wake this very waker (it takes it out after this load or not at all).
             || (!registration.stores(cx.waker())

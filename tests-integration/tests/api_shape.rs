@@ -43,3 +43,14 @@ fn debug_shows_counter_and_waiters() {
     let guard = wg.guard();
     assert!(format!("{guard:?}").contains("count: 4"));
 }
+
+#[test]
+fn a_wait_future_is_at_most_48_bytes() {
+    // BENCHMARKS.md's "Futures" table: groupwait::Wait (wait_async) | 48.
+    let wg = WaitGroup::new();
+    assert!(
+        std::mem::size_of_val(&wg.wait_async()) <= 48,
+        "Wait is {} bytes",
+        std::mem::size_of_val(&wg.wait_async())
+    );
+}
