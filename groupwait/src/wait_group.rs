@@ -1674,4 +1674,139 @@ mod tests {
         wg.done();
         assert_eq!(wg.state.load(Ordering::Relaxed), before - counter_addend(1));
     }
+
+    /// The largest `add` a zero counter takes, `i32::MAX`, where the write is not all (a zero
+    /// with a panic report, or with registered waiters): accepted, or refused as an add during
+    /// the release, never as an overflow (the slow path's overflow check is `after > MAX`).
+    #[test]
+    fn the_largest_add_on_a_flagged_zero_is_no_overflow() {
+        let max = MAX_COUNT as isize;
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("kept"), TaskKind::Go);
+        assert_eq!(wg.try_add(max), Ok(()));
+        assert_eq!(wg.count(), max as usize);
+        assert_eq!(wg.try_add(1), Err(Error::CounterOverflow { delta: 1 }));
+        wg.add(-max);
+        // The report nobody took is still there for the waiter.
+        let mut report = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(report.take_payload().is_some());
+
+        let wg = WaitGroup::new();
+        // Counter zero, one registered waiter: the instant before the release (by hand).
+        wg.state.store(1, Ordering::Relaxed);
+        assert_eq!(wg.try_add(max), Err(Error::AddDuringWait));
+        assert_eq!(wg.state.load(Ordering::Relaxed), released(1));
+        wg.state.store(0, Ordering::Relaxed);
+    }
+
+    /// Round 1's delivered report, and the next round's counter: `wg` with one delivered
+    /// report (PANICKED, its payload taken) and a zero counter.
+    fn with_a_delivered_report() -> WaitGroup {
+        let wg = WaitGroup::new();
+        wg.record_panic(Box::new("round 1"), TaskKind::Go);
+        let mut first = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(first.take_payload().is_some());
+        wg
+    }
+
+    /// Fails unless a waiter of `wg`'s zero gets round 1's delivered report.
+    #[track_caller]
+    fn assert_the_delivered_report_is_kept(wg: &WaitGroup) {
+        assert_ne!(wg.state.load(Ordering::Relaxed) & PANICKED, 0);
+        let report = wg.idle_outcome().unwrap().unwrap_err();
+        assert!(report.handed_elsewhere());
+        assert_eq!(report.message(), Some("round 1"));
+    }
+
+    /// The round's first `add` finds the counter back at zero when it gets the report's lock
+    /// (a `done` ran ahead of the `add`'s return, a misuse): the delivered report is kept for
+    /// that zero's waiters (`clear_delivered_report`).
+    #[test]
+    fn a_first_add_that_finds_the_counter_back_at_zero_keeps_the_delivered_report() {
+        let wg = with_a_delivered_report();
+        // The `add`'s write on (0, PANICKED); the `done`'s write; then the `add` takes the lock.
+        wg.state.fetch_add(counter_addend(1), Ordering::Release);
+        wg.state.fetch_sub(counter_addend(1), Ordering::Release);
+        wg.clear_delivered_report();
+        assert_the_delivered_report_is_kept(&wg);
+    }
+
+    /// Only a round's `add` decides about a delivered report: a `done` that backed off from a
+    /// negative counter and wrote again, landing on a positive counter with the report, leaves
+    /// it. (If it cleared it, a later zero reached before the round's first `add` took the
+    /// lock, by `done`s racing ahead of that `add`, would lose the report the `add` keeps.)
+    #[test]
+    fn a_done_written_again_after_a_back_off_leaves_a_delivered_report_to_the_add() {
+        let wg = with_a_delivered_report();
+        // The round's first `add(2)` has written on (0, PANICKED), not yet taken the lock.
+        wg.state.fetch_add(counter_addend(2), Ordering::Release);
+        // A refused `add(-3)` writes (counter -1); a `done` lands on it (-2) and will back off.
+        let refused = counter_addend(-3);
+        wg.state.fetch_add(refused, Ordering::Release);
+        let old = wg.state.fetch_add(counter_addend(-1), Ordering::Release);
+        assert_eq!(counter(old), -1);
+        // The refused write's undo; the `done` backs off and writes again on a positive counter.
+        wg.state.fetch_sub(refused, Ordering::Relaxed);
+        assert_eq!(wg.add_slow(old, -1), Ok(()));
+        assert_eq!(wg.count(), 1);
+        // A second `done` ahead of the `add`; then the `add` takes the lock at the zero.
+        wg.state.fetch_sub(counter_addend(1), Ordering::Release);
+        wg.clear_delivered_report();
+        assert_the_delivered_report_is_kept(&wg);
+    }
+
+    /// An `add` whose write landed on another call's refused write (the counter negative until
+    /// that call's undo) takes its unit back and waits for the undo: it does not return while
+    /// the counter is negative, and does, with its unit added, once the undo is in, also when
+    /// the undo leaves the counter at zero.
+    #[test]
+    fn an_add_on_a_refused_write_waits_for_its_undo_then_adds() {
+        let wg = WaitGroup::new();
+        // A refused `done` on the idle group has written -1; the `add`'s write lands on it.
+        let refused = counter_addend(-1);
+        wg.state.fetch_add(refused, Ordering::Release);
+        let old = wg.state.fetch_add(counter_addend(1), Ordering::Release);
+        assert_eq!(counter(old), -1);
+        /// On a failure, units enough to let a spinning adder go, so the scope can join it.
+        struct LetGo<'a>(&'a WaitGroup);
+        impl Drop for LetGo<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0
+                        .state
+                        .fetch_add(counter_addend(1000), Ordering::Release);
+                }
+            }
+        }
+        std::thread::scope(|s| {
+            let adder = s.spawn(|| wg.add_slow(old, 1));
+            let _let_go = LetGo(&wg);
+            // Its back-off: the unit taken back, the counter -1 again.
+            wait_for("the add's back-off", -1, || {
+                counter(wg.state.load(Ordering::Acquire))
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(!adder.is_finished(), "the add returned before the undo");
+            // A build that wrote again before the undo would show its unit (a zero counter):
+            // then the undo goes in exactly there, so that its next back-off leaves a zero.
+            // A correct build never writes here, and gets the undo after this window.
+            let window = Instant::now() + Duration::from_millis(100);
+            let mut undone = false;
+            while !undone && Instant::now() < window {
+                undone = wg
+                    .state
+                    .compare_exchange(0, counter_addend(1), Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok();
+            }
+            if !undone {
+                wg.state.fetch_sub(refused, Ordering::Release);
+            }
+            crate::test_support::wait_until("the add to return after the undo", || {
+                adder.is_finished()
+            });
+            assert_eq!(adder.join().unwrap(), Ok(()));
+        });
+        assert_eq!(wg.count(), 1);
+        wg.done();
+    }
 }
