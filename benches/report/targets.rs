@@ -197,15 +197,21 @@ pub fn analysis(w: &mut String, d: &Data, ts: &[Target]) {
     if missed("Async fan-out", "") {
         notes.push(
             "**Async fan-out against TaskTracker.** Both sides spawn tasks of the same size (a \
-             128-byte tokio cell) and count each with one atomic add and one subtract. What \
-             groupwait's tracked future does besides is catch a panic of every poll \
-             (`catch_unwind`), so that the payload can be handed to the waiter: 77 \
-             instructions per task more than TaskTracker under callgrind, against 1 for a probe \
-             without the catch. In time the gap is within this machine's run-to-run spread: \
-             side by side, 12 runs of each build in turn, the per-run ratio read 1.02-1.05 \
-             (one thread) and 0.99-1.09 (two workers) between quartiles, and a probe without \
-             the catch 0.99-1.06 (DESIGN.md, \"Async waiters\", on `track`). TaskTracker carries \
-             no panics; dropping the catch would drop that guarantee."
+             128-byte tokio cell), count each with one atomic add and one subtract, and (since \
+             2026-11-28) leave the allocator in the same state. Until then the waiter table made \
+             its first allocation at the first `wait_async`, above 10,000 live task cells, where \
+             it kept glibc from merging the freed cells back and made every later round's frees \
+             dearer (2.7 more first-level cache misses per task under callgrind's cache \
+             simulation, 1.07-1.09x TaskTracker's time on one thread); a bucket's first waiters \
+             are now stored inline (DESIGN.md, \"Async waiters\", Memory). What groupwait's \
+             tracked future still does besides is catch a panic of every poll \
+             (`catch_unwind`), so that the payload can be handed to the waiter, inside the \
+             `async` block that pins the future without `unsafe`: about 90 instructions per \
+             task more than TaskTracker under callgrind. Side by side (2026-11-28, load under \
+             2), three times 15 runs of each build in turn, the per-run ratio's median read \
+             0.94-0.95 on one thread and 1.00-1.01 on two workers, where the run-to-run spread \
+             between quartiles is about 5 %. TaskTracker carries no panics; dropping the catch \
+             would drop that guarantee."
                 .to_owned(),
         );
     }
