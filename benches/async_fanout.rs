@@ -14,7 +14,7 @@
 //! swapped, 1.03 and 0.93).
 //!
 //! ```text
-//! cargo bench --bench async_fanout                 # 16 rounds per implementation and runtime
+//! cargo bench --bench async_fanout                 # 48 rounds per implementation and runtime
 //! cargo bench --bench async_fanout -- --quick
 //! ```
 
@@ -44,9 +44,10 @@ fn main() {
         for i in 0..names.len() {
             round(&rt, i); // warm-up: the runtime's queues and the tables grow once
         }
-        // 16: a multiple of the 4 implementations, so each follows each other one equally
-        // often.
-        let samples = interleave_balanced(opts.reps(16), names.len(), |i, out| {
+        // 48: a multiple of the 4 implementations, so each follows each other one equally
+        // often; three times the 16 of the first version, because the groupwait/TaskTracker
+        // ratio of one run of 16 spread over about 10 % (quartiles of 15 runs: 5 %).
+        let samples = interleave_balanced(opts.reps(48), names.len(), |i, out| {
             out.push(round(&rt, i).as_nanos() as f64);
         });
         for (name, s) in names.iter().zip(&samples) {
