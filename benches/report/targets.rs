@@ -198,20 +198,21 @@ pub fn analysis(w: &mut String, d: &Data, ts: &[Target]) {
         notes.push(
             "**Async fan-out against TaskTracker.** Both sides spawn tasks of the same size (a \
              128-byte tokio cell), count each with one atomic add and one subtract, and (since \
-             2026-11-28) leave the allocator in the same state. Until then the waiter table made \
-             its first allocation at the first `wait_async`, above 10,000 live task cells, where \
-             it kept glibc from merging the freed cells back and made every later round's frees \
-             dearer (2.7 more first-level cache misses per task under callgrind's cache \
-             simulation, 1.07-1.09x TaskTracker's time on one thread); a bucket's first waiters \
-             are now stored inline (DESIGN.md, \"Async waiters\", Memory). What groupwait's \
-             tracked future still does besides is catch a panic of every poll \
-             (`catch_unwind`), so that the payload can be handed to the waiter, inside the \
-             `async` block that pins the future without `unsafe`: about 90 instructions per \
-             task more than TaskTracker under callgrind. Side by side (2026-11-28, load under \
-             2), three times 15 runs of each build in turn, the per-run ratio's median read \
-             0.94-0.95 on one thread and 1.00-1.01 on two workers, where the run-to-run spread \
-             between quartiles is about 5 %. TaskTracker carries no panics; dropping the catch \
-             would drop that guarantee."
+             2026-11-28) leave the allocator in the same state: the waiter table's first \
+             storage, which the first `wait_async` used to allocate above 10,000 live task cells \
+             (2.7 more first-level cache misses per task in glibc's frees, under callgrind's \
+             cache simulation), is now inline in the static table. What is left is about 90 \
+             instructions per task under callgrind: the poll of the tracked future under \
+             `catch_unwind`, so that a panic's payload reaches the waiter (TaskTracker carries \
+             no panics), inside the `async` block that pins the future without `unsafe` (37), \
+             the out-of-line drop of its unit (27), and tokio's handling of a 24-byte future \
+             against 16. In time, alternating only groupwait and TaskTracker rounds on one \
+             thread, about 1.02-1.04x (8-round means, tokio 1.54, 2026-11-28). This bench's \
+             ratio also moves with the allocator state the other implementations' rounds leave: \
+             the same build read 0.93-0.94x in 16-round runs and 1.05-1.09x in 48-round ones. \
+             A hand-written future with an `unsafe` pin projection (an experiment: the crate \
+             forbids `unsafe`) saved 40 of the 90 instructions, and no catch at all 27 \
+             (DESIGN.md, \"Async waiters\", on `track`)."
                 .to_owned(),
         );
     }
