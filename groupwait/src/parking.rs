@@ -23,12 +23,12 @@
 //! std's own futex-backed `Mutex`/`Condvar` in a static table gives all we need in safe code,
 //! and is exactly what a model checker can replace (loom has both).
 //!
-//! Async waiters wait here too: a bucket also holds the `Waker`s of pending `wait_async`
-//! futures, so one release wakes threads and tasks alike. They live in a slab per bucket (slots,
-//! the first few inline and the rest in a `Vec`, and a free list) with one doubly linked list of
-//! slots per group, found through a small map keyed by the group's address, so registering, re-polling and cancelling cost
-//! O(1) whatever the number of pending waiters of the group or of the bucket, and a release
-//! unlinks its group's whole list at once and walks only its own k entries.
+//! Async waiters wait here too: a bucket also holds the `Waker`s of pending `wait_async` futures,
+//! so one release wakes threads and tasks alike. They live in a slab per bucket (slots, the first
+//! few inline and the rest in a `Vec`, and a free list) with one doubly linked list of slots per
+//! group, found through a small map keyed by the group's address, so registering, re-polling and
+//! cancelling cost O(1) whatever the number of pending waiters of the group or of the bucket, and a
+//! release unlinks its group's whole list at once and walks only its own k entries.
 //!
 //! Interface: [`park`] sleeps while a condition holds, re-checking it under the bucket lock;
 //! [`register_waker`] / [`replace_waker`] / [`cancel_waker`] keep a task's waker (each running
@@ -59,23 +59,22 @@
 //!
 //! # Memory
 //!
-//! A bucket's first [`INLINE`] slots (with their tickets) and the lists of its first
-//! [`INLINE`] groups are stored inline, in the static table: as long as a bucket holds no more
-//! pending tasks and groups than that, registering allocates nothing, not even the first time.
-//! This matters beyond the allocation itself: storage a bucket allocates is kept, and a
-//! first `wait_async` after spawning many tasks would make it with the heap at its peak, above
-//! everything freed afterwards, where (with glibc's allocator) it keeps the freed memory from
-//! being merged back, and every later free of that memory does more work (BENCHMARKS.md,
-//! async fan-out). Past the inline part, storage is reused: once a bucket's slab has grown to
-//! its peak of pending tasks, registering allocates nothing (the slot vector, blocks of 64
-//! tickets and the per-group map, each grown by doubling). It is also given back: when fewer
-//! than a quarter of a bucket's slots are in use, the free slots at its end (and their ticket
-//! blocks) are dropped and the vector shrunk. After any cancellation or release a bucket therefore holds
-//! at most max([`KEEP_SLOTS`], 4 x its pending tasks, 1 + the highest slot index still in use)
-//! slots of about 40 bytes each with their ticket (plus a vector's usual growth slack, at most
-//! as much again); once all its tasks are gone it is back to [`KEEP_SLOTS`]. The per-group map
-//! shrinks the same way. The bound is on the highest slot in use, not on the count: a few
-//! long-lived waiters registered at a peak keep the slots below them.
+//! A bucket's first [`INLINE`] slots (with their tickets) and the lists of its first [`INLINE`]
+//! groups are stored inline, in the static table: as long as a bucket holds no more pending tasks
+//! and groups than that, registering allocates nothing, not even the first time. This matters
+//! beyond the allocation itself: storage a bucket allocates is kept, and a first `wait_async` after
+//! spawning many tasks would make it with the heap at its peak, above everything freed afterwards,
+//! where (with glibc's allocator) it keeps the freed memory from being merged back, and every later
+//! free of that memory does more work (BENCHMARKS.md, async fan-out). Past the inline part, storage
+//! is reused: once a bucket's slab has grown to its peak of pending tasks, registering allocates
+//! nothing (the slot vector, blocks of 64 tickets and the per-group map, each grown by doubling).
+//! It is also given back: when fewer than a quarter of a bucket's slots are in use, the free slots
+//! at its end (and their ticket blocks) are dropped and the vector shrunk. After any cancellation
+//! or release a bucket therefore holds at most max([`KEEP_SLOTS`], 4 x its pending tasks, 1 + the
+//! highest slot index still in use) slots of about 40 bytes each with their ticket (plus a vector's
+//! usual growth slack, at most as much again); once all its tasks are gone it is back to
+//! [`KEEP_SLOTS`]. The per-group map shrinks the same way. The bound is on the highest slot in use,
+//! not on the count: a few long-lived waiters registered at a peak keep the slots below them.
 
 mod lists;
 mod slab;
