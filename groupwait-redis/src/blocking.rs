@@ -136,6 +136,15 @@ impl Group {
         self.runtime.block_on(self.inner.done())
     }
 
+    /// Blocking [`crate::Group::done_once`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Group::done_once`].
+    pub fn done_once(&self, key: &str) -> Result<()> {
+        self.runtime.block_on(self.inner.done_once(key))
+    }
+
     /// Blocking [`crate::Group::join`].
     ///
     /// # Errors
@@ -153,6 +162,26 @@ impl Group {
     /// As [`crate::Group::join_as`].
     pub fn join_as(&self, id: &str) -> Result<Member> {
         let m = self.runtime.block_on(self.inner.join_as(id))?;
+        Ok(self.wrap(m))
+    }
+
+    /// Blocking [`crate::Group::join_adding`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Group::join_adding`].
+    pub fn join_adding(&self) -> Result<Member> {
+        let m = self.runtime.block_on(self.inner.join_adding())?;
+        Ok(self.wrap(m))
+    }
+
+    /// Blocking [`crate::Group::join_adding_as`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Group::join_adding_as`].
+    pub fn join_adding_as(&self, id: &str) -> Result<Member> {
+        let m = self.runtime.block_on(self.inner.join_adding_as(id))?;
         Ok(self.wrap(m))
     }
 
@@ -188,6 +217,15 @@ impl Group {
     /// As [`crate::Group::reset`].
     pub fn reset(&self) -> Result<u64> {
         self.runtime.block_on(self.inner.reset())
+    }
+
+    /// Blocking [`crate::Group::delete`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Group::delete`].
+    pub fn delete(&self) -> Result<()> {
+        self.runtime.block_on(self.inner.delete())
     }
 
     /// Blocking [`crate::Group::wait`].
@@ -252,8 +290,8 @@ impl Member {
 
 impl Drop for Member {
     fn drop(&mut self) {
-        if let Some((group, id, round)) = self.inner.take().and_then(crate::Member::disarm) {
-            let leave = crate::member::leave(group, id, round);
+        if let Some((group, who)) = self.inner.take().and_then(crate::Member::disarm) {
+            let leave = crate::member::leave(group, who);
             if tokio::runtime::Handle::try_current().is_ok() {
                 // Dropped inside an async runtime, where blocking would panic: hand the
                 // leave to the group's runtime instead.

@@ -48,10 +48,39 @@ pub enum Error {
         /// The group's current round.
         current: u64,
     },
-    /// Bad input: a malformed URL, an empty group name, a zero delta, a lease too short, a
-    /// `done` without a matching `add`, or a group opened with a policy other than the one it
-    /// was created with.
+    /// Bad input: a malformed URL, an empty or too long group name or member id, a zero delta
+    /// or a count past 2^53 - 1, a lease too short, a `done` without a matching `add`, a
+    /// `done_once` key used twice in a round, or a group opened with a policy other than the
+    /// one it was created with.
     BadInput(String),
+    /// The group's state on the server is not the one this handle, member or waiter knew:
+    /// it is missing (never created, expired, deleted, or lost by a restart without
+    /// persistence, `FLUSHALL` or eviction), was recreated since (another incarnation), went
+    /// back in time (a restore from an older snapshot), or is incomplete (some of its keys
+    /// evicted). Whatever the group counted may be gone, so nothing can be reported as done.
+    ///
+    /// A handle that got this keeps getting it; [`Group::reset`](crate::Group::reset) starts
+    /// over (creating the group if it is missing) and the handle adopts the new incarnation,
+    /// as does a handle opened anew.
+    GroupLost {
+        /// What was found, in words.
+        detail: String,
+    },
+    /// Another join holds this member id in the current round (a second process with the
+    /// same id, or an id reused within a round). Only a retry of the same join, after a lost
+    /// reply, is recognised as itself.
+    DuplicateMember {
+        /// The id in use.
+        id: String,
+    },
+    /// A claiming join ([`Group::join_as`](crate::Group::join_as)) found no unit reserved by
+    /// [`Group::add`](crate::Group::add) in the current round: the coordinator has not added
+    /// yet (or every unit is claimed). Join again after the `add`, or use
+    /// [`Group::join_adding_as`](crate::Group::join_adding_as) to add a unit of its own.
+    NothingToClaim {
+        /// The group's current round.
+        round: u64,
+    },
     /// The server answered something this crate did not expect: a script error, a key of the
     /// wrong type (`WRONGTYPE`, another program uses the group's key names), a malformed reply.
     Protocol(String),
@@ -78,6 +107,15 @@ impl fmt::Display for Error {
                 "member of round {member} cannot count in round {current}"
             ),
             Error::BadInput(s) => write!(f, "bad input: {s}"),
+            Error::GroupLost { detail } => write!(f, "group state lost: {detail}"),
+            Error::DuplicateMember { id } => write!(
+                f,
+                "member id {id} is held by another join in this round"
+            ),
+            Error::NothingToClaim { round } => write!(
+                f,
+                "no unit reserved by add is left to claim in round {round}"
+            ),
             Error::Protocol(s) => write!(f, "unexpected reply from redis: {s}"),
         }
     }

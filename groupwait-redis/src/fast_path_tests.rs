@@ -69,20 +69,44 @@ fn keys(tag: &str) -> [String; 4] {
 }
 
 fn run(c: &mut Connection, script: &Script, tag: &str, ttl_ms: u64, args: &[&str]) -> Vec<String> {
+    run_expecting(c, script, tag, ttl_ms, "", args)
+}
+
+/// As `run`, with the incarnation the caller expects (a member's calls send the one of its
+/// join).
+fn run_expecting(
+    c: &mut Connection,
+    script: &Script,
+    tag: &str,
+    ttl_ms: u64,
+    expected: &str,
+    args: &[&str],
+) -> Vec<String> {
     let mut inv = script.prepare_invoke();
     for k in keys(tag) {
         inv.key(k);
     }
-    inv.arg("fail").arg(ttl_ms);
+    inv.arg("fail")
+        .arg(ttl_ms)
+        .arg(expected)
+        .arg(format!("inc-{tag}"));
     for a in args {
         inv.arg(*a);
     }
     inv.invoke(c).expect("script runs")
 }
 
-/// Joins `id` with a lease of `lease_ms`; returns its round.
+/// Joins `id` (its token is `tok-<id>`) with a lease of `lease_ms`, adding a unit of its own;
+/// returns its round.
 fn join(c: &mut Connection, tag: &str, ttl_ms: u64, id: &str, lease_ms: u64) -> String {
-    let reply = run(c, &JOIN_SCRIPT, tag, ttl_ms, &[id, &lease_ms.to_string()]);
+    let token = format!("tok-{id}");
+    let reply = run(
+        c,
+        &JOIN_SCRIPT,
+        tag,
+        ttl_ms,
+        &[id, &lease_ms.to_string(), &token, "add"],
+    );
     assert_eq!(reply[0], "ok", "join {id}: {reply:?}");
     reply[1].clone()
 }
@@ -176,12 +200,13 @@ fn compare(
     let (full, fast) = (format!("{src}-full"), format!("{src}-fast"));
     copy(c, src, &full);
     copy(c, src, &fast);
-    let full_reply = run(c, &MEMBER_DONE_SCRIPT, &full, ttl_ms, args);
-    let mut fast_reply = run(c, &MEMBER_DONE_FAST_SCRIPT, &fast, ttl_ms, args);
+    let inc = format!("inc-{src}");
+    let full_reply = run_expecting(c, &MEMBER_DONE_SCRIPT, &full, ttl_ms, &inc, args);
+    let mut fast_reply = run_expecting(c, &MEMBER_DONE_FAST_SCRIPT, &fast, ttl_ms, &inc, args);
     let slow = fast_reply == ["slow"];
     assert_eq!(slow, expect_slow, "fast path's first reply: {fast_reply:?}");
     if slow {
-        fast_reply = run(c, &MEMBER_DONE_SCRIPT, &fast, ttl_ms, args);
+        fast_reply = run_expecting(c, &MEMBER_DONE_SCRIPT, &fast, ttl_ms, &inc, args);
     }
     assert_eq!(fast_reply, full_reply);
     let (a, ta) = snapshot(c, &full);
@@ -213,25 +238,32 @@ fn fast_done_agrees_with_the_full_script_in_every_case() {
     // A live member: the fast path's own case.
     let round = join(c, "live", TTL_MS, "m1", 60_000);
     join(c, "live", TTL_MS, "m2", 60_000);
-    let reply = compare(c, "live", TTL_MS, &["m1", &round], false);
-    assert_eq!(reply, ["ok", "1", "1"]);
+    let reply = compare(c, "live", TTL_MS, &["m1", &round, "tok-m1"], false);
+    assert_eq!(reply, ["ok", "1", "1", "inc-live"]);
 
     // Already done (a retried done whose first reply was lost).
     let round = join(c, "again", TTL_MS, "m1", 60_000);
     join(c, "again", TTL_MS, "m2", 60_000);
-    run(c, &MEMBER_DONE_SCRIPT, "again", TTL_MS, &["m1", &round]);
+    run(c, &MEMBER_DONE_SCRIPT, "again", TTL_MS, &["m1", &round, "tok-m1"]);
     assert_eq!(
-        compare(c, "again", TTL_MS, &["m1", &round], false),
-        ["again", "1", "1"]
+        compare(c, "again", TTL_MS, &["m1", &round, "tok-m1"], true),
+        ["again", "1", "1", "inc-again"]
     );
 
     // A member that left (lost): its done is refused.
     let round = join(c, "lost", TTL_MS, "m1", 60_000);
     join(c, "lost", TTL_MS, "m2", 60_000);
-    run(c, &LEAVE_SCRIPT, "lost", TTL_MS, &["m1", &round]);
+    run(c, &LEAVE_SCRIPT, "lost", TTL_MS, &["m1", &round, "tok-m1"]);
     assert_eq!(
-        compare(c, "lost", TTL_MS, &["m1", &round], false)[0],
+        compare(c, "lost", TTL_MS, &["m1", &round, "tok-m1"], true)[0],
         "lost"
+    );
+
+    // Another join's token: not this member.
+    let round = join(c, "impostor", TTL_MS, "m1", 60_000);
+    assert_eq!(
+        compare(c, "impostor", TTL_MS, &["m1", &round, "tok-other"], true)[0],
+        "duplicate"
     );
 
     // A member of an earlier round, and a member nobody knows.
@@ -239,18 +271,18 @@ fn fast_done_agrees_with_the_full_script_in_every_case() {
     run(c, &RESET_SCRIPT, "stale", TTL_MS, &[]);
     join(c, "stale", TTL_MS, "m2", 60_000);
     assert_eq!(
-        compare(c, "stale", TTL_MS, &["m1", &old], false)[0],
+        compare(c, "stale", TTL_MS, &["m1", &old, "tok-m1"], true)[0],
         "stale"
     );
     assert_eq!(
-        compare(c, "stale", TTL_MS, &["nobody", "2"], false)[0],
-        "stale"
+        compare(c, "stale", TTL_MS, &["nobody", "2", "tok-nobody"], true)[0],
+        "gone"
     );
 
-    // Left to the full script: a group that does not exist yet...
+    // Left to the full script: a group that does not exist (it is not created: gone) ...
     assert_eq!(
-        compare(c, "missing", TTL_MS, &["m1", "1"], true)[0],
-        "stale"
+        compare(c, "missing", TTL_MS, &["m1", "1", "tok-m1"], true)[..2],
+        ["gone", "missing"]
     );
 
     // ... a lease past its deadline (the full script expires it first) ...
@@ -259,8 +291,8 @@ fn fast_done_agrees_with_the_full_script_in_every_case() {
     std::thread::sleep(Duration::from_millis(20));
     // (Under the `fail` policy the lost member fails the round and still counts.)
     assert_eq!(
-        compare(c, "expired", TTL_MS, &["m1", &round], true),
-        ["ok", "1", "1"]
+        compare(c, "expired", TTL_MS, &["m1", &round, "tok-m1"], true),
+        ["ok", "1", "1", "inc-expired"]
     );
     let failed: String = c.hget(keys("expired-fast")[0].as_str(), "failed").unwrap();
     assert_eq!(failed, "m2");
@@ -270,10 +302,10 @@ fn fast_done_agrees_with_the_full_script_in_every_case() {
     let round = join(c, "touch", short_ttl, "m1", 60_000);
     join(c, "touch", short_ttl, "m2", 60_000);
     std::thread::sleep(Duration::from_millis(600));
-    compare(c, "touch", short_ttl, &["m1", &round], true);
+    compare(c, "touch", short_ttl, &["m1", &round, "tok-m1"], true);
 
     // ... and a state written before it kept the earliest deadline.
     let round = join(c, "older", TTL_MS, "m1", 60_000);
     let _: () = c.hdel(keys("older")[0].as_str(), "earliest").unwrap();
-    compare(c, "older", TTL_MS, &["m1", &round], true);
+    compare(c, "older", TTL_MS, &["m1", &round, "tok-m1"], true);
 }

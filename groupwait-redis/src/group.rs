@@ -44,7 +44,26 @@ pub(crate) struct Inner {
     /// not share the command connection.
     waiters: Mutex<Vec<WaitConn>>,
     pub(crate) options: Options,
+    /// The incarnation of the group this handle has seen (learned from its first reply that
+    /// found the group), sent with every call so that a group lost and recreated since is
+    /// reported, never taken for this one. Only `reset` replaces it.
+    incarnation: Mutex<Option<String>>,
 }
+
+/// Which incarnation of the group a call expects.
+#[derive(Clone, Copy)]
+pub(crate) enum Expect<'a> {
+    /// The handle's; learned from the reply if the handle has none yet.
+    Handle,
+    /// This one (a member's, or a waiter's).
+    Exactly(&'a str),
+    /// Whatever is there (or a new one, for a call that may create): the handle adopts it.
+    Adopt,
+}
+
+/// A group name or member id longer than this is refused: it is part of every key and log
+/// entry.
+pub(crate) const MAX_NAME_LEN: usize = 256;
 
 /// The group's state as the server saw it, read in one atomic step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,9 +219,9 @@ impl Group {
     }
 
     async fn open_on(backend: Backend, name: &str, options: Options) -> Result<Group> {
-        if name.is_empty() || name.contains(['{', '}']) {
+        if name.is_empty() || name.contains(['{', '}']) || name.len() > MAX_NAME_LEN {
             return Err(Error::BadInput(format!(
-                "group name {name:?} must be non-empty and hold no '{{' or '}}'"
+                "group name {name:?} must be non-empty, at most {MAX_NAME_LEN} bytes, and hold no '{{' or '}}'"
             )));
         }
         if options.lease < Duration::from_millis(100) {
@@ -239,9 +258,14 @@ impl Group {
                 conn,
                 waiters: Mutex::new(vec![probe]),
                 options,
+                incarnation: Mutex::new(None),
             }),
         };
-        let obs = group.observe_retrying().await?;
+        // A group that does not exist yet is fine here: the first `add` or join creates it.
+        let obs = match group.observe_retrying().await {
+            Err(Error::GroupLost { .. }) if group.incarnation().is_none() => return Ok(group),
+            other => other?,
+        };
         if obs.policy != group.inner.options.policy.as_str() {
             return Err(Error::BadInput(format!(
                 "group {name:?} exists with lost-member policy {:?}",
@@ -256,13 +280,34 @@ impl Group {
         &self.inner.name
     }
 
-    fn invocation<'a>(&self, script: &'a Script, args: &[&str]) -> redis::ScriptInvocation<'a> {
+    /// The incarnation this handle has seen, if any.
+    pub(crate) fn incarnation(&self) -> Option<String> {
+        self.inner
+            .incarnation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn invocation<'a>(
+        &self,
+        script: &'a Script,
+        expected: &str,
+        args: &[&str],
+    ) -> redis::ScriptInvocation<'a> {
         let mut inv = script.prepare_invoke();
         for k in &self.inner.keys {
             inv.key(k);
         }
+        let candidate = if scripts::creates(script) {
+            generate_id("i")
+        } else {
+            String::new()
+        };
         inv.arg(self.inner.options.policy.as_str())
-            .arg(self.inner.options.key_ttl.as_millis() as u64);
+            .arg(self.inner.options.key_ttl.as_millis() as u64)
+            .arg(expected)
+            .arg(candidate);
         for a in args {
             inv.arg(*a);
         }
@@ -270,37 +315,108 @@ impl Group {
     }
 
     /// Runs one script once on the command connection.
-    pub(crate) async fn invoke(&self, script: &Script, args: &[&str]) -> Result<Vec<String>> {
+    pub(crate) async fn invoke(
+        &self,
+        script: &Script,
+        expect: Expect<'_>,
+        args: &[&str],
+    ) -> Result<Vec<String>> {
         let mut conn = self.inner.conn.clone();
-        self.run_on(&mut conn, script, args).await
+        self.run_on(&mut conn, script, expect, args).await
     }
 
     /// Runs `script` on `conn`; if it is a fast path that answered `slow` (having written
-    /// nothing), runs the full script it stands for, on the same connection.
+    /// nothing), runs the full script it stands for, on the same connection. Returns the
+    /// reply without its last element, the group's incarnation, which it checks and learns
+    /// (see [`Expect`]); a `gone` reply is [`Error::GroupLost`].
     async fn run_on<C: redis::aio::ConnectionLike>(
         &self,
         conn: &mut C,
         script: &Script,
+        expect: Expect<'_>,
         args: &[&str],
     ) -> Result<Vec<String>> {
-        let reply: Vec<String> = self.invocation(script, args).invoke_async(conn).await?;
-        match scripts::full_script_for(script) {
-            Some(full) if reply.first().is_some_and(|status| status == "slow") => {
-                Ok(self.invocation(full, args).invoke_async(conn).await?)
+        let sent = match expect {
+            Expect::Handle => self.incarnation().unwrap_or_default(),
+            Expect::Exactly(inc) => inc.to_owned(),
+            Expect::Adopt => String::new(),
+        };
+        let mut reply: Vec<String> = self
+            .invocation(script, &sent, args)
+            .invoke_async(conn)
+            .await?;
+        if let Some(full) = scripts::full_script_for(script) {
+            if reply.first().is_some_and(|status| status == "slow") {
+                reply = self
+                    .invocation(full, &sent, args)
+                    .invoke_async(conn)
+                    .await?;
             }
-            _ => Ok(reply),
         }
+        let found = reply
+            .pop()
+            .ok_or_else(|| Error::Protocol("empty script reply".into()))?;
+        if reply.first().is_some_and(|status| status == "gone") {
+            return Err(self.gone(reply.get(1).map(String::as_str).unwrap_or("")));
+        }
+        let mut known = self
+            .inner
+            .incarnation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match (expect, known.as_deref()) {
+            (Expect::Adopt, _) | (Expect::Handle, None) => *known = Some(found),
+            // The call was sent expecting nothing while another call learned an incarnation:
+            // this reply is from another one only if the group was recreated in between.
+            (Expect::Handle, Some(k)) if k != found => {
+                drop(known);
+                return Err(self.gone("replaced"));
+            }
+            _ => {}
+        }
+        Ok(reply)
+    }
+
+    /// [`Error::GroupLost`] for a script's `gone` reason.
+    pub(crate) fn gone(&self, why: &str) -> Error {
+        let name = &self.inner.name;
+        let detail = match why {
+            "missing" => format!(
+                "group {name:?} does not exist on the server (never created, deleted, expired, \
+                 or lost: a restart without persistence, FLUSHALL, eviction)"
+            ),
+            "replaced" => format!(
+                "group {name:?} was created anew since this handle saw it: the state it knew was lost"
+            ),
+            "damaged" => format!(
+                "keys of group {name:?} are missing (evicted or deleted): who is out can no longer be told"
+            ),
+            "went back" => format!(
+                "the state of group {name:?} went back in time (restored from an older snapshot?)"
+            ),
+            "member record missing" => format!(
+                "the member records of group {name:?} were lost (evicted or deleted)"
+            ),
+            "deleted" => format!("group {name:?} was deleted"),
+            other => format!("group {name:?}: {other}"),
+        };
+        Error::GroupLost { detail }
     }
 
     /// Runs a `done` script. With [`Options::replicas`], on a connection of its own (`WAIT`
     /// blocks its connection and applies to that connection's writes), then waits for the
     /// replicas.
-    pub(crate) async fn invoke_done(&self, script: &Script, args: &[&str]) -> Result<Vec<String>> {
+    pub(crate) async fn invoke_done(
+        &self,
+        script: &Script,
+        expect: Expect<'_>,
+        args: &[&str],
+    ) -> Result<Vec<String>> {
         let Some((n, timeout)) = self.inner.options.replicas else {
-            return self.invoke(script, args).await;
+            return self.invoke(script, expect, args).await;
         };
         let mut conn = self.waiter_conn().await?;
-        let reply = self.run_on(&mut conn, script, args).await?;
+        let reply = self.run_on(&mut conn, script, expect, args).await?;
         let acked: u64 = redis::cmd("WAIT")
             .arg(n)
             .arg(timeout.as_millis() as u64)
@@ -321,28 +437,36 @@ impl Group {
     pub(crate) async fn invoke_retrying(
         &self,
         script: &Script,
+        expect: Expect<'_>,
         args: &[&str],
     ) -> Result<Vec<String>> {
-        self.retrying(script, args, false).await
+        self.retrying(script, expect, args, false).await
     }
 
     /// As [`invoke_retrying`](Self::invoke_retrying), through [`invoke_done`](Self::invoke_done).
     pub(crate) async fn invoke_done_retrying(
         &self,
         script: &Script,
+        expect: Expect<'_>,
         args: &[&str],
     ) -> Result<Vec<String>> {
-        self.retrying(script, args, true).await
+        self.retrying(script, expect, args, true).await
     }
 
-    async fn retrying(&self, script: &Script, args: &[&str], done: bool) -> Result<Vec<String>> {
+    async fn retrying(
+        &self,
+        script: &Script,
+        expect: Expect<'_>,
+        args: &[&str],
+        done: bool,
+    ) -> Result<Vec<String>> {
         let start = Instant::now();
         let mut backoff = Duration::from_millis(20);
         loop {
             let attempt = if done {
-                self.invoke_done(script, args).await
+                self.invoke_done(script, expect, args).await
             } else {
-                self.invoke(script, args).await
+                self.invoke(script, expect, args).await
             };
             match attempt {
                 Err(e) if e.is_retryable() && start.elapsed() < self.inner.options.retry_for => {
@@ -355,7 +479,9 @@ impl Group {
     }
 
     async fn observe_retrying(&self) -> Result<Observation> {
-        let reply = self.invoke_retrying(&scripts::OBSERVE_SCRIPT, &[]).await?;
+        let reply = self
+            .invoke_retrying(&scripts::OBSERVE_SCRIPT, Expect::Handle, &[])
+            .await?;
         parse_observation(&reply)
     }
 
@@ -373,8 +499,9 @@ impl Group {
     ///
     /// # Errors
     ///
-    /// [`Error::BadInput`] if `n` is zero; [`Error::LostMember`] if the current round has
-    /// failed (call [`reset`](Self::reset)); connection and auth errors.
+    /// [`Error::BadInput`] if `n` is zero or the count would pass 2^53 - 1;
+    /// [`Error::LostMember`] if the current round has failed (call [`reset`](Self::reset));
+    /// [`Error::GroupLost`] if the group this handle knew is gone; connection and auth errors.
     ///
     /// # Cancel safety
     ///
@@ -394,26 +521,33 @@ impl Group {
         if n == 0 {
             return Err(Error::BadInput("add(0)".into()));
         }
-        let n = n.to_string();
-        let reply = self.invoke(&scripts::ADD_SCRIPT, &[&n]).await?;
+        if n > scripts::MAX_COUNT {
+            return Err(too_large(n));
+        }
+        let delta = n.to_string();
+        let reply = self
+            .invoke(&scripts::ADD_SCRIPT, Expect::Handle, &[&delta])
+            .await?;
         match field(&reply, 0)? {
             "ok" => Ok(()),
             "failed" => Err(Error::LostMember {
                 id: field(&reply, 1)?.to_owned(),
             }),
+            "toolarge" => Err(too_large(n)),
             other => Err(Error::Protocol(format!("add replied {other:?}"))),
         }
     }
 
-    /// Takes back one unit of [`add`](Self::add), like Go's `Done()`. For exactly-once
-    /// counting across lost replies, use a [`Member`] instead: this one is not retried.
+    /// Takes back one unit of [`add`](Self::add), like Go's `Done()`. Not retried: for
+    /// exactly-once counting across lost replies use [`done_once`](Self::done_once), or a
+    /// [`Member`].
     ///
     /// # Errors
     ///
     /// [`Error::BadInput`] if no unit added by `add` is outstanding (Go panics on a negative
     /// counter; this is the same misuse, reported); [`Error::NotReplicated`] with
-    /// [`Options::replicas`] (the done is recorded on the primary); connection and auth
-    /// errors.
+    /// [`Options::replicas`] (the done is recorded on the primary); [`Error::GroupLost`];
+    /// connection and auth errors.
     ///
     /// # Cancel safety
     ///
@@ -428,17 +562,97 @@ impl Group {
     /// # Ok(()) }
     /// ```
     pub async fn done(&self) -> Result<()> {
-        let reply = self.invoke_done(&scripts::DONE_SCRIPT, &[]).await?;
+        let reply = self
+            .invoke_done(&scripts::DONE_SCRIPT, Expect::Handle, &[])
+            .await?;
         match field(&reply, 0)? {
             "ok" => Ok(()),
-            "negative" => Err(Error::BadInput(
-                "done without a matching add (the counter would go negative)".into(),
-            )),
+            "negative" => Err(negative()),
             other => Err(Error::Protocol(format!("done replied {other:?}"))),
         }
     }
 
-    /// Joins the group as a member with a generated id and a lease (see [`Member`]).
+    /// Takes back one unit of [`add`](Self::add), exactly once: the `done` is recorded under
+    /// `key` (unique among this round's `done_once` calls: a task id, a shard name), so a
+    /// call whose reply was lost to a dropped connection is retried for
+    /// [`Options::retry_for`] and counts once. For callers without a [`Member`] (no lease:
+    /// a worker that dies before this leaves its unit outstanding, as with [`done`](Self::done)).
+    ///
+    /// It first reads the current round (one more round trip than `done`), which is the round
+    /// the unit is counted in: a unit of a round that ended before the call is not counted in
+    /// the next.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadInput`] if no unit added by `add` is outstanding, if `key` is empty or
+    /// longer than 256 bytes, or if `key` was already used in this round (by another call, not
+    /// a retry); [`Error::RoundReset`] if the round was reset before this counted;
+    /// [`Error::StaleRound`] if the round ended before the first attempt; [`Error::GroupLost`];
+    /// [`Error::NotReplicated`] with [`Options::replicas`]; connection errors once the retry
+    /// window has passed (the `done` may or may not have landed: call again with the same key
+    /// to find out, it will not count twice).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe, but safe to call again with the same key: a dropped call's `done`
+    /// may have landed, and the next call with that key counts it at most once.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// group.add(2).await?;
+    /// for shard in ["shard-0", "shard-1"] {
+    ///     // ... the work of `shard` ...
+    ///     group.done_once(shard).await?; // retried on a lost reply, counted once
+    /// }
+    /// group.wait().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn done_once(&self, key: &str) -> Result<()> {
+        check_id("done_once key", key)?;
+        let obs = self.observe_retrying().await?;
+        let round = obs.snapshot.round.to_string();
+        let inc = self.incarnation().unwrap_or_default();
+        let start = Instant::now();
+        let mut backoff = Duration::from_millis(20);
+        let mut retry = "0";
+        let reply = loop {
+            let attempt = self
+                .invoke_done(
+                    &scripts::DONE_ONCE_SCRIPT,
+                    Expect::Exactly(&inc),
+                    &[key, &round, retry],
+                )
+                .await;
+            match attempt {
+                Err(e) if e.is_retryable() && start.elapsed() < self.inner.options.retry_for => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                    retry = "1";
+                }
+                other => break other?,
+            }
+        };
+        match field(&reply, 0)? {
+            "ok" | "again" => Ok(()),
+            "negative" => Err(negative()),
+            "used" => Err(Error::BadInput(format!(
+                "done_once key {key:?} was already used in round {round}"
+            ))),
+            "reset" => Err(Error::RoundReset {
+                round: obs.snapshot.round,
+            }),
+            "stale" => Err(Error::StaleRound {
+                member: obs.snapshot.round,
+                current: parse_u64(field(&reply, 1)?)?,
+            }),
+            other => Err(Error::Protocol(format!("done_once replied {other:?}"))),
+        }
+    }
+
+    /// Joins the group as a member with a generated id, claiming a unit reserved by
+    /// [`add`](Self::add) (see [`join_as`](Self::join_as)).
     ///
     /// # Errors
     ///
@@ -448,20 +662,29 @@ impl Group {
     ///
     /// As [`join_as`](Self::join_as).
     pub async fn join(&self) -> Result<Member> {
-        self.join_as(&generate_id()).await
+        self.join_with(&generate_id("m"), JoinMode::Claim).await
     }
 
-    /// Joins the group as the member `id` (unique within a round; it names the member in
-    /// [`Error::LostMember`]). Claims a unit reserved by [`add`](Self::add) if one is
-    /// unclaimed, else adds one. Starts the member's lease, renewed in the background
-    /// every third of the lease until `done` or drop.
+    /// Joins the group as the member `id`, claiming a unit that [`add`](Self::add) reserved
+    /// in the current round: the usual shape, a coordinator that adds one unit per worker and
+    /// workers that claim them. Starts the member's lease, renewed in the background every
+    /// third of the lease until `done` or drop.
+    ///
+    /// `id` names the member in [`Error::LostMember`] and must be unique within a round: a
+    /// second join with the same id (another process, or the same id given twice) is refused
+    /// with [`Error::DuplicateMember`]; only this call's own retries, after a lost reply, are
+    /// recognised as itself. Ids may be reused from round to round.
     ///
     /// Must be called inside a tokio runtime (the renewal is a tokio task).
     ///
     /// # Errors
     ///
-    /// [`Error::BadInput`] for an empty id; [`Error::LostMember`] if the round has failed;
-    /// connection errors once [`Options::retry_for`] has passed.
+    /// [`Error::NothingToClaim`] if no reserved unit is left in the current round (the
+    /// coordinator has not added yet: join again later, or use
+    /// [`join_adding_as`](Self::join_adding_as)); [`Error::DuplicateMember`];
+    /// [`Error::LostMember`] if the round has failed, or if this id was already reported lost
+    /// in it; [`Error::BadInput`] for an empty id or one longer than 256 bytes;
+    /// [`Error::GroupLost`]; connection errors once [`Options::retry_for`] has passed.
     ///
     /// # Cancel safety
     ///
@@ -478,22 +701,85 @@ impl Group {
     /// # Ok(()) }
     /// ```
     pub async fn join_as(&self, id: &str) -> Result<Member> {
-        if id.is_empty() {
-            return Err(Error::BadInput("empty member id".into()));
-        }
+        self.join_with(id, JoinMode::Claim).await
+    }
+
+    /// Joins the group with a generated id, adding a unit of its own (see
+    /// [`join_adding_as`](Self::join_adding_as)).
+    ///
+    /// # Errors
+    ///
+    /// As [`join_adding_as`](Self::join_adding_as).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`join_as`](Self::join_as).
+    pub async fn join_adding(&self) -> Result<Member> {
+        self.join_with(&generate_id("m"), JoinMode::Add).await
+    }
+
+    /// Joins the group as the member `id`, adding a unit of its own to the count (Go's
+    /// `wg.Add(1)` done by the worker itself): for workers that enrol themselves, with no
+    /// coordinator reserving units. If the current round is over (count zero), this starts the
+    /// next round. Otherwise as [`join_as`](Self::join_as).
+    ///
+    /// A waiter counts only the members that have joined when the count reaches zero: start
+    /// the wait after the workers joined, or reserve units with [`add`](Self::add) instead.
+    ///
+    /// # Errors
+    ///
+    /// As [`join_as`](Self::join_as), without [`Error::NothingToClaim`]; [`Error::BadInput`]
+    /// if the count would pass 2^53 - 1.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`join_as`](Self::join_as).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// let member = group.join_adding_as("shard-7").await?;
+    /// // ... the work ...
+    /// member.done().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn join_adding_as(&self, id: &str) -> Result<Member> {
+        self.join_with(id, JoinMode::Add).await
+    }
+
+    async fn join_with(&self, id: &str, mode: JoinMode) -> Result<Member> {
+        check_id("member id", id)?;
         let lease = self.inner.options.lease.as_millis().to_string();
-        // JOIN is idempotent per id, so a join whose reply was lost is retried safely.
+        // The token tells this join's retries from another join with the same id.
+        let token = generate_id("t");
+        let mode_arg = match mode {
+            JoinMode::Claim => "claim",
+            JoinMode::Add => "add",
+        };
+        // JOIN is idempotent per id and token, so a join whose reply was lost is retried
+        // safely.
         let reply = self
-            .invoke_retrying(&scripts::JOIN_SCRIPT, &[id, &lease])
+            .invoke_retrying(
+                &scripts::JOIN_SCRIPT,
+                Expect::Handle,
+                &[id, &lease, &token, mode_arg],
+            )
             .await?;
         match field(&reply, 0)? {
             "ok" => {
                 let round = parse_u64(field(&reply, 1)?)?;
-                Ok(Member::start(self.clone(), id.to_owned(), round))
+                let inc = self.incarnation().unwrap_or_default();
+                Ok(Member::start(self.clone(), id.to_owned(), round, inc, token))
             }
-            "failed" => Err(Error::LostMember {
+            "failed" | "lost" => Err(Error::LostMember {
                 id: field(&reply, 1)?.to_owned(),
             }),
+            "duplicate" => Err(Error::DuplicateMember { id: id.to_owned() }),
+            "unreserved" => Err(Error::NothingToClaim {
+                round: parse_u64(field(&reply, 1)?)?,
+            }),
+            "toolarge" => Err(too_large(1)),
             other => Err(Error::Protocol(format!("join replied {other:?}"))),
         }
     }
@@ -523,7 +809,8 @@ impl Group {
     ///
     /// # Errors
     ///
-    /// As [`count`](Self::count).
+    /// As [`count`](Self::count); [`Error::GroupLost`] if the group does not exist (or is not
+    /// the one this handle knew).
     ///
     /// # Cancel safety
     ///
@@ -542,6 +829,10 @@ impl Group {
     /// was still pending (or failed), its waiters get [`Error::RoundReset`], never `Ok`.
     /// Returns the new round.
     ///
+    /// Also the way on after [`Error::GroupLost`]: it creates the group if it is missing (or
+    /// repairs one whose keys are incomplete), and this handle adopts the incarnation it
+    /// finds.
+    ///
     /// # Errors
     ///
     /// Connection and auth errors (not retried: a retry would skip a round).
@@ -550,8 +841,51 @@ impl Group {
     ///
     /// Not cancel safe: the reset may have happened.
     pub async fn reset(&self) -> Result<u64> {
-        let reply = self.invoke(&scripts::RESET_SCRIPT, &[]).await?;
+        let reply = self
+            .invoke(&scripts::RESET_SCRIPT, Expect::Adopt, &[])
+            .await?;
         parse_u64(field(&reply, 1)?)
+    }
+
+    /// Deletes the group's keys now, rather than when their TTL ends. Waiters of the group
+    /// (in any process) get [`Error::GroupLost`] at once, and so do members' `done`s; the
+    /// next `add` or join creates the group anew. Deleting a group that does not exist is
+    /// not an error.
+    ///
+    /// # Errors
+    ///
+    /// Connection and auth errors (retried for [`Options::retry_for`]: deleting is
+    /// idempotent).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in effect: the delete happened or not, and calling it again is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(group: groupwait_redis::Group) -> Result<(), groupwait_redis::Error> {
+    /// group.add(1).await?;
+    /// group.done().await?;
+    /// group.wait().await?;
+    /// group.delete().await?; // nothing left on the server
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete(&self) -> Result<()> {
+        match self
+            .invoke_retrying(&scripts::DELETE_SCRIPT, Expect::Adopt, &[])
+            .await
+        {
+            Ok(_) | Err(Error::GroupLost { .. }) => {
+                *self
+                    .inner
+                    .incarnation
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = None;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Waits until the count of the round current at the call reaches zero (or a later
@@ -642,16 +976,25 @@ impl Group {
         }
     }
 
-    /// `observe` on a given connection (the waiter's own).
-    pub(crate) async fn observe_on(&self, conn: &mut WaitConn) -> Result<Observation> {
-        let mut inv = scripts::OBSERVE_SCRIPT.prepare_invoke();
-        for k in &self.inner.keys {
-            inv.key(k);
-        }
-        inv.arg(self.inner.options.policy.as_str())
-            .arg(self.inner.options.key_ttl.as_millis() as u64);
-        let reply: Vec<String> = inv.invoke_async(conn).await?;
-        parse_observation(&reply)
+    /// `observe` on a given connection (the waiter's own), expecting `inc` if given, and
+    /// returning the incarnation found.
+    pub(crate) async fn observe_on(
+        &self,
+        conn: &mut WaitConn,
+        inc: Option<&str>,
+    ) -> Result<(Observation, String)> {
+        let expect = match inc {
+            Some(i) => Expect::Exactly(i),
+            None => Expect::Handle,
+        };
+        let reply = self
+            .run_on(conn, &scripts::OBSERVE_SCRIPT, expect, &[])
+            .await?;
+        let found = match inc {
+            Some(i) => i.to_owned(),
+            None => self.incarnation().unwrap_or_default(),
+        };
+        Ok((parse_observation(&reply)?, found))
     }
 }
 
@@ -696,9 +1039,36 @@ fn parse_optional_u64(s: &str) -> Result<Option<u64>> {
     }
 }
 
-/// A member id unique enough across hosts: process id, time and a per-process counter,
-/// mixed by the std hasher's random keys.
-fn generate_id() -> String {
+/// How a join counts: claiming a unit that `add` reserved, or adding its own.
+#[derive(Clone, Copy)]
+enum JoinMode {
+    Claim,
+    Add,
+}
+
+fn check_id(what: &str, id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_NAME_LEN {
+        return Err(Error::BadInput(format!(
+            "{what} {id:?} must be non-empty and at most {MAX_NAME_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn negative() -> Error {
+    Error::BadInput("done without a matching add (the counter would go negative)".into())
+}
+
+fn too_large(n: u64) -> Error {
+    Error::BadInput(format!(
+        "adding {n} would take the count past 2^53 - 1 ({})",
+        scripts::MAX_COUNT
+    ))
+}
+
+/// An id unique enough across hosts (members, join tokens, incarnations): process id, time
+/// and a per-process counter, mixed by the std hasher's random keys, after `prefix`.
+pub(crate) fn generate_id(prefix: &str) -> String {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -707,7 +1077,7 @@ fn generate_id() -> String {
     if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         h.write_u128(t.as_nanos());
     }
-    format!("m-{}-{:016x}", std::process::id(), h.finish())
+    format!("{prefix}-{}-{:016x}", std::process::id(), h.finish())
 }
 
 #[cfg(test)]
@@ -716,8 +1086,8 @@ mod tests {
 
     #[test]
     fn generated_ids_differ() {
-        let a = generate_id();
-        let b = generate_id();
+        let a = generate_id("m");
+        let b = generate_id("m");
         assert_ne!(a, b);
         assert!(a.starts_with("m-"));
     }

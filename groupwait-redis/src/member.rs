@@ -1,7 +1,7 @@
 //! A member: one unit of the count, held under a lease, finished exactly once.
 
 use crate::error::{Error, Result};
-use crate::group::{field, Group};
+use crate::group::{field, Expect, Group};
 use crate::scripts;
 use std::fmt;
 use std::time::Duration;
@@ -34,6 +34,11 @@ pub struct Member {
     group: Group,
     id: String,
     round: u64,
+    /// The group's incarnation at the join: every call of the member expects it.
+    inc: String,
+    /// The join's token: the member record holds it, so that another join with the same id
+    /// cannot act as this member.
+    token: String,
     renewal: Option<JoinHandle<()>>,
     runtime: Option<tokio::runtime::Handle>,
     finished: bool,
@@ -51,15 +56,25 @@ impl fmt::Debug for Member {
 }
 
 impl Member {
-    pub(crate) fn start(group: Group, id: String, round: u64) -> Member {
+    pub(crate) fn start(group: Group, id: String, round: u64, inc: String, token: String) -> Member {
         let runtime = tokio::runtime::Handle::try_current().ok();
-        let renewal = runtime
-            .as_ref()
-            .map(|rt| rt.spawn(renew(group.clone(), id.clone(), round)));
+        let renewal = runtime.as_ref().map(|rt| {
+            rt.spawn(renew(
+                group.clone(),
+                Who {
+                    id: id.clone(),
+                    round,
+                    inc: inc.clone(),
+                    token: token.clone(),
+                },
+            ))
+        });
         Member {
             group,
             id,
             round,
+            inc,
+            token,
             renewal,
             runtime,
             finished: false,
@@ -84,7 +99,8 @@ impl Member {
     ///
     /// [`Error::LostMember`] if the lease had already ended (the server declared the member
     /// lost before the done arrived); [`Error::StaleRound`] if the group has moved to a new
-    /// round; [`Error::NotReplicated`] with [`Options::replicas`](crate::Options::replicas)
+    /// round (it was reset); [`Error::GroupLost`] if the group's state was lost, replaced or
+    /// went back in time since the join (the done is then not counted anywhere); [`Error::NotReplicated`] with [`Options::replicas`](crate::Options::replicas)
     /// if too few replicas acknowledged in time (the done is recorded on the primary);
     /// connection errors once the retry window has passed (the lease then runs out
     /// and the member is reported lost: the group never counts an unconfirmed done as done).
@@ -106,8 +122,18 @@ impl Member {
         let round = self.round.to_string();
         let reply = self
             .group
-            .invoke_done_retrying(&scripts::MEMBER_DONE_FAST_SCRIPT, &[&self.id, &round])
-            .await?;
+            .invoke_done_retrying(
+                &scripts::MEMBER_DONE_FAST_SCRIPT,
+                Expect::Exactly(&self.inc),
+                &[&self.id, &round, &self.token],
+            )
+            .await;
+        if matches!(reply, Err(Error::GroupLost { .. })) {
+            // Nothing left to leave or renew.
+            self.stop_renewal();
+            self.finished = true;
+        }
+        let reply = reply?;
         self.stop_renewal();
         self.finished = true;
         match field(&reply, 0)? {
@@ -120,6 +146,9 @@ impl Member {
                 member: self.round,
                 current: field(&reply, 1)?.parse().unwrap_or(0),
             }),
+            "duplicate" => Err(Error::DuplicateMember {
+                id: self.id.clone(),
+            }),
             other => Err(Error::Protocol(format!("done replied {other:?}"))),
         }
     }
@@ -131,20 +160,44 @@ impl Member {
     }
 
     /// For the blocking wrapper: stop renewing and hand back what `leave` needs.
-    pub(crate) fn disarm(mut self) -> Option<(Group, String, u64)> {
+    pub(crate) fn disarm(mut self) -> Option<(Group, Who)> {
         self.stop_renewal();
         if self.finished {
             return None;
         }
         self.finished = true;
-        Some((self.group.clone(), self.id.clone(), self.round))
+        Some((self.group.clone(), self.who()))
+    }
+
+    fn who(&self) -> Who {
+        Who {
+            id: self.id.clone(),
+            round: self.round,
+            inc: self.inc.clone(),
+            token: self.token.clone(),
+        }
     }
 }
 
+/// What names a member to the server: id, round, the group's incarnation and the join's
+/// token.
+pub(crate) struct Who {
+    id: String,
+    round: u64,
+    inc: String,
+    token: String,
+}
+
 /// Ends a member's lease now (the handle was dropped without `done`).
-pub(crate) async fn leave(group: Group, id: String, round: u64) {
-    let round = round.to_string();
-    let _ = group.invoke(&scripts::LEAVE_SCRIPT, &[&id, &round]).await;
+pub(crate) async fn leave(group: Group, who: Who) {
+    let round = who.round.to_string();
+    let _ = group
+        .invoke(
+            &scripts::LEAVE_SCRIPT,
+            Expect::Exactly(&who.inc),
+            &[&who.id, &round, &who.token],
+        )
+        .await;
 }
 
 impl Drop for Member {
@@ -156,29 +209,35 @@ impl Drop for Member {
         // Best effort, without blocking inside a destructor that may run on an async task:
         // a background task on the runtime that joined. The server's lease is the backstop.
         if let Some(rt) = &self.runtime {
-            rt.spawn(leave(self.group.clone(), self.id.clone(), self.round));
+            rt.spawn(leave(self.group.clone(), self.who()));
         }
     }
 }
 
-/// Renews the lease every third of it until the member is finished, lost or stale.
-async fn renew(group: Group, id: String, round: u64) {
+/// Renews the lease every third of it until the member is finished, lost or stale, or the
+/// group is gone.
+async fn renew(group: Group, who: Who) {
     let lease = group.inner.options.lease;
     let every = lease / 3;
     let lease_ms = lease.as_millis().to_string();
-    let round_s = round.to_string();
+    let round = who.round.to_string();
     let mut wait = every;
     loop {
         tokio::time::sleep(wait).await;
         match group
-            .invoke(&scripts::RENEW_SCRIPT, &[&id, &round_s, &lease_ms])
+            .invoke(
+                &scripts::RENEW_SCRIPT,
+                Expect::Exactly(&who.inc),
+                &[&who.id, &round, &who.token, &lease_ms],
+            )
             .await
         {
             Ok(reply) if reply.first().map(String::as_str) == Some("ok") => wait = every,
-            // `lost` or `stale`: nothing left to renew; `done` will report it.
-            Ok(_) => return,
             // Connection trouble: try again soon, the lease may still be saved.
-            Err(_) => wait = (every / 4).max(Duration::from_millis(20)),
+            Err(e) if e.is_retryable() => wait = (every / 4).max(Duration::from_millis(20)),
+            // `lost`, `stale`, `duplicate`, the group gone: nothing left to renew; `done`
+            // will report it.
+            _ => return,
         }
     }
 }

@@ -6,28 +6,48 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `gw:{name}:state` | hash | `round`, `used`, `count`, `unclaimed`, `failed`, `abandoned`, `policy`, `ttl`, `touched`, `last`, `earliest` |
-//! | `gw:{name}:members` | hash | member id -> `live` / `done` / `lost` (this round only) |
+//! | `gw:{name}:state` | hash | `inc`, `round`, `used`, `count`, `unclaimed`, `live`, `recs`, `failed`, `abandoned`, `policy`, `ttl`, `touched`, `last`, `earliest` |
+//! | `gw:{name}:members` | hash | `m:<member id>` -> `live:<token>` / `done:<token>` / `lost:<token>`; `o:<key>` -> `done` for `done_once` (this round only) |
 //! | `gw:{name}:leases` | sorted set | member id, scored by its lease deadline (server ms) |
 //! | `gw:{name}:log` | stream | one entry per change, carrying the state after it |
 //!
-//! and the same two leading arguments, `ARGV[1]` = policy (`fail` / `count`) and `ARGV[2]` =
-//! the keys' time to live in ms, used only if the group does not exist yet (first writer
-//! creates it). Every script first expires the leases whose deadline is past by the server's
-//! own clock (`TIME`), so no client clock ever decides that a member is lost.
+//! and the same four leading arguments: `ARGV[1]` = policy (`fail` / `count`) and `ARGV[2]` =
+//! the keys' time to live in ms, both used only by the call that creates the group;
+//! `ARGV[3]` = the incarnation the caller expects (empty if it has not seen the group yet);
+//! `ARGV[4]` = a fresh incarnation id if this call may create the group (only `add`, the
+//! joins and `reset` may), else empty.
 //!
-//! Replies are arrays of strings whose first element is a status word: `ok`, `stale` (a
-//! member of another round), `lost` (the member's lease had expired), `failed` (the round
-//! failed and needs `reset`), `negative` (an anonymous `done` without a matching `add`).
-//! See DESIGN.md, "groupwait-redis", for the transitions in one table.
+//! **Incarnations.** A group gets a random incarnation id when it is created; every log
+//! entry and every reply carries it (a reply's last element). A script that finds the group
+//! missing (and may not create it, or the caller expects an incarnation) or holding another
+//! incarnation than the caller expects writes nothing and answers `gone`: lost keys never
+//! read as a fresh, finished group. So does one that finds the keys inconsistent (members
+//! recorded but the members hash or the leases gone: partial eviction).
+//!
+//! Every script first expires the leases whose deadline is past by the server's own clock
+//! (`TIME`), so no client clock ever decides that a member is lost.
+//!
+//! Replies are arrays of strings whose first element is a status word: `ok`, `gone` (see
+//! above), `stale` (a member of an earlier round), `lost` (the member's lease had expired),
+//! `failed` (the round failed and needs `reset`), `negative` (an anonymous `done` without a
+//! matching `add`), `duplicate` (a member id in use by another join), `unreserved` (a
+//! claiming join with no unit reserved), `toolarge` (a count past 2^53 - 1). See DESIGN.md,
+//! "groupwait-redis", for the transitions in one table.
 
 use redis::Script;
 use std::sync::LazyLock;
 
-/// Shared by all scripts: key names, the state cached in a table (one `HGETALL`, one
-/// `HSET` of the changed fields at the end), the server clock, the log, lease expiry.
+/// The largest count a group holds: every count and delta stays an integer that a Lua number
+/// (a double) represents exactly.
+pub(crate) const MAX_COUNT: u64 = (1 << 53) - 1;
+
+/// Shared by all scripts: key names, the incarnation check, the state cached in a table (one
+/// `HGETALL`, one `HSET` of the changed fields at the end), the server clock, the log, lease
+/// expiry. Each script sets `CREATES` (it may create a missing group) and `REPAIRS` (it runs
+/// on inconsistent keys, to start over) before this.
 const PRELUDE: &str = r#"
 local state, members, leases, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local expected, candidate = ARGV[3], ARGV[4]
 
 -- The state hash, read once. `set` changes the cached copy and marks the field for the
 -- single HSET in `finish`.
@@ -38,14 +58,32 @@ do
 end
 local function str(field) return S[field] or '' end
 local function num(field) return tonumber(S[field] or '0') end
-local function set(field, value) S[field] = tostring(value); dirty[field] = true end
+-- Numbers as integers ('%.0f': exact up to 2^53, never '1e+14').
+local function fmt(n) return string.format('%.0f', n) end
+local function set(field, value)
+  if type(value) == 'number' then value = fmt(value) end
+  S[field] = value; dirty[field] = true
+end
 
--- Create the group on first use, with the caller's policy and key TTL.
+-- Only the calls meant to create a group create one, and only for a caller that expects no
+-- particular incarnation: a group that was lost is never recreated under its waiters.
 local created = false
 if S['round'] == nil then
-  set('round', 1); set('used', 0); set('count', 0); set('unclaimed', 0); set('failed', '')
-  set('policy', ARGV[1]); set('ttl', ARGV[2]); set('last', '0-0')
+  if not CREATES or expected ~= '' then return {'gone', 'missing', ''} end
+  -- Keys that outlived a lost state hash belong to an earlier incarnation.
+  redis.call('DEL', members, leases, log)
+  set('inc', candidate); set('round', 1); set('used', 0); set('count', 0); set('unclaimed', 0)
+  set('live', 0); set('recs', 0); set('failed', ''); set('policy', ARGV[1]); set('ttl', ARGV[2])
+  set('last', '0-0')
   created = true
+end
+if S['inc'] == nil then set('inc', '0') end -- a group written before incarnations existed
+if expected ~= '' and S['inc'] ~= expected then return {'gone', 'replaced', S['inc']} end
+-- Records of this round whose keys are gone (evicted, deleted by hand): the state can no
+-- longer tell who is out, so nothing may be decided from it.
+if not REPAIRS and ((num('live') > 0 and redis.call('EXISTS', leases) == 0)
+    or (num('recs') > 0 and redis.call('EXISTS', members) == 0)) then
+  return {'gone', 'damaged', S['inc']}
 end
 -- Scripts that may create the members / leases keys set this to renew every key's TTL.
 local force_touch = created
@@ -65,7 +103,7 @@ end
 local earliest
 local function set_earliest(deadline)
   earliest = deadline
-  set('earliest', deadline and string.format('%.0f', deadline) or '')
+  set('earliest', deadline and fmt(deadline) or '')
 end
 local function read_earliest()
   local first = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
@@ -95,14 +133,24 @@ end
 local function event(kind, member)
   local id = redis.call('XADD', log, 'MAXLEN', '~', 1000, '*',
     'kind', kind, 'round', str('round'), 'count', str('count'), 'failed', str('failed'),
-    'member', member or '', 'next', tostring(next_lease()), 'abandoned', str('abandoned'))
+    'member', member or '', 'next', fmt(next_lease()), 'abandoned', str('abandoned'),
+    'inc', str('inc'))
   set('last', id)
+end
+
+-- A member record: status and the token of the join that made it.
+local function record(id)
+  local v = redis.call('HGET', members, 'm:' .. id)
+  if not v then return nil, nil end
+  return string.match(v, '^(%a+):(.*)$')
 end
 
 -- A member whose lease ended without `done`: apply the group's policy.
 local function lose(id)
+  local _, token = record(id)
   redis.call('ZREM', leases, id)
-  redis.call('HSET', members, id, 'lost')
+  redis.call('HSET', members, 'm:' .. id, 'lost:' .. (token or ''))
+  set('live', num('live') - 1)
   if str('policy') == 'count' then
     set('count', num('count') - 1)
     event('lost-counted', id)
@@ -118,16 +166,31 @@ if earliest ~= nil and earliest <= now then
   read_earliest()
 end
 
--- Start a new round when the count is zero and the current round has been used (a fresh
--- group or a reset round is used as it is): members of the old round no longer count.
+-- Whether the round is over: its count reached zero after it was used.
+local function finished()
+  return num('count') == 0 and num('used') == 1
+end
+
+-- Start a new round when the current one is over (a fresh group or a reset round is used as
+-- it is): members of the old round no longer count.
 local function maybe_new_round()
-  if num('count') == 0 and num('used') == 1 then
-    set('round', num('round') + 1); set('unclaimed', 0)
+  if finished() then
+    set('round', num('round') + 1); set('unclaimed', 0); set('live', 0); set('recs', 0)
     redis.call('DEL', members, leases)
     set_earliest(nil)
   end
   set('used', 1)
   force_touch = true
+end
+
+-- A member's call names the round it joined: an earlier round is `stale`; a later one
+-- cannot exist unless the state went back in time (a restore from an older snapshot).
+local function round_check(round)
+  local mine, cur = tonumber(round), num('round')
+  if mine == nil then return {'gone', 'bad round ' .. round} end
+  if cur < mine then return {'gone', 'went back'} end
+  if cur > mine then return {'stale', str('round')} end
+  return nil
 end
 
 -- Write the changed fields back, and renew the keys' TTL: always after a script that may
@@ -137,7 +200,7 @@ end
 local function finish()
   local ttl = num('ttl')
   local touch = ttl > 0 and (force_touch or now - num('touched') > ttl / 2)
-  if touch then set('touched', string.format('%.0f', now)) end
+  if touch then set('touched', now) end
   local args = {}
   for field in pairs(dirty) do
     args[#args + 1] = field
@@ -155,25 +218,32 @@ end
 local function body()
 "#;
 
-/// Closes `body()` and runs it: every reply goes through `finish`.
+/// Closes `body()` and runs it: every reply goes through `finish` (a `gone` reply writes
+/// nothing), and ends with the group's incarnation.
 const EPILOGUE: &str = r#"
 end
 local reply = body()
-finish()
+if reply[1] ~= 'gone' then finish() end
+reply[#reply + 1] = str('inc')
 return reply
 "#;
 
 /// `observe()`: state and log position in one atomic step (after expiring leases).
 /// Reply: `ok round count failed last next_lease_ms policy abandoned`.
 const OBSERVE: &str = r#"
-return {'ok', str('round'), str('count'), str('failed'), str('last'), tostring(next_lease()),
+return {'ok', str('round'), str('count'), str('failed'), str('last'), fmt(next_lease()),
   str('policy'), str('abandoned')}
 "#;
 
-/// `add(delta)`: ARGV[3] = delta > 0. Reply: `ok round count` or `failed id`.
+/// `add(delta)`: ARGV[5] = delta > 0. Reply: `ok round count`, `failed id` or `toolarge`.
 const ADD: &str = r#"
 if str('failed') ~= '' then return {'failed', str('failed')} end
-local delta = tonumber(ARGV[3])
+local delta = tonumber(ARGV[5])
+if finished() then
+  if delta > MAX_COUNT then return {'toolarge'} end
+elseif num('count') + delta > MAX_COUNT then
+  return {'toolarge'}
+end
 maybe_new_round()
 set('count', num('count') + delta); set('unclaimed', num('unclaimed') + delta)
 event('add', '')
@@ -188,113 +258,165 @@ event('done', '')
 return {'ok', str('round'), str('count')}
 "#;
 
-/// `join(id, lease_ms)`: ARGV[3] = member id, ARGV[4] = lease ms. Claims a unit reserved by
-/// `add` if there is one, else adds one. A retried join of the same id counts once.
-/// Reply: `ok round count` or `failed id`.
+/// `done_once(key, round, retry)`: an anonymous `done` recorded under `key` in `round` (the
+/// round the caller observed before its first attempt), so that a retry after a lost reply
+/// counts once. ARGV[5] = key, ARGV[6] = round, ARGV[7] = `1` on a retry.
+/// Reply: `ok round count`, `again round count` (a retry that had landed), `used` (a first
+/// attempt with a key already recorded in the round), `negative`, `reset round` (the round
+/// was reset before this counted), `stale round`.
+const DONE_ONCE: &str = r#"
+local key, retry = 'o:' .. ARGV[5], ARGV[7] == '1'
+local bad = round_check(ARGV[6])
+if bad then
+  if bad[1] ~= 'stale' then return bad end
+  -- The round ended. It ended at zero, which it could not reach with this caller's unit
+  -- outstanding: so a retry had landed, unless the round was reset.
+  if str('abandoned') == ARGV[6] then return {'reset', ARGV[6]} end
+  if retry then return {'again', str('round'), str('count')} end
+  return bad
+end
+if redis.call('HEXISTS', members, key) == 1 then
+  if retry then return {'again', str('round'), str('count')} end
+  return {'used'}
+end
+if num('unclaimed') <= 0 or num('count') <= 0 then return {'negative'} end
+set('count', num('count') - 1); set('unclaimed', num('unclaimed') - 1)
+redis.call('HSET', members, key, 'done')
+set('recs', num('recs') + 1)
+force_touch = true
+event('done', '')
+return {'ok', str('round'), str('count')}
+"#;
+
+/// `join(id, lease_ms, token, mode)`: ARGV[5] = member id, ARGV[6] = lease ms, ARGV[7] = the
+/// join's token (its retries send the same), ARGV[8] = `claim` (take a unit reserved by
+/// `add`) or `add` (add a unit of its own, starting a new round if the current one is over).
+/// Reply: `ok round count`, `failed id`, `lost id` (this id was lost in this round),
+/// `duplicate id` (another join holds this id in this round), `unreserved round`, `toolarge`.
 const JOIN: &str = r#"
-local id, lease = ARGV[3], tonumber(ARGV[4])
-if redis.call('HEXISTS', members, id) == 1 then
-  return {'ok', str('round'), str('count')}
+local id, lease, token, mode = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+-- A self-adding join on a finished round starts the next round first, so that an id used in
+-- the finished round is a new member of the new one, not a retry into the old one.
+if mode == 'add' and str('failed') == '' and finished() then maybe_new_round() end
+local status, held = record(id)
+if status then
+  if held == token and status == 'live' then
+    return {'ok', str('round'), str('count')} -- a retry of this join, whose reply was lost
+  end
+  if status == 'lost' then return {'lost', id} end
+  return {'duplicate', id}
 end
 if str('failed') ~= '' then return {'failed', str('failed')} end
-maybe_new_round()
-if num('unclaimed') > 0 then
+if mode == 'claim' then
+  if num('unclaimed') <= 0 then return {'unreserved', str('round')} end
   set('unclaimed', num('unclaimed') - 1)
 else
+  if num('count') + 1 > MAX_COUNT then return {'toolarge'} end
+  maybe_new_round()
   set('count', num('count') + 1)
 end
-redis.call('HSET', members, id, 'live')
+redis.call('HSET', members, 'm:' .. id, 'live:' .. token)
 redis.call('ZADD', leases, now + lease, id)
 lower_earliest(now + lease)
+set('live', num('live') + 1); set('recs', num('recs') + 1)
+force_touch = true
 event('join', id)
 return {'ok', str('round'), str('count')}
 "#;
 
-/// `renew(id, round, lease_ms)`: push the lease deadline. Reply: `ok`, `lost id`, `stale round`.
+/// `renew(id, round, token, lease_ms)`: push the lease deadline. Reply: `ok`, `lost id`,
+/// `stale round`, `duplicate id`, `gone why`.
 /// No log entry: a later deadline only makes a waiter's wake-up early, never late.
 const RENEW: &str = r#"
-local id, round, lease = ARGV[3], ARGV[4], tonumber(ARGV[5])
-if str('round') ~= round then return {'stale', str('round')} end
-local s = redis.call('HGET', members, id)
-if s == 'lost' then return {'lost', id} end
-if not s then return {'stale', str('round')} end
-if s == 'live' then
+local id, token, lease = ARGV[5], ARGV[7], tonumber(ARGV[8])
+local bad = round_check(ARGV[6])
+if bad then return bad end
+local status, held = record(id)
+if not status then return {'gone', 'member record missing'} end
+if held ~= token then return {'duplicate', id} end
+if status == 'lost' then return {'lost', id} end
+if status == 'live' then
   redis.call('ZADD', leases, now + lease, id)
   lower_earliest(now + lease)
 end
 return {'ok'}
 "#;
 
-/// Member `done(id, round)`: idempotent. Reply: `ok round count`, `again round count` (already
-/// counted), `lost id`, `stale round`.
+/// Member `done(id, round, token)`: idempotent. Reply: `ok round count`, `again round count`
+/// (already counted), `lost id`, `stale round`, `duplicate id`, `gone why`.
 const MEMBER_DONE: &str = r#"
-local id, round = ARGV[3], ARGV[4]
-if str('round') ~= round then return {'stale', str('round')} end
-local s = redis.call('HGET', members, id)
-if s == 'done' then return {'again', str('round'), str('count')} end
-if s == 'lost' then return {'lost', id} end
-if not s then return {'stale', str('round')} end
-redis.call('HSET', members, id, 'done')
+local id, token = ARGV[5], ARGV[7]
+local bad = round_check(ARGV[6])
+if bad then return bad end
+local status, held = record(id)
+if not status then return {'gone', 'member record missing'} end
+if held ~= token then return {'duplicate', id} end
+if status == 'done' then return {'again', str('round'), str('count')} end
+if status == 'lost' then return {'lost', id} end
+redis.call('HSET', members, 'm:' .. id, 'done:' .. token)
 redis.call('ZREM', leases, id)
-set('count', num('count') - 1)
+set('count', num('count') - 1); set('live', num('live') - 1)
 event('done', id)
 return {'ok', str('round'), str('count')}
 "#;
 
 /// Member `done`, the common case only, as a script of its own (no prelude): the same
-/// transition, replies and log entry as `MEMBER_DONE` when the group exists with the
-/// `earliest` field, no lease is due, no TTL renewal is due and no state hash field must be
-/// created; otherwise it answers `slow` having written nothing, and the caller runs the full
-/// script. About two thirds of the full script's server instructions (callgrind, DESIGN.md
-/// "Server cost of a done"): the prelude's general machinery (a table of every state field,
-/// closures, number conversions of fields this case never needs) is what it skips.
-/// ARGV as for `MEMBER_DONE`.
+/// transition, replies and log entry as `MEMBER_DONE` when the group exists in the expected
+/// incarnation with the `earliest` field, the member is live under its token, no lease is due,
+/// no TTL renewal is due and no state hash field must be created; otherwise it answers `slow`
+/// having written nothing, and the caller runs the full script. About two thirds of the full
+/// script's server instructions (callgrind, DESIGN.md "Server cost of a done"): the prelude's
+/// general machinery (a table of every state field, closures, number conversions of fields
+/// this case never needs) is what it skips. ARGV as for `MEMBER_DONE`.
 const MEMBER_DONE_FAST: &str = r#"
 local state, members, leases, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id, round = ARGV[3], ARGV[4]
-local v = redis.call('HMGET', state, 'round', 'count', 'failed', 'abandoned', 'earliest', 'ttl', 'touched')
-local cur, count, failed, abandoned, earliest, ttl, touched = v[1], v[2], v[3], v[4], v[5], v[6], v[7]
--- A missing group or a state without `earliest`: the full script creates or completes it.
-if not cur or not earliest then return {'slow'} end
+local expected, id, round, token = ARGV[3], ARGV[5], ARGV[6], ARGV[7]
+local v = redis.call('HMGET', state, 'round', 'count', 'failed', 'abandoned', 'earliest', 'ttl',
+  'touched', 'inc', 'live')
+local cur, count, failed, abandoned, earliest, ttl, touched, inc, live =
+  v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
+-- Anything unusual (a missing group, another incarnation, another round, a state without
+-- `earliest`): the full script decides.
+if not cur or not earliest or not live or inc ~= expected or cur ~= round then return {'slow'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = tonumber(earliest)
 -- A lease to expire, or the keys' TTL to renew (the full script's `finish` would do it on
--- every reply, including `stale`, `again` and `lost`).
+-- every reply, including `again` and `lost`).
 if deadline ~= nil and deadline <= now then return {'slow'} end
 local ttl_ms = tonumber(ttl or '0')
 if ttl_ms > 0 and now - tonumber(touched or '0') > ttl_ms / 2 then return {'slow'} end
-if cur ~= round then return {'stale', cur} end
-local s = redis.call('HGET', members, id)
-if s == 'done' then return {'again', cur, count or ''} end
-if s == 'lost' then return {'lost', id} end
-if not s then return {'stale', cur} end
-redis.call('HSET', members, id, 'done')
+if redis.call('HGET', members, 'm:' .. id) ~= 'live:' .. token then return {'slow'} end
+redis.call('HSET', members, 'm:' .. id, 'done:' .. token)
 redis.call('ZREM', leases, id)
-local left = tostring(tonumber(count or '0') - 1)
-local next_ms = deadline and tostring(deadline - now) or '-1'
+local left = string.format('%.0f', tonumber(count) - 1)
+local next_ms = deadline and string.format('%.0f', deadline - now) or '-1'
 local entry = redis.call('XADD', log, 'MAXLEN', '~', '1000', '*',
   'kind', 'done', 'round', cur, 'count', left, 'failed', failed or '',
-  'member', id, 'next', next_ms, 'abandoned', abandoned or '')
-redis.call('HSET', state, 'count', left, 'last', entry)
-return {'ok', cur, left}
+  'member', id, 'next', next_ms, 'abandoned', abandoned or '', 'inc', inc)
+redis.call('HSET', state, 'count', left, 'live', string.format('%.0f', tonumber(live) - 1),
+  'last', entry)
+return {'ok', cur, left, inc}
 "#;
 
-/// `leave(id, round)`: the handle was dropped without `done`; end the lease now.
-/// Reply: `ok` (whatever the member's state was).
+/// `leave(id, round, token)`: the handle was dropped without `done`; end the lease now.
+/// Reply: `ok` (whatever the member's state was), or `gone why`.
 const LEAVE: &str = r#"
-local id, round = ARGV[3], ARGV[4]
-if str('round') == round and redis.call('HGET', members, id) == 'live' then lose(id) end
+local id, token = ARGV[5], ARGV[7]
+if round_check(ARGV[6]) then return {'ok'} end
+local status, held = record(id)
+if status == 'live' and held == token then lose(id) end
 return {'ok'}
 "#;
 
-/// `reset()`: start a new round with count 0, forgetting the old round's members and failure.
-/// A round reset before its count reached zero is recorded in `abandoned`, so that its
-/// waiters report it instead of taking the new round for completion. Reply: `ok round`.
+/// `reset()`: start a new round with count 0, forgetting the old round's members and failure
+/// (creating the group if it is missing, and repairing inconsistent keys). A round reset
+/// before its count reached zero is recorded in `abandoned`, so that its waiters report it
+/// instead of taking the new round for completion. Reply: `ok round`.
 const RESET: &str = r#"
 if num('count') > 0 or str('failed') ~= '' then set('abandoned', str('round')) end
 set('round', num('round') + 1); set('used', 0); set('count', 0); set('unclaimed', 0)
-set('failed', '')
+set('live', 0); set('recs', 0); set('failed', '')
 redis.call('DEL', members, leases)
 set_earliest(nil)
 force_touch = true
@@ -302,20 +424,40 @@ event('reset', '')
 return {'ok', str('round')}
 "#;
 
-fn script(body: &str) -> Script {
-    Script::new(&format!("{PRELUDE}{body}{EPILOGUE}"))
+/// `delete()`: removes the group. Its log keeps one last entry, of no incarnation, for a
+/// minute, so that blocked waiters wake and report the group gone. Reply: `ok`.
+const DELETE: &str = r#"
+redis.call('DEL', state, members, leases)
+redis.call('XADD', log, 'MAXLEN', '1', '*', 'kind', 'deleted', 'round', '0', 'count', '0',
+  'failed', '', 'member', '', 'next', '-1', 'abandoned', '', 'inc', '')
+redis.call('PEXPIRE', log, 60000)
+S['inc'] = ''
+return {'gone', 'deleted'}
+"#;
+
+fn script(creates: bool, repairs: bool, body: &str) -> Script {
+    Script::new(&format!(
+        "local CREATES, REPAIRS, MAX_COUNT = {creates}, {repairs}, {MAX_COUNT}\n\
+         {PRELUDE}{body}{EPILOGUE}"
+    ))
 }
 
-pub(crate) static OBSERVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(OBSERVE));
-pub(crate) static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(ADD));
-pub(crate) static DONE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(DONE));
-pub(crate) static JOIN_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(JOIN));
-pub(crate) static RENEW_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(RENEW));
-pub(crate) static MEMBER_DONE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(MEMBER_DONE));
+pub(crate) static OBSERVE_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| script(false, false, OBSERVE));
+pub(crate) static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(true, false, ADD));
+pub(crate) static DONE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, false, DONE));
+pub(crate) static DONE_ONCE_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| script(false, false, DONE_ONCE));
+pub(crate) static JOIN_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(true, false, JOIN));
+pub(crate) static RENEW_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, false, RENEW));
+pub(crate) static MEMBER_DONE_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| script(false, false, MEMBER_DONE));
 pub(crate) static MEMBER_DONE_FAST_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(MEMBER_DONE_FAST));
-pub(crate) static LEAVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(LEAVE));
-pub(crate) static RESET_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(RESET));
+pub(crate) static LEAVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, false, LEAVE));
+pub(crate) static RESET_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(true, true, RESET));
+pub(crate) static DELETE_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| script(false, true, DELETE));
 
 /// The full script a fast path stands for, when `script` is one: after its `slow` reply
 /// (nothing written), the caller runs this instead.
@@ -323,18 +465,27 @@ pub(crate) fn full_script_for(script: &Script) -> Option<&'static Script> {
     (script.get_hash() == MEMBER_DONE_FAST_SCRIPT.get_hash()).then(|| &*MEMBER_DONE_SCRIPT)
 }
 
+/// Whether `script` may create a missing group (it is then sent a fresh incarnation id).
+pub(crate) fn creates(script: &Script) -> bool {
+    [&*ADD_SCRIPT, &*JOIN_SCRIPT, &*RESET_SCRIPT]
+        .iter()
+        .any(|s| s.get_hash() == script.get_hash())
+}
+
 /// All scripts, for loading them once at connect time.
-pub(crate) fn all() -> [&'static Script; 9] {
+pub(crate) fn all() -> [&'static Script; 11] {
     [
         &OBSERVE_SCRIPT,
         &ADD_SCRIPT,
         &DONE_SCRIPT,
+        &DONE_ONCE_SCRIPT,
         &JOIN_SCRIPT,
         &RENEW_SCRIPT,
         &MEMBER_DONE_SCRIPT,
         &MEMBER_DONE_FAST_SCRIPT,
         &LEAVE_SCRIPT,
         &RESET_SCRIPT,
+        &DELETE_SCRIPT,
     ]
 }
 
@@ -347,6 +498,6 @@ mod tests {
         let mut hashes: Vec<&str> = all().iter().map(|s| s.get_hash()).collect();
         hashes.sort_unstable();
         hashes.dedup();
-        assert_eq!(hashes.len(), 9);
+        assert_eq!(hashes.len(), all().len());
     }
 }

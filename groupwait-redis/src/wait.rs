@@ -1,5 +1,7 @@
 //! The waiter: read state and log position in one atomic step, then block on the log from
-//! that position. No poll loop, no lost wake-up.
+//! that position. No poll loop, no lost wake-up. A success only from its own round of its
+//! own incarnation reaching zero: a state that is missing, of another incarnation, or
+//! earlier than one already seen (round or log position) is [`Error::GroupLost`].
 //!
 //! ```text
 //! observe (script: expire leases by server clock; read round, count, failed, last id)
@@ -27,6 +29,7 @@ pub(crate) enum Verdict {
     Done,
     Lost(String),
     Reset(u64),
+    WentBack,
     Pending,
 }
 
@@ -40,6 +43,10 @@ pub(crate) fn judge(mine: u64, s: &Snapshot) -> Verdict {
         }
         return Verdict::Done;
     }
+    if s.round < mine {
+        // Only a state restored from before our round began can show an earlier round.
+        return Verdict::WentBack;
+    }
     if !s.failed.is_empty() {
         return Verdict::Lost(s.failed.clone());
     }
@@ -49,12 +56,26 @@ pub(crate) fn judge(mine: u64, s: &Snapshot) -> Verdict {
     Verdict::Pending
 }
 
-fn verdict_to_result(v: Verdict) -> Option<Result<()>> {
-    match v {
-        Verdict::Done => Some(Ok(())),
-        Verdict::Lost(id) => Some(Err(Error::LostMember { id })),
-        Verdict::Reset(round) => Some(Err(Error::RoundReset { round })),
-        Verdict::Pending => None,
+impl Group {
+    fn verdict_to_result(&self, v: Verdict) -> Option<Result<()>> {
+        match v {
+            Verdict::Done => Some(Ok(())),
+            Verdict::Lost(id) => Some(Err(Error::LostMember { id })),
+            Verdict::Reset(round) => Some(Err(Error::RoundReset { round })),
+            Verdict::WentBack => Some(Err(self.gone("went back"))),
+            Verdict::Pending => None,
+        }
+    }
+
+    /// A log entry of another incarnation (the group was deleted or created anew) ends the
+    /// wait: the round it waited for is gone.
+    fn check_entry(&self, entry: &redis::streams::StreamId, inc: &str) -> Result<()> {
+        let found = entry.get::<String>("inc").unwrap_or_default();
+        if found == inc {
+            return Ok(());
+        }
+        let deleted = entry.get::<String>("kind").is_some_and(|k| k == "deleted");
+        Err(self.gone(if deleted { "deleted" } else { "replaced" }))
     }
 }
 
@@ -69,9 +90,13 @@ impl Group {
         };
         let mut round = None;
         let result = self.wait_loop(&mut conn, &mut round, deadline).await;
+        // (GroupLost too: the reply was read whole, so the connection is idle.)
         if matches!(
             result,
-            Ok(()) | Err(Error::TimedOut) | Err(Error::LostMember { .. })
+            Ok(())
+                | Err(Error::TimedOut)
+                | Err(Error::LostMember { .. })
+                | Err(Error::GroupLost { .. })
         ) {
             // The connection is idle again (no read in flight): reuse it.
             self.return_waiter_conn(conn);
@@ -114,12 +139,19 @@ impl Group {
         let mut failing_since: Option<Instant> = None;
         // The log position read up to, kept across re-observes.
         let mut read_to: Option<String> = None;
+        // The incarnation waited on: the handle's, or learned by the first observe.
+        let mut inc: Option<String> = None;
+        // The furthest log position seen: a later observe may never be behind it.
+        let mut seen: Option<String> = None;
         'observe: loop {
             // Re-check 1 (atomic): state and log position together. Everything that
             // happens after this script is in the log after `last`, so the XREAD below
             // cannot miss the change that completes the round.
-            let obs = match self.observe_on(conn).await {
-                Ok(o) => o,
+            let obs = match self.observe_on(conn, inc.as_deref()).await {
+                Ok((o, found)) => {
+                    inc = Some(found);
+                    o
+                }
                 Err(e) if e.is_retryable() => {
                     let since = *failing_since.get_or_insert_with(Instant::now);
                     *conn = self.reconnect_waiter(e, since, deadline).await?;
@@ -128,12 +160,19 @@ impl Group {
                 Err(e) => return Err(e),
             };
             failing_since = None;
+            let inc_now = inc.as_deref().unwrap_or_default();
             let mine = *round.get_or_insert(obs.snapshot.round);
+            // The log is append-only within an incarnation: a position behind one already
+            // seen means the server restored an older copy of the group.
+            if seen.as_deref().is_some_and(|s| stream_id_before(&obs.last, s)) {
+                return Err(self.gone("went back"));
+            }
+            seen = Some(obs.last.clone());
             // Catch up, in order, on the entries between what this waiter had read and the
             // state just observed (after a reconnect or a block that ended), so that a change
             // in between (a failure, a reset) is judged as itself, not only by its aftermath.
             if let Some(from) = read_to.take().filter(|p| *p != obs.last) {
-                match self.catch_up(conn, mine, &from, &obs.last).await {
+                match self.catch_up(conn, mine, inc_now, &from, &obs.last).await {
                     Ok(Some(r)) => return r,
                     Ok(None) => {}
                     Err(e) if e.is_retryable() => {
@@ -145,7 +184,7 @@ impl Group {
                     Err(e) => return Err(e),
                 }
             }
-            if let Some(r) = verdict_to_result(judge(mine, &obs.snapshot)) {
+            if let Some(r) = self.verdict_to_result(judge(mine, &obs.snapshot)) {
                 return r;
             }
             let mut pos = obs.last;
@@ -178,13 +217,15 @@ impl Group {
                     Ok(Some(reply)) => {
                         for entry in reply.keys.iter().flat_map(|k| k.ids.iter()) {
                             pos = entry.id.clone();
+                            self.check_entry(entry, inc_now)?;
                             let snap = entry_snapshot(entry)?;
-                            if let Some(r) = verdict_to_result(judge(mine, &snap)) {
+                            if let Some(r) = self.verdict_to_result(judge(mine, &snap)) {
                                 return r;
                             }
                             lease_at = lease_instant(snap.next_lease_ms);
                         }
                         // Not decided: read on from the last entry seen (no gap).
+                        seen = Some(pos.clone());
                     }
                     Ok(None) => {
                         // Re-check 2: the block ended with no entry: the deadline, an
@@ -217,6 +258,7 @@ impl Group {
         &self,
         conn: &mut WaitConn,
         mine: u64,
+        inc: &str,
         from: &str,
         to: &str,
     ) -> Result<Option<Result<()>>> {
@@ -230,12 +272,25 @@ impl Group {
             .await?
             .ids;
         for entry in &entries {
-            if let Some(r) = verdict_to_result(judge(mine, &entry_snapshot(entry)?)) {
+            if let Err(e) = self.check_entry(entry, inc) {
+                return Ok(Some(Err(e)));
+            }
+            if let Some(r) = self.verdict_to_result(judge(mine, &entry_snapshot(entry)?)) {
                 return Ok(Some(r));
             }
         }
         Ok(None)
     }
+}
+
+/// Whether stream id `a` (`ms-seq`) comes before `b`. An id that does not parse compares as
+/// not before (the state, checked separately, decides).
+fn stream_id_before(a: &str, b: &str) -> bool {
+    fn parse(id: &str) -> Option<(u64, u64)> {
+        let (ms, seq) = id.split_once('-')?;
+        Some((ms.parse().ok()?, seq.parse().ok()?))
+    }
+    matches!((parse(a), parse(b)), (Some(x), Some(y)) if x < y)
 }
 
 fn lease_instant(next_lease_ms: i64) -> Option<Instant> {
@@ -299,6 +354,21 @@ mod tests {
         // Another round's reset says nothing about ours.
         s.abandoned = Some(0);
         assert_eq!(judge(1, &s), Verdict::Done);
+    }
+
+    #[test]
+    fn an_earlier_round_than_ours_is_the_state_going_back() {
+        assert_eq!(judge(2, &snap(1, 0, "")), Verdict::WentBack);
+        assert_eq!(judge(2, &snap(1, 3, "")), Verdict::WentBack);
+    }
+
+    #[test]
+    fn stream_ids_compare_as_numbers() {
+        assert!(stream_id_before("9-0", "10-0"));
+        assert!(stream_id_before("10-2", "10-10"));
+        assert!(!stream_id_before("10-0", "10-0"));
+        assert!(!stream_id_before("11-0", "10-5"));
+        assert!(!stream_id_before("x", "10-5"));
     }
 
     #[test]
