@@ -38,7 +38,7 @@ async fn every_operation_runs_on_a_cluster_node() {
     group.add(2).await.unwrap();
     group.done().await.unwrap();
     let a = group.join_as("a").await.unwrap();
-    let b = group.join_as("b").await.unwrap();
+    let b = group.join_adding_as("b").await.unwrap();
     assert_eq!(group.count().await.unwrap(), 2);
     let waiter = {
         let g = group.clone();
@@ -49,7 +49,7 @@ async fn every_operation_runs_on_a_cluster_node() {
     bounded("wait", waiter).await.unwrap().unwrap();
 
     // A new round; a member dropped without done fails it (leave: the lost-member path).
-    let c = group.join_as("c").await.unwrap();
+    let c = group.join_adding_as("c").await.unwrap();
     drop(c);
     match bounded("wait after a leave", group.wait()).await {
         Err(Error::LostMember { id }) => assert_eq!(id, "c"),
@@ -57,7 +57,7 @@ async fn every_operation_runs_on_a_cluster_node() {
     }
     // reset, and a round after it completes.
     group.reset().await.unwrap();
-    let d = group.join_as("d").await.unwrap();
+    let d = group.join_adding_as("d").await.unwrap();
     d.done().await.unwrap();
     bounded("wait after a reset", group.wait()).await.unwrap();
 }
@@ -100,8 +100,8 @@ async fn groups_on_different_nodes_of_a_three_node_cluster() {
         )
         .await
         .unwrap();
-        let a = group.join_as("a").await.unwrap();
-        let b = group.join_as("b").await.unwrap();
+        let a = group.join_adding_as("a").await.unwrap();
+        let b = group.join_adding_as("b").await.unwrap();
         let waiter = {
             let g = group.clone();
             tokio::spawn(async move { g.wait().await })
@@ -111,7 +111,7 @@ async fn groups_on_different_nodes_of_a_three_node_cluster() {
         b.done().await.unwrap();
         bounded("wait", waiter).await.unwrap().unwrap();
         // A member dropped without done is reported to a waiter on the cluster too.
-        let lost = group.join_as("lost").await.unwrap();
+        let lost = group.join_adding_as("lost").await.unwrap();
         drop(lost);
         match bounded("wait after a leave", group.wait()).await {
             Err(Error::LostMember { id }) => assert_eq!(id, "lost"),

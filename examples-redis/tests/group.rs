@@ -38,6 +38,8 @@ async fn add_done_wait_counts_to_zero() {
 async fn done_without_add_is_bad_input() {
     let server = RedisServer::start();
     let group = open(&server, &group_name("negative")).await;
+    group.add(1).await.unwrap();
+    group.done().await.unwrap();
     assert!(matches!(group.done().await, Err(Error::BadInput(_))));
     assert!(matches!(group.add(0).await, Err(Error::BadInput(_))));
 }
@@ -46,7 +48,33 @@ async fn done_without_add_is_bad_input() {
 async fn wait_on_a_zero_count_returns_at_once() {
     let server = RedisServer::start();
     let group = open(&server, &group_name("zero")).await;
+    group.add(2).await.unwrap();
+    group.done().await.unwrap();
+    group.done().await.unwrap();
     bounded("wait", group.wait()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_that_was_never_created_is_not_a_finished_one() {
+    let server = RedisServer::start();
+    let group = open(&server, &group_name("never")).await;
+    // Nothing was ever added: there is no round that reached zero to report.
+    for (what, r) in [
+        ("wait", bounded("wait", group.wait()).await),
+        ("done", group.done().await),
+        ("count", group.count().await.map(|_| ())),
+    ] {
+        assert!(
+            matches!(r, Err(Error::GroupLost { .. })),
+            "{what}: expected GroupLost, got {r:?}"
+        );
+    }
+    // None of those created it: it is still missing.
+    let mut admin = server.admin();
+    let exists: u64 = admin
+        .exists(format!("gw:{{{}}}:state", group.name()))
+        .unwrap();
+    assert_eq!(exists, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,8 +119,8 @@ async fn dropped_member_fails_the_waiter_naming_it() {
     let server = RedisServer::start();
     let group = open(&server, &group_name("dropped")).await;
     let waiter_group = group.clone();
-    let keep = group.join_as("keeper").await.unwrap();
-    let gone = group.join_as("quitter").await.unwrap();
+    let keep = group.join_adding_as("keeper").await.unwrap();
+    let gone = group.join_adding_as("quitter").await.unwrap();
     let waiter = tokio::spawn(async move { waiter_group.wait().await });
     drop(gone);
     match bounded("waiter", waiter).await.unwrap() {
@@ -152,8 +180,8 @@ async fn lost_member_counts_as_done_under_count_policy() {
     let group = Group::open_with(&server.url(), &group_name("count_policy"), options)
         .await
         .unwrap();
-    let a = group.join_as("a").await.unwrap();
-    let b = group.join_as("b").await.unwrap();
+    let a = group.join_adding_as("a").await.unwrap();
+    let b = group.join_adding_as("b").await.unwrap();
     let waiter = {
         let g = group.clone();
         tokio::spawn(async move { g.wait().await })
@@ -177,7 +205,7 @@ async fn expired_lease_fails_the_waiter_by_the_server_clock() {
     )
     .await
     .unwrap();
-    let m = group.join_as("silent").await.unwrap();
+    let m = group.join_adding_as("silent").await.unwrap();
     // As if the member had stopped renewing long ago: its lease deadline in the past, both in
     // the lease set and in the state's copy of the earliest deadline (which every script
     // trusts until it is due, so changing the lease set alone would not be seen). The next
@@ -202,9 +230,9 @@ async fn expired_lease_fails_the_waiter_by_the_server_clock() {
 async fn member_of_round_one_cannot_count_in_round_two() {
     let server = RedisServer::start();
     let group = open(&server, &group_name("rounds")).await;
-    let old = group.join_as("old").await.unwrap();
+    let old = group.join_adding_as("old").await.unwrap();
     let round1 = old.round();
-    let finished = group.join_as("finisher").await.unwrap();
+    let finished = group.join_adding_as("finisher").await.unwrap();
     // Round 1 is abandoned (e.g. the coordinator gave up) and round 2 starts.
     let round2 = group.reset().await.unwrap();
     assert!(round2 > round1);
@@ -227,10 +255,10 @@ async fn member_of_round_one_cannot_count_in_round_two() {
 async fn a_completed_round_is_reused_by_the_next_add() {
     let server = RedisServer::start();
     let group = open(&server, &group_name("reuse")).await;
-    let m = group.join().await.unwrap();
+    let m = group.join_adding().await.unwrap();
     let r1 = m.round();
     m.done().await.unwrap();
-    let m2 = group.join().await.unwrap();
+    let m2 = group.join_adding().await.unwrap();
     assert_eq!(m2.round(), r1 + 1);
     m2.done().await.unwrap();
     bounded("wait", group.wait()).await.unwrap();
@@ -277,7 +305,7 @@ async fn keys_of_an_abandoned_group_expire() {
     )
     .await
     .unwrap();
-    let m = group.join().await.unwrap();
+    let m = group.join_adding().await.unwrap();
     let mut admin = server.admin();
     for key in ["state", "members", "leases", "log"] {
         let ttl: i64 = admin.pttl(format!("gw:{{{name}}}:{key}")).unwrap();
@@ -401,8 +429,8 @@ async fn retried_done_after_dropped_connection_counts_once() {
     let url = server.url_on_port(port);
     let name = group_name("retry");
     let group = Group::open(&url, &name).await.unwrap();
-    let retried = group.join_as("retried-member").await.unwrap();
-    let other = group.join_as("other-member").await.unwrap();
+    let retried = group.join_adding_as("retried-member").await.unwrap();
+    let other = group.join_adding_as("other-member").await.unwrap();
     assert_eq!(group.count().await.unwrap(), 2);
     armed.store(true, Ordering::SeqCst);
     // The first attempt lands but its reply is lost; the retry finds it recorded.
@@ -493,7 +521,7 @@ async fn waiter_racing_the_last_done_always_wakes() {
     let server = RedisServer::start();
     let group = open(&server, &group_name("race")).await;
     for i in 0..100u64 {
-        let m = group.join_as(&format!("r{i}")).await.unwrap();
+        let m = group.join_adding_as(&format!("r{i}")).await.unwrap();
         let waiter = {
             let g = group.clone();
             tokio::spawn(async move { g.wait().await })
@@ -536,7 +564,7 @@ async fn blocking_handles_dropped_inside_a_runtime_do_not_panic() {
     let url = server.url();
     let (group, member) = tokio::task::spawn_blocking(move || {
         let g = groupwait_redis::blocking::Group::open(&url, &group_name("drop_in_rt")).unwrap();
-        let m = g.join_as("held").unwrap();
+        let m = g.join_adding_as("held").unwrap();
         (g, m)
     })
     .await

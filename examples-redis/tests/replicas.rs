@@ -16,8 +16,8 @@ async fn done_waits_for_the_replicas_asked_for() {
     let group = bounded("open", Group::open_with(&primary.url(), &name, one))
         .await
         .unwrap();
-    let a = group.join_as("a").await.unwrap();
-    let b = group.join_as("b").await.unwrap();
+    let a = group.join_adding_as("a").await.unwrap();
+    let b = group.join_adding_as("b").await.unwrap();
     // One replica is there: the done returns once it has it.
     bounded("done", a.done()).await.unwrap();
     // Two are asked for, one exists: the done is recorded but reported as not replicated.

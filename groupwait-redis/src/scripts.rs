@@ -312,7 +312,7 @@ if mode == 'claim' then
   set('unclaimed', num('unclaimed') - 1)
 else
   if num('count') + 1 > MAX_COUNT then return {'toolarge'} end
-  maybe_new_round()
+  set('used', 1) -- (a finished round was replaced above)
   set('count', num('count') + 1)
 end
 redis.call('HSET', members, 'm:' .. id, 'live:' .. token)
