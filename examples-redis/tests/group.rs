@@ -2,14 +2,12 @@
 
 mod common;
 
-use common::{bounded, group_name, RedisServer};
+use common::{bounded, group_name, lossy_proxy, RedisServer};
 use groupwait_redis::{Error, Group, LostPolicy, Options};
 use redis::Commands;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 async fn open(server: &RedisServer, name: &str) -> Group {
     bounded("open", Group::open(&server.url(), name))
@@ -378,46 +376,6 @@ async fn key_of_the_wrong_type_is_a_protocol_error() {
         .unwrap();
     let r = bounded("open", Group::open(&server.url(), &name)).await;
     assert!(matches!(r, Err(Error::Protocol(_))), "{r:?}");
-}
-
-/// A loopback proxy that, once armed, forwards the first request containing `trap` to the
-/// server and then closes both sides without forwarding the reply: a `done` that landed
-/// but whose reply was lost.
-async fn lossy_proxy(upstream: u16, trap: Vec<u8>, armed: Arc<AtomicBool>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let trap = trap.clone();
-            let armed = armed.clone();
-            tokio::spawn(async move {
-                let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
-                    return;
-                };
-                let (mut a, mut b) = ([0u8; 16384], [0u8; 16384]);
-                loop {
-                    tokio::select! {
-                        n = client.read(&mut a) => {
-                            let Ok(n @ 1..) = n else { return };
-                            let chunk = &a[..n];
-                            if server.write_all(chunk).await.is_err() { return; }
-                            let hit = chunk.windows(trap.len()).any(|w| w == trap.as_slice());
-                            if hit && armed.swap(false, Ordering::SeqCst) {
-                                // Let the server run it, then drop the reply and the link.
-                                tokio::time::sleep(Duration::from_millis(300)).await;
-                                return;
-                            }
-                        }
-                        n = server.read(&mut b) => {
-                            let Ok(n @ 1..) = n else { return };
-                            if client.write_all(&b[..n]).await.is_err() { return; }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    port
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

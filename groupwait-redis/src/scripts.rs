@@ -218,12 +218,17 @@ end
 local function body()
 "#;
 
-/// Closes `body()` and runs it: every reply goes through `finish` (a `gone` reply writes
-/// nothing), and ends with the group's incarnation.
+/// Closes `body()` and runs it: every reply goes through `finish`, except a `gone` one and a
+/// refusal by a call that would have created the group (nothing is written: a failed call
+/// leaves no new group behind); every reply ends with the group's incarnation.
 const EPILOGUE: &str = r#"
 end
 local reply = body()
-if reply[1] ~= 'gone' then finish() end
+if reply[1] == 'gone' or (created and reply[1] ~= 'ok') then
+  if created then S['inc'] = nil end
+else
+  finish()
+end
 reply[#reply + 1] = str('inc')
 return reply
 "#;
@@ -299,13 +304,13 @@ local id, lease, token, mode = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
 -- the finished round is a new member of the new one, not a retry into the old one.
 if mode == 'add' and str('failed') == '' and finished() then maybe_new_round() end
 local status, held = record(id)
-if status then
-  if held == token and status == 'live' then
-    return {'ok', str('round'), str('count')} -- a retry of this join, whose reply was lost
-  end
-  if status == 'lost' then return {'lost', id} end
-  return {'duplicate', id}
+if status == 'live' and held == token then
+  return {'ok', str('round'), str('count')} -- a retry of this join, whose reply was lost
 end
+-- A claim on a finished round: nothing is reserved yet (the ended round's ids say nothing).
+if mode == 'claim' and finished() then return {'unreserved', str('round')} end
+if status == 'lost' then return {'lost', id} end
+if status then return {'duplicate', id} end
 if str('failed') ~= '' then return {'failed', str('failed')} end
 if mode == 'claim' then
   if num('unclaimed') <= 0 then return {'unreserved', str('round')} end

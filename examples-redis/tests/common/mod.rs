@@ -7,7 +7,10 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener as AsyncListener, TcpStream};
 use std::time::{Duration, Instant};
 
 pub const ADMIN_PASSWORD: &str = "gw-admin-secret";
@@ -475,4 +478,44 @@ pub async fn bounded<F: std::future::Future>(what: &str, f: F) -> F::Output {
         Ok(v) => v,
         Err(_) => panic!("{what}: no result within {TEST_BOUND:?}"),
     }
+}
+
+/// A loopback proxy that, once armed, forwards the first request containing `trap` to the
+/// server and then closes both sides without forwarding the reply: a `done` that landed
+/// but whose reply was lost.
+pub async fn lossy_proxy(upstream: u16, trap: Vec<u8>, armed: Arc<AtomicBool>) -> u16 {
+    let listener = AsyncListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let trap = trap.clone();
+            let armed = armed.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+                    return;
+                };
+                let (mut a, mut b) = ([0u8; 16384], [0u8; 16384]);
+                loop {
+                    tokio::select! {
+                        n = client.read(&mut a) => {
+                            let Ok(n @ 1..) = n else { return };
+                            let chunk = &a[..n];
+                            if server.write_all(chunk).await.is_err() { return; }
+                            let hit = chunk.windows(trap.len()).any(|w| w == trap.as_slice());
+                            if hit && armed.swap(false, Ordering::SeqCst) {
+                                // Let the server run it, then drop the reply and the link.
+                                tokio::time::sleep(Duration::from_millis(300)).await;
+                                return;
+                            }
+                        }
+                        n = server.read(&mut b) => {
+                            let Ok(n @ 1..) = n else { return };
+                            if client.write_all(&b[..n]).await.is_err() { return; }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
 }
