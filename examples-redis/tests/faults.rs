@@ -76,7 +76,9 @@ async fn restart_without_persistence_after_joins_is_group_lost_for_everyone() {
     coordinator.reset().await.unwrap();
     coordinator.add(1).await.unwrap();
     coordinator.done().await.unwrap();
-    bounded("wait after reset", coordinator.wait()).await.unwrap();
+    bounded("wait after reset", coordinator.wait())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,7 +262,13 @@ async fn ids_reused_from_a_finished_round_before_the_coordinators_add() {
     let server = RedisServer::start();
     let group = open(&server, &group_name("reuse-before")).await;
     group.add(1).await.unwrap();
-    group.join_as("shard-0").await.unwrap().done().await.unwrap();
+    group
+        .join_as("shard-0")
+        .await
+        .unwrap()
+        .done()
+        .await
+        .unwrap();
     bounded("round 1", group.wait()).await.unwrap();
     // Round 1 is over; the coordinator has not added for round 2 yet. A claiming join is
     // refused at the join (before, it joined the ended round and failed only at its done).
@@ -314,10 +322,7 @@ async fn a_lost_member_cannot_rejoin_its_round() {
         Err(Error::LostMember { id }) => assert_eq!(id, "w2"),
         other => panic!("expected LostMember, got {other:?}"),
     }
-    for r in [
-        group.join_as("w2").await,
-        group.join_adding_as("w2").await,
-    ] {
+    for r in [group.join_as("w2").await, group.join_adding_as("w2").await] {
         assert!(
             matches!(&r, Err(Error::LostMember { id }) if id == "w2"),
             "{r:?}"
@@ -342,7 +347,11 @@ async fn a_retried_done_once_after_a_lost_reply_counts_once() {
         .await
         .unwrap();
     assert!(!armed.load(Ordering::SeqCst), "the proxy never cut a reply");
-    assert_eq!(group.count().await.unwrap(), 1, "counted twice or not at all");
+    assert_eq!(
+        group.count().await.unwrap(),
+        1,
+        "counted twice or not at all"
+    );
     let r = group.wait_timeout(Duration::from_millis(300)).await;
     assert!(matches!(r, Err(Error::TimedOut)), "{r:?}");
     // The same key again in the same round is another call, not a retry: refused.

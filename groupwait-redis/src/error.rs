@@ -108,10 +108,9 @@ impl fmt::Display for Error {
             ),
             Error::BadInput(s) => write!(f, "bad input: {s}"),
             Error::GroupLost { detail } => write!(f, "group state lost: {detail}"),
-            Error::DuplicateMember { id } => write!(
-                f,
-                "member id {id} is held by another join in this round"
-            ),
+            Error::DuplicateMember { id } => {
+                write!(f, "member id {id} is held by another join in this round")
+            }
             Error::NothingToClaim { round } => write!(
                 f,
                 "no unit reserved by add is left to claim in round {round}"

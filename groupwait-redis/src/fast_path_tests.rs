@@ -244,7 +244,13 @@ fn fast_done_agrees_with_the_full_script_in_every_case() {
     // Already done (a retried done whose first reply was lost).
     let round = join(c, "again", TTL_MS, "m1", 60_000);
     join(c, "again", TTL_MS, "m2", 60_000);
-    run(c, &MEMBER_DONE_SCRIPT, "again", TTL_MS, &["m1", &round, "tok-m1"]);
+    run(
+        c,
+        &MEMBER_DONE_SCRIPT,
+        "again",
+        TTL_MS,
+        &["m1", &round, "tok-m1"],
+    );
     assert_eq!(
         compare(c, "again", TTL_MS, &["m1", &round, "tok-m1"], true),
         ["again", "1", "1", "inc-again"]
@@ -257,6 +263,35 @@ fn fast_done_agrees_with_the_full_script_in_every_case() {
     assert_eq!(
         compare(c, "lost", TTL_MS, &["m1", &round, "tok-m1"], true)[0],
         "lost"
+    );
+
+    // The round's last done: the full script, which trims the finished round's keys.
+    let round = join(c, "last", TTL_MS, "m1", 60_000);
+    assert_eq!(
+        compare(c, "last", TTL_MS, &["m1", &round, "tok-m1"], true),
+        ["ok", "1", "0", "inc-last"]
+    );
+
+    // A late retry in a finished round whose member records expired: it was counted.
+    let round = join(c, "expired-records", TTL_MS, "m1", 60_000);
+    run_expecting(
+        c,
+        &MEMBER_DONE_SCRIPT,
+        "expired-records",
+        TTL_MS,
+        "inc-expired-records",
+        &["m1", &round, "tok-m1"],
+    );
+    let _: () = c.del(keys("expired-records")[1].as_str()).unwrap();
+    assert_eq!(
+        compare(
+            c,
+            "expired-records",
+            TTL_MS,
+            &["m1", &round, "tok-m1"],
+            true
+        )[0],
+        "again"
     );
 
     // Another join's token: not this member.

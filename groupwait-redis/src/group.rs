@@ -770,7 +770,13 @@ impl Group {
             "ok" => {
                 let round = parse_u64(field(&reply, 1)?)?;
                 let inc = self.incarnation().unwrap_or_default();
-                Ok(Member::start(self.clone(), id.to_owned(), round, inc, token))
+                Ok(Member::start(
+                    self.clone(),
+                    id.to_owned(),
+                    round,
+                    inc,
+                    token,
+                ))
             }
             "failed" | "lost" => Err(Error::LostMember {
                 id: field(&reply, 1)?.to_owned(),

@@ -56,7 +56,13 @@ impl fmt::Debug for Member {
 }
 
 impl Member {
-    pub(crate) fn start(group: Group, id: String, round: u64, inc: String, token: String) -> Member {
+    pub(crate) fn start(
+        group: Group,
+        id: String,
+        round: u64,
+        inc: String,
+        token: String,
+    ) -> Member {
         let runtime = tokio::runtime::Handle::try_current().ok();
         let renewal = runtime.as_ref().map(|rt| {
             rt.spawn(renew(

@@ -41,6 +41,11 @@ use std::sync::LazyLock;
 /// (a double) represents exactly.
 pub(crate) const MAX_COUNT: u64 = (1 << 53) - 1;
 
+/// How long the member records of a finished round are kept (at most; never longer than the
+/// keys' TTL): for retries of a `done` whose reply was lost, which end within
+/// `Options::retry_for`.
+pub(crate) const KEEP_RECORDS_MS: u64 = 10 * 60 * 1000;
+
 /// Shared by all scripts: key names, the incarnation check, the state cached in a table (one
 /// `HGETALL`, one `HSET` of the changed fields at the end), the server clock, the log, lease
 /// expiry. Each script sets `CREATES` (it may create a missing group) and `REPAIRS` (it runs
@@ -81,7 +86,9 @@ if S['inc'] == nil then set('inc', '0') end -- a group written before incarnatio
 if expected ~= '' and S['inc'] ~= expected then return {'gone', 'replaced', S['inc']} end
 -- Records of this round whose keys are gone (evicted, deleted by hand): the state can no
 -- longer tell who is out, so nothing may be decided from it.
-if not REPAIRS and ((num('live') > 0 and redis.call('EXISTS', leases) == 0)
+-- (A finished round needs neither: its member records are kept only for late retries.)
+local over = num('count') == 0 and num('used') == 1
+if not REPAIRS and not over and ((num('live') > 0 and redis.call('EXISTS', leases) == 0)
     or (num('recs') > 0 and redis.call('EXISTS', members) == 0)) then
   return {'gone', 'damaged', S['inc']}
 end
@@ -197,9 +204,14 @@ end
 -- have created a key, otherwise once half the TTL has passed since the last renewal (the
 -- `touched` field, in server ms: no call at all on the hot path). An abandoned group
 -- disappears between `ttl` / 2 and `ttl` ms after its last change or lease renewal.
+-- A round that reaches zero here drops what it no longer needs: its log down to the last
+-- entries (each carries the whole state), and its member records after `KEEP_RECORDS_MS`
+-- (they only answer late retries of a `done`).
 local function finish()
   local ttl = num('ttl')
   local touch = ttl > 0 and (force_touch or now - num('touched') > ttl / 2)
+  local ending = dirty['count'] and finished()
+  if ending then redis.call('XTRIM', log, 'MAXLEN', 16) end
   if touch then set('touched', now) end
   local args = {}
   for field in pairs(dirty) do
@@ -209,9 +221,13 @@ local function finish()
   if #args > 0 then redis.call('HSET', state, unpack(args)) end
   if touch then
     redis.call('PEXPIRE', state, ttl)
-    redis.call('PEXPIRE', members, ttl)
     redis.call('PEXPIRE', leases, ttl)
     redis.call('PEXPIRE', log, ttl)
+  end
+  if touch or ending then
+    local keep = ttl
+    if finished() and (keep <= 0 or keep > KEEP_RECORDS_MS) then keep = KEEP_RECORDS_MS end
+    if keep > 0 then redis.call('PEXPIRE', members, keep) end
   end
 end
 
@@ -354,7 +370,11 @@ local id, token = ARGV[5], ARGV[7]
 local bad = round_check(ARGV[6])
 if bad then return bad end
 local status, held = record(id)
-if not status then return {'gone', 'member record missing'} end
+if not status then
+  -- Records of a finished round expire early; it finished with this member counted.
+  if finished() then return {'again', str('round'), str('count')} end
+  return {'gone', 'member record missing'}
+end
 if held ~= token then return {'duplicate', id} end
 if status == 'done' then return {'again', str('round'), str('count')} end
 if status == 'lost' then return {'lost', id} end
@@ -392,6 +412,8 @@ if deadline ~= nil and deadline <= now then return {'slow'} end
 local ttl_ms = tonumber(ttl or '0')
 if ttl_ms > 0 and now - tonumber(touched or '0') > ttl_ms / 2 then return {'slow'} end
 if redis.call('HGET', members, 'm:' .. id) ~= 'live:' .. token then return {'slow'} end
+-- The last done of the round trims the round's keys: the full script's work.
+if tonumber(count) <= 1 then return {'slow'} end
 redis.call('HSET', members, 'm:' .. id, 'done:' .. token)
 redis.call('ZREM', leases, id)
 local left = string.format('%.0f', tonumber(count) - 1)
@@ -442,7 +464,7 @@ return {'gone', 'deleted'}
 
 fn script(creates: bool, repairs: bool, body: &str) -> Script {
     Script::new(&format!(
-        "local CREATES, REPAIRS, MAX_COUNT = {creates}, {repairs}, {MAX_COUNT}\n\
+        "local CREATES, REPAIRS, MAX_COUNT, KEEP_RECORDS_MS = {creates}, {repairs}, {MAX_COUNT}, {KEEP_RECORDS_MS}\n\
          {PRELUDE}{body}{EPILOGUE}"
     ))
 }
@@ -461,8 +483,7 @@ pub(crate) static MEMBER_DONE_FAST_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(MEMBER_DONE_FAST));
 pub(crate) static LEAVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, false, LEAVE));
 pub(crate) static RESET_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(true, true, RESET));
-pub(crate) static DELETE_SCRIPT: LazyLock<Script> =
-    LazyLock::new(|| script(false, true, DELETE));
+pub(crate) static DELETE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, true, DELETE));
 
 /// The full script a fast path stands for, when `script` is one: after its `slow` reply
 /// (nothing written), the caller runs this instead.

@@ -164,7 +164,10 @@ impl Group {
             let mine = *round.get_or_insert(obs.snapshot.round);
             // The log is append-only within an incarnation: a position behind one already
             // seen means the server restored an older copy of the group.
-            if seen.as_deref().is_some_and(|s| stream_id_before(&obs.last, s)) {
+            if seen
+                .as_deref()
+                .is_some_and(|s| stream_id_before(&obs.last, s))
+            {
                 return Err(self.gone("went back"));
             }
             seen = Some(obs.last.clone());
