@@ -311,8 +311,17 @@ fn fast_done_agrees_with_the_full_script_in_every_case() {
     );
     assert_eq!(
         compare(c, "stale", TTL_MS, &["nobody", "2", "tok-nobody"], true)[0],
-        "gone"
+        "forgotten"
     );
+    // ... which marks the group damaged: every later call is `gone`.
+    let reply = run(
+        c,
+        &MEMBER_DONE_SCRIPT,
+        "stale-full",
+        TTL_MS,
+        &["m2", "2", "tok-m2"],
+    );
+    assert_eq!(reply[..2], ["gone", "damaged"]);
 
     // Left to the full script: a group that does not exist (it is not created: gone) ...
     assert_eq!(

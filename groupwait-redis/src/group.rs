@@ -395,7 +395,8 @@ impl Group {
                 "the state of group {name:?} went back in time (restored from an older snapshot?)"
             ),
             "member record missing" => format!(
-                "the member records of group {name:?} were lost (evicted or deleted)"
+                "group {name:?} lost the record of a member that joined it (restored from an \
+                 older snapshot, failed over to a replica that missed writes, or evicted)"
             ),
             "deleted" => format!("group {name:?} was deleted"),
             other => format!("group {name:?}: {other}"),

@@ -155,6 +155,7 @@ impl Member {
             "duplicate" => Err(Error::DuplicateMember {
                 id: self.id.clone(),
             }),
+            "forgotten" => Err(self.group.gone("member record missing")),
             other => Err(Error::Protocol(format!("done replied {other:?}"))),
         }
     }

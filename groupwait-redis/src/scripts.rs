@@ -88,8 +88,9 @@ if expected ~= '' and S['inc'] ~= expected then return {'gone', 'replaced', S['i
 -- longer tell who is out, so nothing may be decided from it.
 -- (A finished round needs neither: its member records are kept only for late retries.)
 local over = num('count') == 0 and num('used') == 1
-if not REPAIRS and not over and ((num('live') > 0 and redis.call('EXISTS', leases) == 0)
-    or (num('recs') > 0 and redis.call('EXISTS', members) == 0)) then
+if not REPAIRS and (str('damaged') ~= '' or (not over and
+    ((num('live') > 0 and redis.call('EXISTS', leases) == 0)
+    or (num('recs') > 0 and redis.call('EXISTS', members) == 0)))) then
   return {'gone', 'damaged', S['inc']}
 end
 -- Scripts that may create the members / leases keys set this to renew every key's TTL.
@@ -198,6 +199,17 @@ local function round_check(round)
   if cur < mine then return {'gone', 'went back'} end
   if cur > mine then return {'stale', str('round')} end
   return nil
+end
+
+-- A member of this round and incarnation that the state does not know: the state lost
+-- writes (restored from a snapshot taken after the member's unit was reserved but before its
+-- join, or failed over to a replica that missed it). Nobody can tell who else it forgot, so
+-- the group is marked damaged: its waiters learn it from the log entry at once (else they
+-- would wait for a unit whose member's done now counts nowhere).
+local function forgotten(id)
+  set('damaged', '1')
+  event('damaged', id)
+  return {'forgotten'}
 end
 
 -- Write the changed fields back, and renew the keys' TTL: always after a script that may
@@ -353,7 +365,7 @@ local id, token, lease = ARGV[5], ARGV[7], tonumber(ARGV[8])
 local bad = round_check(ARGV[6])
 if bad then return bad end
 local status, held = record(id)
-if not status then return {'gone', 'member record missing'} end
+if not status then return forgotten(id) end
 if held ~= token then return {'duplicate', id} end
 if status == 'lost' then return {'lost', id} end
 if status == 'live' then
@@ -373,7 +385,7 @@ local status, held = record(id)
 if not status then
   -- Records of a finished round expire early; it finished with this member counted.
   if finished() then return {'again', str('round'), str('count')} end
-  return {'gone', 'member record missing'}
+  return forgotten(id)
 end
 if held ~= token then return {'duplicate', id} end
 if status == 'done' then return {'again', str('round'), str('count')} end
@@ -397,12 +409,15 @@ const MEMBER_DONE_FAST: &str = r#"
 local state, members, leases, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expected, id, round, token = ARGV[3], ARGV[5], ARGV[6], ARGV[7]
 local v = redis.call('HMGET', state, 'round', 'count', 'failed', 'abandoned', 'earliest', 'ttl',
-  'touched', 'inc', 'live')
-local cur, count, failed, abandoned, earliest, ttl, touched, inc, live =
-  v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
--- Anything unusual (a missing group, another incarnation, another round, a state without
--- `earliest`): the full script decides.
-if not cur or not earliest or not live or inc ~= expected or cur ~= round then return {'slow'} end
+  'touched', 'inc', 'live', 'damaged')
+local cur, count, failed, abandoned, earliest, ttl, touched, inc, live, damaged =
+  v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]
+if damaged == '' then damaged = nil end
+-- Anything unusual (a missing group, another incarnation, another round, a damaged state, a
+-- state without `earliest`): the full script decides.
+if not cur or not earliest or not live or inc ~= expected or cur ~= round or damaged then
+  return {'slow'}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = tonumber(earliest)
@@ -443,7 +458,7 @@ return {'ok'}
 const RESET: &str = r#"
 if num('count') > 0 or str('failed') ~= '' then set('abandoned', str('round')) end
 set('round', num('round') + 1); set('used', 0); set('count', 0); set('unclaimed', 0)
-set('live', 0); set('recs', 0); set('failed', '')
+set('live', 0); set('recs', 0); set('failed', ''); set('damaged', '')
 redis.call('DEL', members, leases)
 set_earliest(nil)
 force_touch = true

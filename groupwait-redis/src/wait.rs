@@ -69,13 +69,20 @@ impl Group {
 
     /// A log entry of another incarnation (the group was deleted or created anew) ends the
     /// wait: the round it waited for is gone.
+    /// So does an entry that marks the state damaged (a member it had forgotten came back).
     fn check_entry(&self, entry: &redis::streams::StreamId, inc: &str) -> Result<()> {
-        let found = entry.get::<String>("inc").unwrap_or_default();
-        if found == inc {
+        let kind = entry.get::<String>("kind").unwrap_or_default();
+        if kind == "damaged" {
+            return Err(self.gone("member record missing"));
+        }
+        if entry.get::<String>("inc").unwrap_or_default() == inc {
             return Ok(());
         }
-        let deleted = entry.get::<String>("kind").is_some_and(|k| k == "deleted");
-        Err(self.gone(if deleted { "deleted" } else { "replaced" }))
+        Err(self.gone(if kind == "deleted" {
+            "deleted"
+        } else {
+            "replaced"
+        }))
     }
 }
 
