@@ -13,13 +13,22 @@
 //!   one atomic step, then blocks (`XREAD BLOCK`) from that position: a change made in
 //!   between is in the log after it. Lease expiry is decided by the server's clock when the
 //!   waiter wakes at the earliest lease deadline, not by a poll per member.
-//! * **A retried `done` counts once.** A member's `done` is recorded by member id and round;
-//!   a retry after a lost reply, or after Redis restarted, finds it recorded.
+//! * **Lost state is never success.** A group gets an incarnation id when it is created;
+//!   every handle, member and waiter learns it and checks it. A waiter returns `Ok` only after
+//!   seeing its own round of its own incarnation reach zero: a group that is missing,
+//!   recreated, or older than what was seen is [`Error::GroupLost`] (see "What can go wrong").
+//! * **A retried `done` counts once.** A member's `done` is recorded by member id, the join's
+//!   token and round; a retry after a lost reply finds it recorded. Without a member,
+//!   [`Group::done_once`] does the same under a key the caller chooses.
+//! * **One id, one worker.** [`Group::join_as`] claims a unit that `add` reserved
+//!   ([`Error::NothingToClaim`] before the coordinator's `add`); [`Group::join_adding_as`]
+//!   adds its own. A second join with an id held in the round is [`Error::DuplicateMember`].
 //! * **Rounds.** A group is reusable: when the count is zero, the next `add` or `join`
 //!   starts a new round, and a member of an old round cannot count in it
 //!   ([`Error::StaleRound`]).
 //! * **Nothing left behind.** Every key carries a TTL (24 h by default) kept fresh while the
-//!   group is used, so an abandoned group disappears within one TTL.
+//!   group is used, so an abandoned group disappears within one TTL; a finished round keeps
+//!   its member records 10 minutes; [`Group::delete`] removes a group at once.
 //! * **Bounded.** Every network call has a timeout; errors are typed ([`Error`]), never a
 //!   panic.
 //!
@@ -67,6 +76,7 @@
 //! | `wg.Done()` | [`Group::done`] (anonymous), or [`Member::done`] (exactly once, leased) |
 //! | `wg.Wait()` | [`Group::wait`], [`Group::wait_timeout`] |
 //! | negative counter panic | [`Error::BadInput`] |
+//! | a retried `Done()` counts twice | [`Group::done_once`]`(key)` counts once |
 //! | a goroutine that never calls `Done` hangs `Wait` | its lease ends: [`Error::LostMember`] |
 //!
 //! # Compared with
@@ -76,6 +86,27 @@
 //! worker blocks an untimed `await` forever. etcd's barriers bind members to leases like
 //! this crate, and would be the better engine where linearizable writes across failover
 //! matter more than running on the Redis you already have (see DESIGN.md).
+//!
+//! # What can go wrong
+//!
+//! Redis can forget: each fault below is a typed error for whoever meets it, never `Ok` for a
+//! waiter and never a hang. Each is tested against a real `redis-server` (the repository's
+//! `examples-redis/tests/faults.rs`).
+//!
+//! | fault | waiter | member's `done` | anonymous `done` / `done_once` |
+//! |---|---|---|---|
+//! | restart without persistence | [`Error::GroupLost`] | `GroupLost` | `GroupLost` |
+//! | `FLUSHALL`, eviction (`allkeys-*`), keys' TTL ran out | `GroupLost` (at its next read of the state, within 10 s) | `GroupLost` | `GroupLost` |
+//! | only the members or leases key evicted | `GroupLost` | `GroupLost` | `GroupLost` |
+//! | restart from a snapshot of an earlier round | `GroupLost` | `GroupLost` | `GroupLost` |
+//! | restart from a snapshot earlier in the round, or failover to a replica that missed writes | `GroupLost` (or [`Error::LostMember`] for a member it remembers that stopped renewing) | `GroupLost` | a `done` it undid is not noticed: use `wait_timeout`, members, or persistence |
+//! | lost reply | - | retried, counted once | `done`: not retried; `done_once`: retried, counted once |
+//! | one id in two processes | - | second join: [`Error::DuplicateMember`] | - |
+//!
+//! With `appendonly yes` and `appendfsync always` a restart loses nothing and the round goes
+//! on; `Options::replicas` narrows what a failover can lose. After `GroupLost`, the handle
+//! keeps reporting it: [`Group::reset`] starts over (the handle adopts the group as it is),
+//! as does a handle opened anew.
 //!
 //! # Memory ordering, across hosts
 //!

@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 /// ```no_run
 /// # async fn demo() -> Result<(), groupwait_redis::Error> {
 /// let group = groupwait_redis::Group::open("redis://127.0.0.1/", "jobs").await?;
+/// // Claims a unit the coordinator reserved with `add`.
 /// let member = group.join_as("worker-1").await?;
 /// // ... work; if this panics, the coordinator's wait fails naming "worker-1" ...
 /// member.done().await?;
