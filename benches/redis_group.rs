@@ -312,8 +312,8 @@ async fn gw_latency(url: &str, rounds: usize) -> (Vec<Duration>, Vec<Duration>) 
     let mut v = Vec::with_capacity(rounds);
     let mut replies = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let a = group.join().await.unwrap();
-        let b = group.join().await.unwrap();
+        let a = group.join_adding().await.unwrap();
+        let b = group.join_adding().await.unwrap();
         a.done().await.unwrap();
         let wg = waiter_group.clone();
         let waiter = tokio::spawn(async move {

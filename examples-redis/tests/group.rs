@@ -290,17 +290,14 @@ async fn thousand_members_on_one_group() {
     }
     bounded("waiter", waiter).await.unwrap().unwrap();
     assert_eq!(group.count().await.unwrap(), 0);
-    // The finished round keeps only what late retries need, and not for the keys' whole TTL
-    // (24 h): its log trimmed to the last entries, its member records for 10 minutes.
+    // The finished round keeps its log and member records (about 100 KB here) for 10
+    // minutes, for late retries, not for the keys' whole TTL (24 h).
     let mut admin = server.admin();
     let tag = format!("gw:{{{}}}", group.name());
-    let log_len: u64 = admin.xlen(format!("{tag}:log")).unwrap();
-    assert!(log_len <= 20, "the log kept {log_len} entries");
-    let members_ttl: i64 = admin.pttl(format!("{tag}:members")).unwrap();
-    assert!(
-        members_ttl > 0 && members_ttl <= 600_000,
-        "member records kept for {members_ttl} ms"
-    );
+    for key in ["members", "log"] {
+        let ttl: i64 = admin.pttl(format!("{tag}:{key}")).unwrap();
+        assert!(ttl > 0 && ttl <= 600_000, "{key} kept for {ttl} ms");
+    }
     // The next round starts as usual.
     let late = group.join_adding_as("late").await.unwrap();
     assert_eq!(late.round(), 2);

@@ -216,14 +216,13 @@ end
 -- have created a key, otherwise once half the TTL has passed since the last renewal (the
 -- `touched` field, in server ms: no call at all on the hot path). An abandoned group
 -- disappears between `ttl` / 2 and `ttl` ms after its last change or lease renewal.
--- A round that reaches zero here drops what it no longer needs: its log down to the last
--- entries (each carries the whole state), and its member records after `KEEP_RECORDS_MS`
--- (they only answer late retries of a `done`).
+-- A finished round keeps its log and member records only `KEEP_RECORDS_MS` (they answer
+-- late retries of a `done` and late readers of the log; the state hash alone tells that the
+-- round is over), from when it reaches zero.
 local function finish()
   local ttl = num('ttl')
   local touch = ttl > 0 and (force_touch or now - num('touched') > ttl / 2)
   local ending = dirty['count'] and finished()
-  if ending then redis.call('XTRIM', log, 'MAXLEN', 16) end
   if touch then set('touched', now) end
   local args = {}
   for field in pairs(dirty) do
@@ -234,12 +233,14 @@ local function finish()
   if touch then
     redis.call('PEXPIRE', state, ttl)
     redis.call('PEXPIRE', leases, ttl)
-    redis.call('PEXPIRE', log, ttl)
   end
   if touch or ending then
     local keep = ttl
     if finished() and (keep <= 0 or keep > KEEP_RECORDS_MS) then keep = KEEP_RECORDS_MS end
-    if keep > 0 then redis.call('PEXPIRE', members, keep) end
+    if keep > 0 then
+      redis.call('PEXPIRE', members, keep)
+      redis.call('PEXPIRE', log, keep)
+    end
   end
 end
 
@@ -427,8 +428,6 @@ if deadline ~= nil and deadline <= now then return {'slow'} end
 local ttl_ms = tonumber(ttl or '0')
 if ttl_ms > 0 and now - tonumber(touched or '0') > ttl_ms / 2 then return {'slow'} end
 if redis.call('HGET', members, 'm:' .. id) ~= 'live:' .. token then return {'slow'} end
--- The last done of the round trims the round's keys: the full script's work.
-if tonumber(count) <= 1 then return {'slow'} end
 redis.call('HSET', members, 'm:' .. id, 'done:' .. token)
 redis.call('ZREM', leases, id)
 local left = string.format('%.0f', tonumber(count) - 1)
@@ -438,6 +437,13 @@ local entry = redis.call('XADD', log, 'MAXLEN', '~', '1000', '*',
   'member', id, 'next', next_ms, 'abandoned', abandoned or '', 'inc', inc)
 redis.call('HSET', state, 'count', left, 'live', string.format('%.0f', tonumber(live) - 1),
   'last', entry)
+if left == '0' then
+  -- The round's last done: as the full script's `finish`, the log and records kept less long.
+  local keep = ttl_ms
+  if keep <= 0 or keep > KEEP_RECORDS_MS then keep = KEEP_RECORDS_MS end
+  redis.call('PEXPIRE', members, keep)
+  redis.call('PEXPIRE', log, keep)
+end
 return {'ok', cur, left, inc}
 "#;
 
@@ -494,8 +500,11 @@ pub(crate) static JOIN_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(true, 
 pub(crate) static RENEW_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, false, RENEW));
 pub(crate) static MEMBER_DONE_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| script(false, false, MEMBER_DONE));
-pub(crate) static MEMBER_DONE_FAST_SCRIPT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(MEMBER_DONE_FAST));
+pub(crate) static MEMBER_DONE_FAST_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "local KEEP_RECORDS_MS = {KEEP_RECORDS_MS}\n{MEMBER_DONE_FAST}"
+    ))
+});
 pub(crate) static LEAVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, false, LEAVE));
 pub(crate) static RESET_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(true, true, RESET));
 pub(crate) static DELETE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, true, DELETE));
