@@ -5,35 +5,95 @@
 //!     --url redis://127.0.0.1:6379/ --group demo --workers 3
 //! ```
 //!
-//! Then start workers in other terminals. Exit status: 0 when all are done, 2 when a worker
-//! was lost (its id is printed), 1 on any other error.
+//! Then start workers in other terminals. `--help` lists the flags. Exit status: 0 when all
+//! are done, 2 when a worker was lost (its id is printed), 64 for a bad command line, 1 on
+//! any other error.
 
 use groupwait_redis::Error;
 use std::time::Duration;
 
-fn main() {
-    let mut url = "redis://127.0.0.1:6379/".to_string();
-    let mut name = "demo".to_string();
-    let mut workers = 3u64;
+const DEFAULT_URL: &str = "redis://127.0.0.1:6379/";
+const DEFAULT_GROUP: &str = "demo";
+const DEFAULT_WORKERS: u64 = 3;
+
+struct Args {
+    url: String,
+    group: String,
+    workers: u64,
+    reset: bool,
+}
+
+fn help() -> String {
+    format!(
+        "usage: coordinator [--url URL] [--group NAME] [--workers N] [--reset]
+
+Reserves one unit per worker on a wait group kept in Redis, then waits for the workers'
+`done`, printing the count each second.
+
+  --url URL      the Redis server (default {DEFAULT_URL})
+  --group NAME   the group's name (default {DEFAULT_GROUP})
+  --workers N    how many workers to wait for (default {DEFAULT_WORKERS})
+  --reset        start a new round first, ending the group's current one, for example
+                 a round that failed on a lost worker (default: off)
+  -h, --help     print this help and exit
+
+Exit status: 0 all workers done, 2 a worker was lost, 64 bad arguments, 1 other errors."
+    )
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        url: DEFAULT_URL.into(),
+        group: DEFAULT_GROUP.into(),
+        workers: DEFAULT_WORKERS,
+        reset: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .unwrap_or_else(|| fail(&format!("{flag} needs a value")));
+        let mut value = || {
+            it.next()
+                .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
+        };
         match flag.as_str() {
-            "--url" => url = value,
-            "--group" => name = value,
-            "--workers" => workers = value.parse().unwrap_or_else(|_| fail("--workers N")),
-            _ => fail(&format!("unknown argument {flag}")),
+            "-h" | "--help" => {
+                println!("{}", help());
+                std::process::exit(0);
+            }
+            "--url" => args.url = value(),
+            "--group" => args.group = value(),
+            "--workers" => {
+                let n = value();
+                args.workers = n
+                    .parse()
+                    .unwrap_or_else(|_| usage(&format!("--workers {n:?} is not a number")));
+            }
+            "--reset" => args.reset = true,
+            _ => usage(&format!("unknown argument {flag}")),
         }
     }
+    args
+}
+
+fn main() {
+    let args = parse_args();
+    let name = &args.group;
     // The blocking API: no async runtime needed here.
-    let group = groupwait_redis::blocking::Group::open(&url, &name)
+    let group = groupwait_redis::blocking::Group::open(&args.url, name)
         .unwrap_or_else(|e| fail(&format!("cannot open group {name}: {e}")));
-    group
-        .add(workers)
-        .unwrap_or_else(|e| fail(&format!("cannot add: {e}")));
-    println!("waiting for {workers} workers on group {name}");
+    if args.reset {
+        let round = group
+            .reset()
+            .unwrap_or_else(|e| fail(&format!("cannot reset: {e}")));
+        println!("reset group {name}: round {round}");
+    }
+    match group.add(args.workers) {
+        Ok(()) => {}
+        Err(e @ (Error::LostMember { .. } | Error::GroupLost { .. })) => fail(&format!(
+            "cannot add: {e}\nrerun with --reset to start a new round"
+        )),
+        Err(e) => fail(&format!("cannot add: {e}")),
+    }
+    println!("waiting for {} workers on group {name}", args.workers);
     loop {
         // Waiting in one-second slices only to refresh the display; the wait itself blocks
         // on the group's log and returns as soon as the count reaches zero.
@@ -53,6 +113,11 @@ fn main() {
             Err(e) => fail(&format!("wait failed: {e}")),
         }
     }
+}
+
+fn usage(problem: &str) -> ! {
+    eprintln!("coordinator: {problem}\n\n{}", help());
+    std::process::exit(64)
 }
 
 fn fail(problem: &str) -> ! {

@@ -371,7 +371,7 @@ async fn malformed_url_and_name_are_bad_input() {
     assert!(matches!(r, Err(Error::BadInput(_))), "{r:?}");
     let r = Group::open("redis://127.0.0.1:1/", "a{b}").await;
     assert!(matches!(r, Err(Error::BadInput(_))), "{r:?}");
-    // Without the `tls` feature, a rediss:// URL is refused up front, never tried in clear.
+    // Without a TLS feature, a rediss:// URL is refused up front, never tried in clear.
     if cfg!(not(feature = "tls")) {
         let r = Group::open("rediss://127.0.0.1:1/", "x").await;
         assert!(matches!(r, Err(Error::BadInput(_))), "{r:?}");

@@ -35,6 +35,22 @@ struct Worker {
 impl Worker {
     /// Starts a worker and returns once it has joined (its "joined" line).
     fn start(url: &str, group: &str, id: &str, work_ms: u64, lease_ms: u64) -> Worker {
+        let (worker, lines) = Worker::spawn(url, group, id, work_ms, lease_ms);
+        let line = lines
+            .recv_timeout(common::TEST_BOUND)
+            .unwrap_or_else(|_| panic!("worker {id} did not join within the test bound"));
+        assert!(line.starts_with("joined "), "worker {id} said {line:?}");
+        worker
+    }
+
+    /// Starts a worker; returns it and its stdout lines.
+    fn spawn(
+        url: &str,
+        group: &str,
+        id: &str,
+        work_ms: u64,
+        lease_ms: u64,
+    ) -> (Worker, std::sync::mpsc::Receiver<String>) {
         let mut child = Command::new(example("worker"))
             .args(["--url", url, "--group", group, "--id", id])
             .args(["--work-ms", &work_ms.to_string()])
@@ -50,11 +66,7 @@ impl Worker {
                 let _ = tx.send(line);
             }
         });
-        let line = rx
-            .recv_timeout(common::TEST_BOUND)
-            .unwrap_or_else(|_| panic!("worker {id} did not join within the test bound"));
-        assert!(line.starts_with("joined "), "worker {id} said {line:?}");
-        Worker { child }
+        (Worker { child }, rx)
     }
 
     fn wait_exit(&mut self) -> std::process::ExitStatus {
@@ -181,48 +193,199 @@ async fn worker_sigkilled_mid_job_is_reported_within_lease_plus_one_second() {
     .await;
 }
 
+/// The coordinator example as a child process, its stdout read line by line.
+struct Coordinator {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Coordinator {
+    fn start(url: &str, group: &str, workers: u64, extra: &[&str]) -> Coordinator {
+        let mut child = Command::new(example("coordinator"))
+            .args(["--url", url, "--group", group])
+            .args(["--workers", &workers.to_string()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the coordinator example");
+        let (tx, lines) = std::sync::mpsc::channel();
+        for out in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Coordinator { child, lines }
+    }
+
+    /// The next line (stdout or stderr), within the test bound.
+    fn line(&self) -> String {
+        self.lines
+            .recv_timeout(common::TEST_BOUND)
+            .expect("a line from the coordinator within the test bound")
+    }
+
+    /// Waits (bounded) for the coordinator to exit: its status and every line it printed.
+    fn finish(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let start = Instant::now();
+        let mut lines = Vec::new();
+        let status = loop {
+            while let Ok(l) = self.lines.try_recv() {
+                lines.push(l);
+            }
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                start.elapsed() < common::TEST_BOUND,
+                "coordinator hung: {lines:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The readers end at the pipes' end of file.
+        while let Ok(l) = self.lines.recv_timeout(common::TEST_BOUND) {
+            lines.push(l);
+        }
+        (status, lines)
+    }
+}
+
+impl Drop for Coordinator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a coordinator for two workers of which one is SIGKILLed: it reports the loss.
+fn round_with_a_lost_worker(url: &str, name: &str) {
+    let coordinator = Coordinator::start(url, name, 2, &[]);
+    let first = coordinator.line();
+    assert!(first.starts_with("waiting for 2"), "{first:?}");
+    let _ok = Worker::start(url, name, "good", 100, 1000);
+    let mut bad = Worker::start(url, name, "doomed", 60_000, 1000);
+    bad.child.kill().unwrap();
+    let (status, lines) = coordinator.finish();
+    assert_eq!(status.code(), Some(2), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "lost worker doomed"), "{lines:?}");
+}
+
 #[test]
 fn coordinator_example_reports_a_lost_worker() {
     let server = RedisServer::start();
-    let name = group_name("coord");
-    let mut coordinator = Command::new(example("coordinator"))
-        .args(["--url", &server.url(), "--group", &name, "--workers", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the coordinator example");
-    let out = coordinator.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
+    round_with_a_lost_worker(&server.url(), &group_name("coord"));
+}
+
+/// The README's demo run twice on one group: after a round failed on a lost worker, the
+/// coordinator's `add` is refused and it names `--reset`; with `--reset` it runs again.
+#[test]
+fn coordinator_example_reruns_after_a_lost_worker_with_reset() {
+    let server = RedisServer::start();
+    let (url, name) = (server.url(), group_name("coord-rerun"));
+    round_with_a_lost_worker(&url, &name);
+
+    let (status, lines) = Coordinator::start(&url, &name, 1, &[]).finish();
+    assert_eq!(status.code(), Some(1), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("--reset")), "{lines:?}");
+
+    let coordinator = Coordinator::start(&url, &name, 1, &["--reset"]);
+    let reset = coordinator.line();
+    assert!(reset.starts_with("reset group"), "{reset:?}");
+    let waiting = coordinator.line();
+    assert!(waiting.starts_with("waiting for 1"), "{waiting:?}");
+    let mut worker = Worker::start(&url, &name, "again", 100, 1000);
+    let (status, lines) = coordinator.finish();
+    assert!(status.success(), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "all workers done"), "{lines:?}");
+    assert!(worker.wait_exit().success());
+}
+
+/// A worker started before the coordinator finds no unit to claim: it waits for the
+/// coordinator's `add` (before, it added a unit of its own, and the coordinator waited for
+/// ever for the one nobody claimed).
+#[test]
+fn a_worker_started_before_the_coordinator_waits_for_its_add() {
+    let server = RedisServer::start();
+    let (url, name) = (server.url(), group_name("early-worker"));
+    let (mut worker, lines) = Worker::spawn(&url, &name, "early", 100, 1000);
+    let first = lines.recv_timeout(common::TEST_BOUND).unwrap();
+    assert!(
+        first.starts_with("waiting for the coordinator"),
+        "{first:?}"
+    );
+    let coordinator = Coordinator::start(&url, &name, 1, &[]);
+    let joined = lines.recv_timeout(common::TEST_BOUND).unwrap();
+    assert!(joined.starts_with("joined early"), "{joined:?}");
+    let (status, out) = coordinator.finish();
+    assert!(status.success(), "{out:?}");
+    assert!(out.iter().any(|l| l == "all workers done"), "{out:?}");
+    assert!(worker.wait_exit().success());
+}
+
+/// `--help` prints every flag with its default and exits 0; an unknown flag exits 64 with
+/// the usage.
+#[test]
+fn examples_have_a_help_and_refuse_unknown_flags() {
+    for (name, flags) in [
+        (
+            "coordinator",
+            &["--url", "--group", "--workers", "--reset"][..],
+        ),
+        (
+            "worker",
+            &["--url", "--group", "--id", "--work-ms", "--lease-ms"][..],
+        ),
+    ] {
+        let help = run_bounded(name, &["--help"]);
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert_eq!(help.status.code(), Some(0), "{name} --help: {text}");
+        for flag in flags {
+            // The flag's entry: its line and the indented lines that continue it.
+            let mut entry = text
+                .lines()
+                .skip_while(|l| !l.trim_start().starts_with(flag))
+                .take_while(|l| !l.trim().is_empty());
+            let first = entry
+                .next()
+                .unwrap_or_else(|| panic!("{name} --help does not describe {flag}: {text}"));
+            let entry: String = std::iter::once(first)
+                .chain(entry.take_while(|l| !l.trim_start().starts_with('-')))
+                .collect();
+            assert!(entry.contains("(default"), "{name} --help, {flag}: {entry}");
         }
-    });
-    let first = rx
-        .recv_timeout(common::TEST_BOUND)
-        .expect("coordinator started");
-    assert!(first.starts_with("waiting for 2"), "{first:?}");
-    let _ok = Worker::start(&server.url(), &name, "good", 100, 1000);
-    let mut bad = Worker::start(&server.url(), &name, "doomed", 60_000, 1000);
-    bad.child.kill().unwrap();
-    let start = Instant::now();
-    let mut lines = Vec::new();
-    let status = loop {
-        while let Ok(l) = rx.try_recv() {
-            lines.push(l);
-        }
-        if let Some(s) = coordinator.try_wait().unwrap() {
-            break s;
-        }
+        assert!(text.contains("(default redis://127.0.0.1:6379/)"), "{text}");
+
+        let bad = run_bounded(name, &["--no-such-flag"]);
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert_eq!(bad.status.code(), Some(64), "{name}: {err}");
         assert!(
-            start.elapsed() < common::TEST_BOUND,
-            "coordinator hung: {lines:?}"
+            err.contains("--no-such-flag") && err.contains("usage:"),
+            "{err}"
         );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    while let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
-        lines.push(l);
     }
-    assert_eq!(status.code(), Some(2), "{lines:?}");
-    assert!(lines.iter().any(|l| l == "lost worker doomed"), "{lines:?}");
+}
+
+/// Runs an example to its end (killed after the test bound) and collects its output.
+fn run_bounded(name: &str, args: &[&str]) -> std::process::Output {
+    let mut child = Command::new(example(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let start = Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if start.elapsed() > common::TEST_BOUND {
+            let _ = child.kill();
+            panic!("{name} {args:?} did not exit within the test bound");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("the example's output")
 }

@@ -1,5 +1,5 @@
 //! The group over TLS (`rediss://`) against a real redis-server that speaks only TLS, with a
-//! certificate signed by a CA made for the test.
+//! certificate signed by a CA made for the test; and a `rediss://` URL to a plain server.
 #![cfg(feature = "tls")]
 
 mod common;
@@ -38,4 +38,21 @@ async fn untrusted_server_certificate_is_a_connection_error() {
     )
     .await;
     assert!(matches!(r, Err(Error::Connection(_))), "{r:?}");
+}
+
+/// A `rediss://` URL to a plain port: the server waits for a command and never answers the
+/// TLS ClientHello, so the connect times out; the error says that the handshake failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_url_to_a_plain_server_says_the_handshake_failed() {
+    let server = RedisServer::start();
+    let url = server.url().replacen("redis://", "rediss://", 1);
+    let r = bounded("open", Group::open(&url, &group_name("tls_plain"))).await;
+    let Err(Error::Connection(e)) = r else {
+        panic!("expected Error::Connection, got {r:?}");
+    };
+    let message = e.to_string();
+    assert!(
+        message.contains("TLS handshake") && message.contains(&server.port.to_string()),
+        "{message}"
+    );
 }

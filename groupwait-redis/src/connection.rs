@@ -38,11 +38,15 @@ pub(crate) enum WaitConn {
 }
 
 impl Backend {
-    /// The client for `url`: plain, or TLS for `rediss://` (with the `tls` feature), trusting
-    /// the system roots or the root certificate given in the options.
+    /// The client for `url`: plain, or TLS for `rediss://` (with a `tls-rustls*` feature),
+    /// trusting the system roots or the root certificate given in the options.
     pub(crate) fn node(url: &str, options: &Options) -> Result<Backend> {
         let bad = |e: redis::RedisError| Error::BadInput(format!("url: {e}"));
-        #[cfg(feature = "tls")]
+        #[cfg(feature = "tls-rustls")]
+        if crate::tls::is_tls(url) {
+            crate::tls::ensure_provider()?;
+        }
+        #[cfg(feature = "tls-rustls")]
         if let Some(root) = &options.tls_root_cert {
             let certs = redis::TlsCertificates {
                 client_tls: None,
@@ -52,7 +56,7 @@ impl Backend {
                 .map(Backend::Node)
                 .map_err(bad);
         }
-        #[cfg(not(feature = "tls"))]
+        #[cfg(not(feature = "tls-rustls"))]
         let _ = options;
         Client::open(url).map(Backend::Node).map_err(bad)
     }
@@ -64,9 +68,13 @@ impl Backend {
         if nodes.is_empty() {
             return Err(Error::BadInput("no cluster node given".into()));
         }
+        #[cfg(feature = "tls-rustls")]
+        if nodes.iter().any(|url| crate::tls::is_tls(url)) {
+            crate::tls::ensure_provider()?;
+        }
         #[allow(unused_mut)]
         let mut builder = redis::cluster::ClusterClient::builder(nodes.iter().copied());
-        #[cfg(feature = "tls")]
+        #[cfg(feature = "tls-rustls")]
         if let Some(root) = &options.tls_root_cert {
             builder = builder.certs(redis::TlsCertificates {
                 client_tls: None,
@@ -116,8 +124,18 @@ impl Backend {
                     options,
                     client.get_multiplexed_async_connection_with_config(&config),
                 )
-                .await?;
-                Ok(WaitConn::Node(conn))
+                .await;
+                #[cfg(feature = "tls-rustls")]
+                let conn = match conn {
+                    Err(e) => Err(crate::tls::explain_timeout(
+                        client.get_connection_info(),
+                        e,
+                        options.connect_timeout,
+                    )
+                    .await),
+                    ok => ok,
+                };
+                Ok(WaitConn::Node(conn?))
             }
             #[cfg(feature = "cluster")]
             Backend::Cluster(client) => {

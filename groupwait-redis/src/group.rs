@@ -132,15 +132,18 @@ impl Group {
     /// [`Options::default()`].
     ///
     /// `url` is what the `redis` crate accepts: `redis://[user:password@]host[:port][/db]`
-    /// (`user` for an ACL user), `rediss://...` for TLS (the default `tls` feature; see
-    /// `Options::tls_root_certificate` for a private CA), or `redis+unix:///path`. Without
-    /// the `tls` feature a `rediss://` URL is refused with [`Error::BadInput`], never tried in
-    /// clear.
+    /// (`user` for an ACL user), `rediss://...` for TLS (a `tls-rustls*` feature, see the
+    /// crate's `# Features`; `Options::tls_root_certificate` for a private CA), or
+    /// `redis+unix:///path`. Without a TLS feature a `rediss://` URL is refused with
+    /// [`Error::BadInput`], never tried in clear.
     ///
     /// # Errors
     ///
-    /// [`Error::BadInput`] for a malformed URL or a name that is empty or holds `{` or `}`;
-    /// [`Error::Connection`] if the server is unreachable within the connect timeout;
+    /// [`Error::BadInput`] for a malformed URL or a name that is empty or holds `{` or `}`,
+    /// or a `rediss://` URL without TLS support (see `# Features`);
+    /// [`Error::Connection`] if the server is unreachable within the connect timeout, or the
+    /// TLS handshake fails (the message says so when the port accepts TCP but does not
+    /// answer TLS, as a plain Redis port);
     /// [`Error::Auth`] for wrong credentials or a missing ACL permission;
     /// [`Error::Protocol`] if a key of the group has the wrong type.
     ///
@@ -365,6 +368,8 @@ impl Group {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         match (expect, known.as_deref()) {
+            // (An empty one is no group: a refused call that would have created it.)
+            _ if found.is_empty() => {}
             (Expect::Adopt, _) | (Expect::Handle, None) => *known = Some(found),
             // The call was sent expecting nothing while another call learned an incarnation:
             // this reply is from another one only if the group was recreated in between.

@@ -34,7 +34,19 @@
 //!
 //! # Features
 //!
-//! * `tls` (default): `rediss://` URLs, with rustls; see `Options::tls_root_certificate`.
+//! No feature is on by default: without one, a `rediss://` URL is refused with
+//! [`Error::BadInput`], never tried in clear.
+//!
+//! * `tls-rustls-ring` or `tls-rustls-aws-lc-rs`: `rediss://` URLs, with rustls and the
+//!   named crypto backend (`ring` is the lighter build; `aws-lc-rs` builds a C library). If
+//!   the application has not installed a process-level rustls provider when a TLS group
+//!   opens, the group installs this backend's (both features on: `aws-lc-rs`); one the
+//!   application installed is kept. Either way, a second rustls backend enabled elsewhere in
+//!   the application cannot make the connect panic. See `Options::tls_root_certificate` for
+//!   a private CA.
+//! * `tls-rustls`: `rediss://` with the provider the application installs
+//!   (`rustls::crypto::CryptoProvider::install_default`) before the group opens; without
+//!   one, [`Error::BadInput`] says so.
 //! * `cluster`: `Group::open_cluster`, a group on a Redis Cluster (the group's keys share
 //!   one hash tag, so one slot).
 //!
@@ -132,6 +144,8 @@ mod group;
 mod member;
 mod options;
 mod scripts;
+#[cfg(feature = "tls-rustls")]
+mod tls;
 mod wait;
 
 pub use error::{Error, Result};

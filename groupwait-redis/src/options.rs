@@ -50,7 +50,7 @@ pub struct Options {
     pub(crate) response_timeout: Duration,
     pub(crate) retry_for: Duration,
     pub(crate) replicas: Option<(u32, Duration)>,
-    #[cfg(feature = "tls")]
+    #[cfg(feature = "tls-rustls")]
     pub(crate) tls_root_cert: Option<Vec<u8>>,
 }
 
@@ -66,7 +66,7 @@ impl Default for Options {
             response_timeout: Duration::from_secs(5),
             retry_for: Duration::from_secs(30),
             replicas: None,
-            #[cfg(feature = "tls")]
+            #[cfg(feature = "tls-rustls")]
             tls_root_cert: None,
         }
     }
@@ -147,8 +147,9 @@ impl Options {
 
     /// For `rediss://` URLs: trust this root certificate (PEM) instead of the system's
     /// roots, for a server whose certificate a private CA signed. The server's name or IP
-    /// address in the URL is still checked against its certificate.
-    #[cfg(feature = "tls")]
+    /// address in the URL is still checked against its certificate. Needs a `tls-rustls*`
+    /// feature.
+    #[cfg(feature = "tls-rustls")]
     #[must_use]
     pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls_root_cert = Some(pem.into());

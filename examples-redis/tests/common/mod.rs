@@ -280,13 +280,26 @@ impl RedisServer {
         self.wait_ready();
     }
 
+    /// Ready: a plain server answers `PING`; a TLS server accepts a TCP connection (a TLS
+    /// client here would need a rustls provider, and `tests/tls_provider.rs` needs that
+    /// nothing in the process installs one before the group does).
     fn wait_ready(&mut self) {
         let start = Instant::now();
         loop {
-            let ok = self
-                .client(&self.admin_url())
-                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+            let ok = if self.tls_ca.is_some() {
+                std::net::TcpStream::connect_timeout(
+                    &([127, 0, 0, 1], self.port).into(),
+                    Duration::from_millis(200),
+                )
+                .map(drop)
+                .map_err(|e| e.to_string())
+            } else {
+                self.client(&self.admin_url())
+                    .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+                    .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            };
             if ok.is_ok() {
                 return;
             }
