@@ -376,11 +376,21 @@ return {'ok'}
 "#;
 
 /// Member `done(id, round, token)`: idempotent. Reply: `ok round count`, `again round count`
-/// (already counted), `lost id`, `stale round`, `duplicate id`, `gone why`.
+/// (already counted; also a retry whose round ended at zero before it), `lost id`, `stale round`, `duplicate id`, `gone why`.
 const MEMBER_DONE: &str = r#"
 local id, token = ARGV[5], ARGV[7]
 local bad = round_check(ARGV[6])
-if bad then return bad end
+if bad then
+  -- A later round. Under `fail` a lost member fails its round, which then ends only by a
+  -- reset; so if no reset ended a round since this member's (`abandoned`, which only grows,
+  -- is before it), the round ended at zero with this member counted: the retry of a done
+  -- whose reply was lost, after the next round began.
+  local abandoned = tonumber(str('abandoned')) or 0
+  if bad[1] == 'stale' and str('policy') == 'fail' and abandoned < tonumber(ARGV[6]) then
+    return {'again', str('round'), str('count')}
+  end
+  return bad
+end
 local status, held = record(id)
 if not status then
   -- Records of a finished round expire early; it finished with this member counted.
