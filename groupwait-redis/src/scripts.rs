@@ -376,7 +376,8 @@ return {'ok'}
 "#;
 
 /// Member `done(id, round, token)`: idempotent. Reply: `ok round count`, `again round count`
-/// (already counted; also a retry whose round ended at zero before it), `lost id`, `stale round`, `duplicate id`, `gone why`.
+/// (already counted; also a retry whose round ended at zero before it), `lost id`,
+/// `stale round`, `duplicate id`, `gone why`.
 const MEMBER_DONE: &str = r#"
 local id, token = ARGV[5], ARGV[7]
 local bad = round_check(ARGV[6])
