@@ -140,3 +140,25 @@ async fn a_retried_done_after_its_round_ended_and_the_next_began_is_ok() {
     assert!(r.is_ok(), "x's done counted in round 1, but reported {r:?}");
     assert_eq!(coordinator.count().await.unwrap(), 1);
 }
+
+/// Only the leases key lost (evicted, deleted by hand) while members work: DESIGN.md's fault
+/// table promises `GroupLost` for a member's `done`, as the full script answers. The fast
+/// `done` script did not look at the leases and counted the done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_done_after_the_leases_were_lost_is_group_lost_on_the_fast_path_too() {
+    let server = RedisServer::start();
+    let group = bounded(
+        "open",
+        Group::open_with(&server.url(), &group_name("fast-no-leases"), options()),
+    )
+    .await
+    .unwrap();
+    group.add(3).await.unwrap();
+    let a = group.join_as("a").await.unwrap();
+    let _b = group.join_as("b").await.unwrap();
+    let _c = group.join_as("c").await.unwrap();
+    let leases = format!("gw:{{{}}}:leases", group.name());
+    let _: () = redis::Commands::del(&mut server.admin(), leases).unwrap();
+    let r = bounded("a's done", a.done()).await;
+    assert!(matches!(r, Err(Error::GroupLost { .. })), "{r:?}");
+}
