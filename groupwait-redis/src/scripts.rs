@@ -440,8 +440,10 @@ if ttl_ms > 0 and now - tonumber(touched or '0') > ttl_ms / 2 then return {'slow
 if redis.call('HGET', members, 'm:' .. id) ~= 'live:' .. token then return {'slow'} end
 -- The last done of the round trims the round's keys: the full script's work.
 if tonumber(count) <= 1 then return {'slow'} end
+-- A live member holds a lease; none to remove (the leases key lost: the full script finds the
+-- group damaged) leaves the decision to the full script, with nothing written yet.
+if redis.call('ZREM', leases, id) == 0 then return {'slow'} end
 redis.call('HSET', members, 'm:' .. id, 'done:' .. token)
-redis.call('ZREM', leases, id)
 local left = string.format('%.0f', tonumber(count) - 1)
 local next_ms = deadline and string.format('%.0f', deadline - now) or '-1'
 local entry = redis.call('XADD', log, 'MAXLEN', '~', '1000', '*',
