@@ -162,3 +162,41 @@ async fn a_members_done_after_the_leases_were_lost_is_group_lost_on_the_fast_pat
     let r = bounded("a's done", a.done()).await;
     assert!(matches!(r, Err(Error::GroupLost { .. })), "{r:?}");
 }
+
+/// A member cut off past its lease under `LostPolicy::CountAsDone`: the server counts it, its
+/// round finishes, and the round's member records expire (10 minutes later; deleted here to
+/// stand for that). When the member's process reaches the server again, its renewal finds no
+/// record in a finished round: that is not a state that forgot writes, and must not mark the
+/// group damaged (which made the coordinator's next `add` fail with `GroupLost`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_renewal_after_a_finished_rounds_records_expired_does_not_damage_the_group() {
+    let server = RedisServer::start();
+    let name = group_name("late-renewal");
+    let (set_up, up) = watch::channel(true);
+    let port = switchable_proxy(server.port, up).await;
+    let opts = options()
+        .lease(Duration::from_millis(300))
+        .policy(groupwait_redis::LostPolicy::CountAsDone);
+    let coordinator = bounded("open", Group::open_with(&server.url(), &name, opts.clone()))
+        .await
+        .unwrap();
+    let worker = bounded(
+        "open",
+        Group::open_with(&server.url_on_port(port), &name, opts),
+    )
+    .await
+    .unwrap();
+    coordinator.add(1).await.unwrap();
+    let m = worker.join_as("paused").await.unwrap();
+    set_up.send(false).unwrap();
+    // The lease ends; the member counts as done and the round finishes.
+    bounded("round 1", coordinator.wait()).await.unwrap();
+    let members = format!("gw:{{{name}}}:members");
+    let _: () = redis::Commands::del(&mut server.admin(), members).unwrap();
+    set_up.send(true).unwrap();
+    // Its renewal task retries every 25 ms; give it time to reach the server.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = coordinator.add(1).await;
+    assert!(r.is_ok(), "the next round refused: {r:?}");
+    drop(m);
+}
