@@ -365,7 +365,12 @@ local id, token, lease = ARGV[5], ARGV[7], tonumber(ARGV[8])
 local bad = round_check(ARGV[6])
 if bad then return bad end
 local status, held = record(id)
-if not status then return forgotten(id) end
+if not status then
+  -- Records of a finished round expire early, and it holds no live member: a renewal late
+  -- enough to find them gone is of a member that is over (done, or lost and counted).
+  if finished() then return {'lost', id} end
+  return forgotten(id)
+end
 if held ~= token then return {'duplicate', id} end
 if status == 'lost' then return {'lost', id} end
 if status == 'live' then
