@@ -435,6 +435,15 @@ async fn delete_removes_the_keys_and_wakes_waiters_with_group_lost() {
     // Deleting again is harmless; the next add creates the group anew for this handle.
     group.delete().await.unwrap();
     group.add(1).await.unwrap();
+    let m = group.join_adding_as("m2").await.unwrap();
     group.done().await.unwrap();
+    m.done().await.unwrap();
     bounded("wait", group.wait()).await.unwrap();
+    // What is left of a group whose state hash alone was lost is deleted too.
+    let _: () = admin.del(key(&group, "state")).unwrap();
+    group.delete().await.unwrap();
+    for which in ["members", "leases"] {
+        let exists: u64 = admin.exists(key(&group, which)).unwrap();
+        assert_eq!(exists, 0, "{which} left behind by a delete without state");
+    }
 }

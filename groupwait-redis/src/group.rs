@@ -404,6 +404,10 @@ impl Group {
                  older snapshot, failed over to a replica that missed writes, or evicted)"
             ),
             "deleted" => format!("group {name:?} was deleted"),
+            "outcome unknown" => format!(
+                "group {name:?} moved on past a later reset while this waiter was away, and the \
+                 log entries that told how its round ended were trimmed: it may have been reset"
+            ),
             other => format!("group {name:?}: {other}"),
         };
         Error::GroupLost { detail }

@@ -366,7 +366,12 @@ local id, token, lease = ARGV[5], ARGV[7], tonumber(ARGV[8])
 local bad = round_check(ARGV[6])
 if bad then return bad end
 local status, held = record(id)
-if not status then return forgotten(id) end
+if not status then
+  -- Records of a finished round expire early, and it holds no live member: a renewal late
+  -- enough to find them gone is of a member that is over (done, or lost and counted).
+  if finished() then return {'lost', id} end
+  return forgotten(id)
+end
 if held ~= token then return {'duplicate', id} end
 if status == 'lost' then return {'lost', id} end
 if status == 'live' then
@@ -377,11 +382,22 @@ return {'ok'}
 "#;
 
 /// Member `done(id, round, token)`: idempotent. Reply: `ok round count`, `again round count`
-/// (already counted), `lost id`, `stale round`, `duplicate id`, `gone why`.
+/// (already counted; also a retry whose round ended at zero before it), `lost id`,
+/// `stale round`, `duplicate id`, `gone why`.
 const MEMBER_DONE: &str = r#"
 local id, token = ARGV[5], ARGV[7]
 local bad = round_check(ARGV[6])
-if bad then return bad end
+if bad then
+  -- A later round. Under `fail` a lost member fails its round, which then ends only by a
+  -- reset; so if no reset ended a round since this member's (`abandoned`, which only grows,
+  -- is before it), the round ended at zero with this member counted: the retry of a done
+  -- whose reply was lost, after the next round began.
+  local abandoned = tonumber(str('abandoned')) or 0
+  if bad[1] == 'stale' and str('policy') == 'fail' and abandoned < tonumber(ARGV[6]) then
+    return {'again', str('round'), str('count')}
+  end
+  return bad
+end
 local status, held = record(id)
 if not status then
   -- Records of a finished round expire early; it finished with this member counted.
@@ -428,8 +444,10 @@ if deadline ~= nil and deadline <= now then return {'slow'} end
 local ttl_ms = tonumber(ttl or '0')
 if ttl_ms > 0 and now - tonumber(touched or '0') > ttl_ms / 2 then return {'slow'} end
 if redis.call('HGET', members, 'm:' .. id) ~= 'live:' .. token then return {'slow'} end
+-- A live member holds a lease; none to remove (the leases key lost: the full script finds the
+-- group damaged) leaves the decision to the full script, with nothing written yet.
+if redis.call('ZREM', leases, id) == 0 then return {'slow'} end
 redis.call('HSET', members, 'm:' .. id, 'done:' .. token)
-redis.call('ZREM', leases, id)
 local left = string.format('%.0f', tonumber(count) - 1)
 local next_ms = deadline and string.format('%.0f', deadline - now) or '-1'
 local entry = redis.call('XADD', log, 'MAXLEN', '~', '1000', '*',
@@ -472,15 +490,16 @@ event('reset', '')
 return {'ok', str('round')}
 "#;
 
-/// `delete()`: removes the group. Its log keeps one last entry, of no incarnation, for a
-/// minute, so that blocked waiters wake and report the group gone. Reply: `ok`.
+/// `delete()`: removes the group, whatever is left of it (no prelude: a group whose state
+/// hash alone is gone is deleted too). Its log keeps one last entry, of no incarnation, for a
+/// minute, so that blocked waiters wake and report the group gone. Reply: `gone deleted`.
 const DELETE: &str = r#"
-redis.call('DEL', state, members, leases)
-redis.call('XADD', log, 'MAXLEN', '1', '*', 'kind', 'deleted', 'round', '0', 'count', '0',
-  'failed', '', 'member', '', 'next', '-1', 'abandoned', '', 'inc', '')
+local state, members, leases, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+redis.call('DEL', state, members, leases, log)
+redis.call('XADD', log, '*', 'kind', 'deleted', 'round', '0', 'count', '0', 'failed', '',
+  'member', '', 'next', '-1', 'abandoned', '', 'inc', '')
 redis.call('PEXPIRE', log, 60000)
-S['inc'] = ''
-return {'gone', 'deleted'}
+return {'gone', 'deleted', ''}
 "#;
 
 fn script(creates: bool, repairs: bool, body: &str) -> Script {
@@ -507,7 +526,7 @@ pub(crate) static MEMBER_DONE_FAST_SCRIPT: LazyLock<Script> = LazyLock::new(|| {
 });
 pub(crate) static LEAVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, false, LEAVE));
 pub(crate) static RESET_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(true, true, RESET));
-pub(crate) static DELETE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, true, DELETE));
+pub(crate) static DELETE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(DELETE));
 
 /// The full script a fast path stands for, when `script` is one: after its `slow` reply
 /// (nothing written), the caller runs this instead.

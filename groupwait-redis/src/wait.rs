@@ -30,6 +30,9 @@ pub(crate) enum Verdict {
     Lost(String),
     Reset(u64),
     WentBack,
+    /// A later round whose state names a later abandoned round: the entries in between
+    /// (trimmed, evicted) were the only record of how ours ended.
+    Unknown,
     Pending,
 }
 
@@ -38,10 +41,16 @@ pub(crate) fn judge(mine: u64, s: &Snapshot) -> Verdict {
         // A later round began: our count reached zero, or `reset` ended our round, which it
         // records in `abandoned`. The log is read in order, so the first entry after a
         // reset names our round even if more resets follow.
-        if s.abandoned == Some(mine) {
-            return Verdict::Reset(mine);
-        }
-        return Verdict::Done;
+        // `abandoned` only grows, so one before ours says no reset ended a round since ours
+        // began: ours reached zero. One after ours is never the first entry of a later round
+        // read in order (that entry names our round's end itself): entries were lost between
+        // (the log trimmed when a round finished, or capped, or evicted), and whether a reset
+        // ended ours can no longer be told.
+        return match s.abandoned {
+            Some(a) if a == mine => Verdict::Reset(mine),
+            Some(a) if a > mine => Verdict::Unknown,
+            _ => Verdict::Done,
+        };
     }
     if s.round < mine {
         // Only a state restored from before our round began can show an earlier round.
@@ -63,6 +72,7 @@ impl Group {
             Verdict::Lost(id) => Some(Err(Error::LostMember { id })),
             Verdict::Reset(round) => Some(Err(Error::RoundReset { round })),
             Verdict::WentBack => Some(Err(self.gone("went back"))),
+            Verdict::Unknown => Some(Err(self.gone("outcome unknown"))),
             Verdict::Pending => None,
         }
     }
@@ -361,9 +371,17 @@ mod tests {
         let mut s = snap(2, 0, "");
         s.abandoned = Some(1);
         assert_eq!(judge(1, &s), Verdict::Reset(1));
-        // Another round's reset says nothing about ours.
+        // An earlier round's reset says nothing about ours.
         s.abandoned = Some(0);
         assert_eq!(judge(1, &s), Verdict::Done);
+    }
+
+    #[test]
+    fn a_later_reset_seen_without_the_entries_between_is_not_done() {
+        // Our round 1 may have been reset too: only the lost entries could tell.
+        let mut s = snap(4, 0, "");
+        s.abandoned = Some(3);
+        assert_eq!(judge(1, &s), Verdict::Unknown);
     }
 
     #[test]
