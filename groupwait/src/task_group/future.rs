@@ -14,25 +14,23 @@ pin_project! {
     ///
     /// Hand-written rather than an `async fn`, which held `fut` twice (its argument and the
     /// pinned copy it polled); the pin projection is `pin-project-lite`'s, so this crate's
-    /// sources stay free of `unsafe`. `fut` is `None` once dropped, `ticket` once finished (or
-    /// from the start, when admission found the group cancelled and recorded `Cancelled`).
-    struct Task<T, E, F> {
+    /// sources stay free of `unsafe`. The ticket is `None` when admission found the group
+    /// cancelled (and recorded `Cancelled`); `Done` once `fut` is dropped (its tag is a spare
+    /// bit pattern of the ticket, so `Done` costs no space).
+    #[project = TaskProj]
+    enum Task<T, E, F> {
         // `fut` before `ticket`: dropped unfinished, the fields drop in this order, so `fut`
         // is gone before the ticket records `Cancelled` or `Abandoned` and gives back its
         // unit of the counter.
-        #[pin]
-        fut: Option<F>,
-        ticket: Option<Ticket<T, E>>,
+        Running { #[pin] fut: F, ticket: Option<Ticket<T, E>> },
+        Done,
     }
 }
 
 impl<T, E, F> Task<T, E, F> {
     /// The task future for an admission (`None`: the group was cancelled).
     fn new(ticket: Option<Ticket<T, E>>, fut: F) -> Self {
-        Task {
-            fut: Some(fut),
-            ticket,
-        }
+        Task::Running { fut, ticket }
     }
 }
 
@@ -46,35 +44,37 @@ where
     /// has panicked, drops it in place, then records the outcome, so a wait that the outcome
     /// releases finds everything `fut` owned given back. A panic while polling or dropping
     /// `fut` is caught and becomes the outcome. Polled again after that, it is ready at once.
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
-        let Some(ticket) = this.ticket.as_mut() else {
-            // Not admitted (the group was cancelled: `Cancelled` is recorded), or finished.
-            this.fut.set(None);
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let TaskProj::Running { fut, ticket: slot } = self.as_mut().project() else {
+            return Poll::Ready(());
+        };
+        let Some(ticket) = slot.as_mut() else {
+            // Not admitted (the group was cancelled; `Cancelled` is recorded): `fut` never runs.
+            self.set(Task::Done);
             return Poll::Ready(());
         };
         if !ticket.started() && !ticket.start() {
             // Cancelled before the first poll: `fut` never runs.
-            this.fut.set(None);
-            finish(this.ticket, Err(TaskError::Cancelled));
+            let ticket = slot.take();
+            self.set(Task::Done);
+            finish(ticket, Err(TaskError::Cancelled));
             return Poll::Ready(());
         }
         // While `fut` is polled or dropped, this thread runs a task of the group: a wait on the
         // group from inside it panics (and becomes the outcome) instead of never completing.
         let in_task = InTask::enter(ticket);
-        let polled = catch_unwind(AssertUnwindSafe(|| match this.fut.as_mut().as_pin_mut() {
-            Some(fut) => fut.poll(cx),
-            None => unreachable!("`fut` is dropped only with the ticket finished"),
-        }));
-        let outcome = match polled {
+        let outcome = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Ok(value))) => Ok(value),
             Ok(Poll::Ready(Err(error))) => Err(TaskError::Failed(error)),
             Err(payload) => Err(TaskError::Panicked(payload)),
         };
-        // Dropped in place before the outcome is recorded (below): the `done` that releases a
-        // waiter comes after everything `fut` owned (a socket, a span, a guard) is gone.
-        let dropped = catch_unwind(AssertUnwindSafe(|| this.fut.set(None)));
+        // The ticket leaves first, so that a panicking destructor of `fut` cannot drop it
+        // (which would record `Abandoned`). Then `fut` is dropped in place, before the outcome
+        // is recorded (below): the `done` that releases a waiter comes after everything `fut`
+        // owned (a socket, a span, a guard) is gone.
+        let ticket = slot.take();
+        let dropped = catch_unwind(AssertUnwindSafe(|| self.set(Task::Done)));
         drop(in_task);
         let outcome = match (outcome, dropped) {
             // A destructor's panic is the task's panic, unless the poll already panicked
@@ -82,14 +82,14 @@ where
             (Ok(_) | Err(TaskError::Failed(_)), Err(payload)) => Err(TaskError::Panicked(payload)),
             (outcome, _) => outcome,
         };
-        finish(this.ticket, outcome);
+        finish(ticket, outcome);
         Poll::Ready(())
     }
 }
 
-/// Finishes the ticket in `slot` with `outcome`.
-fn finish<T, E>(slot: &mut Option<Ticket<T, E>>, outcome: Result<T, TaskError<E>>) {
-    if let Some(ticket) = slot.take() {
+/// Finishes `ticket`, if any, with `outcome`.
+fn finish<T, E>(ticket: Option<Ticket<T, E>>, outcome: Result<T, TaskError<E>>) {
+    if let Some(ticket) = ticket {
         ticket.finish(outcome);
     }
 }
