@@ -32,8 +32,8 @@
 //!   task's future capturing 0, 16, 64, 256 or 1,024 bytes of state (`benches::State`), on both
 //!   runtimes, with the bytes each hands to `spawn` (`size_of_val` of the spawned future): a
 //!   wrapper that held the future twice paid for it in every spawn, more as the state grows.
-//!   Per size, 16 rounds of each (after one warm-up round each), in alternating order
-//!   (`interleave_balanced`).
+//!   Per size, 16 rounds of each (`--reps N`: N), after one warm-up round each, in
+//!   alternating order (`interleave_balanced`).
 //!
 //! Each cell is 15 rounds (after 3 warm-up rounds), rounds of the cells of a shape alternate,
 //! and the median round is reported as ns per task, with the ratio to the shape's reference
@@ -258,22 +258,21 @@ fn sweep_sizes<const N: usize>() -> [usize; 2] {
 
 /// The sweep on one runtime: per size of state, `JoinSet` and `TaskGroup<usize>` rounds in
 /// alternating order; prints ns per task, the ratio, and the bytes per spawned future.
-fn sweep(title: &str, threads: usize, sink: &mut Sink) {
+fn sweep(title: &str, threads: usize, reps: usize, sink: &mut Sink) {
     const NAMES: [&str; 2] = ["JoinSet", "TaskGroup<usize>"];
-    const REPS: usize = 16;
     let rt = runtime(threads);
-    println!("\n{title} ({ASYNC_TASKS} tasks per round, median of {REPS} rounds)");
-    println!(
-        "| state (bytes) | JoinSet ns per task | TaskGroup ns per task | TaskGroup/JoinSet | \
-         bytes per spawned future: JoinSet | TaskGroup |"
+    let mut table = format!(
+        "\n{title} ({ASYNC_TASKS} tasks per round, median of {reps} rounds)\n\
+         | state (bytes) | JoinSet ns per task | TaskGroup ns per task | TaskGroup/JoinSet | \
+         bytes per spawned future: JoinSet | TaskGroup |\n\
+         |---:|---:|---:|---:|---:|---:|\n"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
     for bytes in STATE_SIZES {
         let cell = state_cell(ASYNC_TASKS, bytes);
         let round = |i: usize| with_state_size!(bytes, N => sweep_round::<N>(&rt, i == 1));
         round(0); // warm-up
         round(1);
-        let samples = interleave_balanced(REPS, NAMES.len(), |i, out| {
+        let samples = interleave_balanced(reps, NAMES.len(), |i, out| {
             out.push(round(i).as_nanos() as f64);
         });
         let sizes = with_state_size!(bytes, N => sweep_sizes::<N>());
@@ -289,8 +288,8 @@ fn sweep(title: &str, threads: usize, sink: &mut Sink) {
         for (name, s) in NAMES.iter().zip(&samples) {
             sink.record("task-group", &cell, threads, name, s);
         }
-        println!(
-            "| {bytes} | {:.0} | {:.0} | {:.2} | {} | {} |",
+        table += &format!(
+            "| {bytes} | {:.0} | {:.0} | {:.2} | {} | {} |\n",
             ns[0],
             ns[1],
             ns[1] / ns[0],
@@ -298,6 +297,7 @@ fn sweep(title: &str, threads: usize, sink: &mut Sink) {
             sizes[1]
         );
     }
+    print!("{table}");
 }
 
 fn thread_cells() -> Vec<(&'static str, Round)> {
@@ -530,7 +530,7 @@ fn main() {
         ),
     ] {
         if opts.selects(title) {
-            sweep(title, threads, &mut sink);
+            sweep(title, threads, opts.reps(16), &mut sink);
         }
     }
 }
