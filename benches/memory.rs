@@ -111,6 +111,13 @@ fn blocking_row<G: Group>(name: &'static str, note: &'static str) -> Row {
     }
 }
 
+/// `size_of_val` of `TaskGroup::track(async { Ok(1) })` (the task is dropped unpolled).
+fn task_group_track_size() -> usize {
+    let group = groupwait::task_group::TaskGroup::<u8, ()>::new();
+    let task = group.track(async { Ok(1) });
+    size_of_val(&task)
+}
+
 fn main() {
     let out = Opts::parse().out;
     let mut rows = Vec::new();
@@ -210,6 +217,10 @@ fn main() {
         (
             "future of tracker.track_future(async {})",
             size_of_val(&tracker.track_future(async {})),
+        ),
+        (
+            "future of TaskGroup::track(async { Ok(1) })",
+            task_group_track_size(),
         ),
         (
             "groupwait::Wait (wait_async)",

@@ -28,11 +28,28 @@
 //!   `scripts/bench.sh` installs under `${XDG_CACHE_HOME:-~/.cache}/groupwait/go-venv`, else
 //!   `go` on the `PATH`; without one the Go rows are left out, with a note.
 //!
+//! * `sweep` (issue 21): the async round of `TaskGroup<usize>` against `JoinSet` with each
+//!   task's future capturing 0, 16, 64, 256 or 1,024 bytes of state (`benches::State`), on both
+//!   runtimes, with the bytes each hands to `spawn` (`size_of_val` of the spawned future): a
+//!   wrapper that held the future twice paid for it in every spawn, more as the state grows.
+//!   Per size, 16 rounds of each (`--reps N`: N), after one warm-up round each, in
+//!   alternating order (`interleave_balanced`).
+//!
 //! Each cell is 15 rounds (after 3 warm-up rounds), rounds of the cells of a shape alternate,
 //! and the median round is reported as ns per task, with the ratio to the shape's reference
 //! (`JoinSet` for async, `thread::scope` for threads). `cargo bench -p benches --bench
 //! task_group`; `scripts/bench.sh` runs it too.
+//!
+//! ```text
+//! cargo bench -p benches --bench task_group                         # every shape
+//! cargo bench -p benches --bench task_group -- sweep                # shapes whose title has "sweep"
+//! cargo bench -p benches --bench task_group -- sweep --out FILE     # also append the sweep's samples
+//! ```
+//!
+//! With `--out`, the sweep's samples are appended to FILE as the other timed benches' are
+//! (section `task-group`, ns per round; sizes in section `task-group-bytes`), for the report.
 
+use benches::{interleave_balanced, state_cell, with_state_size, Opts, Sink, State, STATE_SIZES};
 use groupwait::task_group::TaskGroup;
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -186,6 +203,103 @@ fn async_cells(threads: usize) -> Vec<(&'static str, Round)> {
     ]
 }
 
+/// The task of the sweep: `N` bytes of captured state, returning its index.
+fn job<const N: usize>(i: usize) -> impl std::future::Future<Output = usize> + Send + 'static {
+    let state = State::<N>::new();
+    async move {
+        state.touch();
+        i
+    }
+}
+
+/// The same task for a group, returning `Ok(i)`.
+fn group_job<const N: usize>(
+    i: usize,
+) -> impl std::future::Future<Output = Result<usize, Infallible>> + Send + 'static {
+    let state = State::<N>::new();
+    async move {
+        state.touch();
+        Ok(i)
+    }
+}
+
+/// One sweep round of `JoinSet` (`group` false) or `TaskGroup<usize>` (`group` true) for
+/// `N` bytes of state.
+fn sweep_round<const N: usize>(rt: &tokio::runtime::Runtime, group: bool) -> Duration {
+    if group {
+        in_task(rt, || async {
+            let group = TaskGroup::<usize, Infallible>::new();
+            for i in 0..ASYNC_TASKS {
+                tokio::spawn(group.track(group_job::<N>(i)));
+            }
+            black_box(group.wait_async().await.unwrap());
+        })
+    } else {
+        in_task(rt, || async {
+            let mut set = JoinSet::new();
+            for i in 0..ASYNC_TASKS {
+                set.spawn(job::<N>(i));
+            }
+            while let Some(v) = set.join_next().await {
+                black_box(v.unwrap());
+            }
+        })
+    }
+}
+
+/// The bytes `JoinSet` and `TaskGroup::track` hand to `spawn` per task, for `N` bytes of state.
+fn sweep_sizes<const N: usize>() -> [usize; 2] {
+    let group = TaskGroup::<usize, Infallible>::new();
+    let task = group.track(group_job::<N>(0));
+    let sizes = [size_of_val(&job::<N>(0)), size_of_val(&task)];
+    drop(task); // recorded as cancelled; the group is dropped unwaited
+    sizes
+}
+
+/// The sweep on one runtime: per size of state, `JoinSet` and `TaskGroup<usize>` rounds in
+/// alternating order; prints ns per task, the ratio, and the bytes per spawned future.
+fn sweep(title: &str, threads: usize, reps: usize, sink: &mut Sink) {
+    const NAMES: [&str; 2] = ["JoinSet", "TaskGroup<usize>"];
+    let rt = runtime(threads);
+    let mut table = format!(
+        "\n{title} ({ASYNC_TASKS} tasks per round, median of {reps} rounds)\n\
+         | state (bytes) | JoinSet ns per task | TaskGroup ns per task | TaskGroup/JoinSet | \
+         bytes per spawned future: JoinSet | TaskGroup |\n\
+         |---:|---:|---:|---:|---:|---:|\n"
+    );
+    for bytes in STATE_SIZES {
+        let cell = state_cell(ASYNC_TASKS, bytes);
+        let round = |i: usize| with_state_size!(bytes, N => sweep_round::<N>(&rt, i == 1));
+        round(0); // warm-up
+        round(1);
+        let samples = interleave_balanced(reps, NAMES.len(), |i, out| {
+            out.push(round(i).as_nanos() as f64);
+        });
+        let sizes = with_state_size!(bytes, N => sweep_sizes::<N>());
+        if threads == 1 {
+            for (name, size) in NAMES.iter().zip(sizes) {
+                sink.record_bytes("task-group-bytes", &cell, name, size);
+            }
+        }
+        let ns: Vec<f64> = samples
+            .iter()
+            .map(|s| benches::median(s) / ASYNC_TASKS as f64)
+            .collect();
+        for (name, s) in NAMES.iter().zip(&samples) {
+            sink.record("task-group", &cell, threads, name, s);
+        }
+        table += &format!(
+            "| {bytes} | {:.0} | {:.0} | {:.2} | {} | {} |\n",
+            ns[0],
+            ns[1],
+            ns[1] / ns[0],
+            sizes[0],
+            sizes[1]
+        );
+    }
+    print!("{table}");
+}
+
 fn thread_cells() -> Vec<(&'static str, Round)> {
     let scope = || {
         let start = Instant::now();
@@ -337,7 +451,18 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let go = build_go();
+    let opts = Opts::parse();
+    let mut sink = Sink::new(opts.out.clone());
+    let titles = [
+        "async, current-thread runtime",
+        "async, multi-thread runtime (2 workers)",
+        "threads",
+    ];
+    let go = if titles.iter().any(|t| opts.selects(t)) {
+        build_go()
+    } else {
+        Err("no shape with Go rows selected".into())
+    };
     let with_go =
         |mut cells: Vec<(&'static str, Round)>, go_cells: &[(&'static str, &'static str)], cpu| {
             if let Ok((bin, _)) = &go {
@@ -351,44 +476,61 @@ fn main() {
         Ok((_, version)) => println!("Go: {version}"),
         Err(why) => println!("Go: not run ({why})"),
     }
-    shape(
-        "async, current-thread runtime",
-        ASYNC_TASKS,
-        with_go(
-            async_cells(1),
-            &[
-                ("Go errgroup-shaped, GOMAXPROCS=1", "async"),
-                ("Go errgroup-shaped + context, GOMAXPROCS=1", "async_ctx"),
-            ],
-            1,
-        ),
-    );
-    shape(
-        "async, multi-thread runtime (2 workers)",
-        ASYNC_TASKS,
-        with_go(
-            async_cells(2),
-            &[
-                ("Go errgroup-shaped, GOMAXPROCS=2", "async"),
-                ("Go errgroup-shaped + context, GOMAXPROCS=2", "async_ctx"),
-            ],
+    if opts.selects(titles[0]) {
+        shape(
+            titles[0],
+            ASYNC_TASKS,
+            with_go(
+                async_cells(1),
+                &[
+                    ("Go errgroup-shaped, GOMAXPROCS=1", "async"),
+                    ("Go errgroup-shaped + context, GOMAXPROCS=1", "async_ctx"),
+                ],
+                1,
+            ),
+        );
+    }
+    if opts.selects(titles[1]) {
+        shape(
+            titles[1],
+            ASYNC_TASKS,
+            with_go(
+                async_cells(2),
+                &[
+                    ("Go errgroup-shaped, GOMAXPROCS=2", "async"),
+                    ("Go errgroup-shaped + context, GOMAXPROCS=2", "async_ctx"),
+                ],
+                2,
+            ),
+        );
+    }
+    if opts.selects(titles[2]) {
+        shape(
+            titles[2],
+            THREADS,
+            with_go(
+                thread_cells(),
+                &[
+                    ("Go errgroup-shaped, GOMAXPROCS=2", "threads"),
+                    ("Go errgroup-shaped + context, GOMAXPROCS=2", "threads_ctx"),
+                    (
+                        "Go errgroup-shaped, limit 2, GOMAXPROCS=2",
+                        "threads_limit2",
+                    ),
+                ],
+                2,
+            ),
+        );
+    }
+    for (title, threads) in [
+        ("sweep of captured state, current-thread runtime", 1),
+        (
+            "sweep of captured state, multi-thread runtime (2 workers)",
             2,
         ),
-    );
-    shape(
-        "threads",
-        THREADS,
-        with_go(
-            thread_cells(),
-            &[
-                ("Go errgroup-shaped, GOMAXPROCS=2", "threads"),
-                ("Go errgroup-shaped + context, GOMAXPROCS=2", "threads_ctx"),
-                (
-                    "Go errgroup-shaped, limit 2, GOMAXPROCS=2",
-                    "threads_limit2",
-                ),
-            ],
-            2,
-        ),
-    );
+    ] {
+        if opts.selects(title) {
+            sweep(title, threads, opts.reps(16), &mut sink);
+        }
+    }
 }

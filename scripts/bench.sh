@@ -16,7 +16,8 @@
 #   2. `wake` (wake latency), `fanout` (threads), `async_fanout` (tokio tasks), `memory`;
 #      `task_group` (TaskGroup's per-task cost against JoinSet, TaskTracker, thread::scope,
 #      rayon and, with Go, an errgroup-shaped group in benches/go/; its tables go to the
-#      terminal and to target/bench-results/task_group.md, not into BENCHMARKS.md);
+#      terminal and to target/bench-results/task_group.md, not into BENCHMARKS.md, except its
+#      sweep of captured state against JoinSet, which the report shows next to async_fanout's);
 #   3. if valgrind is installed, instruction counts per operation under callgrind (`shapes
 #      --profile`);
 #   4. `report`, which turns target/bench-results/ into BENCHMARKS.md and docs/benchmarks.svg.
@@ -185,7 +186,7 @@ say "memory"
 bench memory --out "$results/memory.tsv"
 
 say "Rust and Go: task_group"
-GO=${go:-} bench task_group | tee "$results/task_group.md" >&2
+GO=${go:-} bench task_group --out "$results/compare.tsv" | tee "$results/task_group.md" >&2
 load_after=$(load)
 
 # --- instruction counts --------------------------------------------------------------------

@@ -14,7 +14,8 @@
 //!
 //! The parts: [`data`] reads the results, [`rows`] picks the comparisons the report leads
 //! with (the same calls on each side first), [`chart`] draws them, [`lead`] and [`markdown`]
-//! write BENCHMARKS.md, [`targets`] judges the project's targets, [`format`] writes numbers.
+//! write BENCHMARKS.md ([`sweep`] its section on the captured-state sweep), [`targets`] judges
+//! the project's targets, [`format`] writes numbers.
 
 mod chart;
 mod data;
@@ -22,6 +23,7 @@ mod format;
 mod lead;
 mod markdown;
 mod rows;
+mod sweep;
 mod targets;
 
 use benches::workspace_path;

@@ -209,9 +209,9 @@ pub fn markdown(d: &Data, sections: &[Section], svg_link: &str) -> String {
          turn. The order of the four changes each round so that each follows each other one \
          equally often: a round frees 10,000 tasks, and the allocator state it leaves moved \
          the next round by up to 10 % either way. A spawned \
-         future's size sets its task's: `track_owned(async {{}})` is 24 bytes and \
-         `TaskTracker`'s 16, so both tasks are 128-byte tokio cells (at 48 bytes, until \
-         2026-11-27, groupwait's was 256, which made it 10-30 % slower here).\n"
+         future's size sets its task's: `track_owned(async {{}})` is 16 bytes (24 until \
+         2026-12-07), as `TaskTracker`'s, so both tasks are 128-byte tokio cells (at 48 \
+         bytes, until 2026-11-27, groupwait's was 256, which made it 10-30 % slower here).\n"
     )
     .unwrap();
     let async_imps = ["groupwait", "TaskTracker", "JoinSet", "JoinHandles"];
@@ -237,6 +237,8 @@ pub fn markdown(d: &Data, sections: &[Section], svg_link: &str) -> String {
         row_with_ratios(w, rt, &cells, &vals);
     }
     writeln!(w).unwrap();
+
+    crate::sweep::section(w, d);
 
     writeln!(w, "## Memory\n").unwrap();
     writeln!(

@@ -105,6 +105,27 @@ pub fn targets(d: &Data) -> Vec<Target> {
         let (gw, tt) = (fanout("groupwait"), fanout("TaskTracker"));
         out.push(Target::at_most(what, gw, "TaskTracker ", tt, 1.0));
     }
+    // Issue 21: with 16 to 1,024 bytes of state per task, track_owned within 1.05x
+    // TaskTracker and TaskGroup no slower than JoinSet (the 0-byte cells: the row above, and
+    // TaskGroup's below).
+    for (t, runtime) in [(1, "current-thread"), (2, "multi-thread, 2 workers")] {
+        for bytes in benches::STATE_SIZES {
+            let cell = benches::state_cell(10_000, bytes);
+            if bytes > 0 {
+                let fanout = |imp| d.median("async", &cell, t, imp);
+                let what =
+                    format!("Async fan-out, {bytes} B of state, {runtime}: ≤ 1.05x TaskTracker");
+                let (gw, tt) = (fanout("groupwait"), fanout("TaskTracker"));
+                out.push(Target::at_most(what, gw, "TaskTracker ", tt, 1.05));
+            }
+            let group = |imp| d.median("task-group", &cell, t, imp);
+            if group("JoinSet").is_some() {
+                let what = format!("TaskGroup, {bytes} B of state, {runtime}: ≤ JoinSet");
+                let (tg, js) = (group("TaskGroup<usize>"), group("JoinSet"));
+                out.push(Target::at_most(what, tg, "JoinSet ", js, 1.0));
+            }
+        }
+    }
     for t in [1, 2] {
         let gw = shape("Uncontended", t, "groupwait");
         let cb = shape("Uncontended", t, "crossbeam");
@@ -197,22 +218,19 @@ pub fn analysis(w: &mut String, d: &Data, ts: &[Target]) {
     if missed("Async fan-out", "") {
         notes.push(
             "**Async fan-out against TaskTracker.** Both sides spawn tasks of the same size (a \
-             128-byte tokio cell), count each with one atomic add and one subtract, and (since \
-             2026-11-28) leave the allocator in the same state: the waiter table's first \
-             storage, which the first `wait_async` used to allocate above 10,000 live task cells \
-             (2.7 more first-level cache misses per task in glibc's frees, under callgrind's \
-             cache simulation), is now inline in the static table. What is left is about 90 \
-             instructions per task under callgrind: the poll of the tracked future under \
-             `catch_unwind`, so that a panic's payload reaches the waiter (TaskTracker carries \
-             no panics), inside the `async` block that pins the future without `unsafe` (37), \
-             the out-of-line drop of its unit (27), and tokio's handling of a 24-byte future \
-             against 16. In time, alternating only groupwait and TaskTracker rounds on one \
-             thread, about 1.02-1.04x (8-round means, tokio 1.54, 2026-11-28). This bench's \
-             ratio also moves with the allocator state the other implementations' rounds leave: \
-             the same build read 0.93-0.94x in 16-round runs and 1.05-1.09x in 48-round ones. \
-             A hand-written future with an `unsafe` pin projection (an experiment: the crate \
-             forbids `unsafe`) saved 40 of the 90 instructions, and no catch at all 27 \
-             (DESIGN.md, \"Async waiters\", on `track`)."
+             128-byte tokio cell for a small future; since 2026-12-07 the tracked future is \
+             the future plus 8 bytes, `TaskTracker`'s too), count each with one atomic add and \
+             one subtract, and (since 2026-11-28) leave the allocator in the same state: the \
+             waiter table's first storage, which the first `wait_async` used to allocate above \
+             10,000 live task cells, is inline in the static table. What groupwait does more: \
+             it polls the tracked future under `catch_unwind`, so that a panic's payload \
+             reaches the waiter (TaskTracker carries no panics), and its unit's drop is an \
+             out-of-line call. Before 2026-12-07 the wrapper was an `async` block holding the \
+             future twice, about 90 instructions per task more than TaskTracker under \
+             callgrind, 37 of them the caught poll inside that block (DESIGN.md, \"Async \
+             waiters\", on `track`). This bench's ratio also moves with the allocator state \
+             the other implementations' rounds leave: one build read 0.93-0.94x in 16-round \
+             runs and 1.05-1.09x in 48-round ones."
                 .to_owned(),
         );
     }

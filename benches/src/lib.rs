@@ -39,6 +39,7 @@ mod groups;
 mod options;
 mod parallel;
 mod sink;
+mod state;
 mod threads;
 mod worker;
 
@@ -47,5 +48,6 @@ pub use groups::{AtomicGroup, Group};
 pub use options::{workspace_path, Opts};
 pub use parallel::{calibrate, local_work, run_parallel, Padded, Runner};
 pub use sink::{fmt_ns, interleave, interleave_balanced, median, quantile, Sink};
+pub use state::{state_cell, State, STATE_SIZES};
 pub use threads::{cores, idle_pause, pin_to_core, set_spin_policy, SpinPolicy};
 pub use worker::PollingWorker;

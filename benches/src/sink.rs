@@ -154,6 +154,17 @@ impl Sink {
     }
 }
 
+impl Sink {
+    /// Records a size in bytes (one row: `section, cell, 0, implementation, bytes`) and prints
+    /// it: what a sweep's task carries, next to its timings.
+    pub fn record_bytes(&mut self, section: &str, cell: &str, imp: &str, bytes: usize) {
+        if let Some(file) = &mut self.file {
+            writeln!(file, "{section}\t{cell}\t0\t{imp}\t{bytes}").expect("write a size");
+        }
+        println!("{section:<7} {cell:<28}     {imp:<16} {bytes:>12} bytes per spawned future");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,6 +161,8 @@ mod state;
 mod sync;
 pub mod task_group;
 #[cfg(test)]
+mod test_futures;
+#[cfg(test)]
 mod test_support;
 mod track;
 mod wait_async;

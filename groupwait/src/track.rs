@@ -3,11 +3,12 @@
 use crate::guard::{ArcGuard, Guard};
 use crate::outcome::TaskKind;
 use crate::wait_group::WaitGroup;
-use std::future::{poll_fn, Future};
+use pin_project_lite::pin_project;
+use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 /// The payload a tracked future's task panics with, once the original payload has been handed
 /// to the group.
@@ -104,51 +105,99 @@ impl Unit for ArcGuard {
     }
 }
 
+pin_project! {
+    /// `fut` counted in the group by `unit` until it completes (or this is dropped).
+    ///
+    /// Hand-written rather than an `async` block, which held `fut` twice (its captured copy
+    /// and the pinned one it polled): this is `fut` and the unit, 8 bytes beside `fut` for
+    /// `track_owned` (the unit's non-null pointer also encodes `Done`). The pin projection is
+    /// `pin-project-lite`'s, so this crate's sources stay free of `unsafe`.
+    #[project = TrackedProj]
+    #[project_replace = TrackedOwn]
+    enum Tracked<U, F> {
+        // `fut` before `unit`: dropped unfinished, the fields drop in this order, so `fut` is
+        // gone before the unit's `done`.
+        Running { #[pin] fut: F, unit: U },
+        Done,
+    }
+}
+
 /// Runs `fut` holding `unit`; a panic of `fut` hands its payload to the group.
-///
-/// Shaped for size, since a spawned future's size sets the size of its runtime's task
-/// allocation (benches/async_fanout.rs). The caught poll hands a panic out as a value, so the
-/// unit is not moved into the poll closure (nor wrapped in an `Option` there): the state is
-/// the unit, `fut`, and one pointer to the pinned `fut`. (`fut` is held twice, the `async`
-/// block's captured copy and the pinned one: only an `unsafe` pin projection would avoid
-/// that.) For `track_owned(async {})` that is 24 bytes, which keeps a tokio task in a 128-byte
-/// cell; at 48 bytes it took 256.
-// Not an `async fn`: its parameters would be moved into locals, held besides the captured
-// copies (an `Arc` unit: 32 bytes instead of 24).
-#[allow(clippy::manual_async_fn)]
-fn tracked<U, F>(unit: U, fut: F) -> impl Future<Output = F::Output>
-where
-    U: Unit,
-    F: Future,
-{
-    async move {
-        let output = {
-            let mut fut = pin!(fut);
-            let caught =
-                poll_fn(
-                    move |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-                        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-                        Ok(Poll::Pending) => Poll::Pending,
-                        Err(payload) => Poll::Ready(Err(payload)),
-                    },
-                )
-                .await;
-            match caught {
-                Ok(output) => Some(output),
-                Err(payload) => {
-                    unit.group().record_panic(payload, TaskKind::Track);
-                    None
-                }
-            }
-            // `fut` is dropped here, before the `done` below: a waiter released by it finds
-            // the future's resources given back.
+fn tracked<U: Unit, F: Future>(unit: U, fut: F) -> Tracked<U, F> {
+    Tracked::Running { fut, unit }
+}
+
+impl<U: Unit, F: Future> Future for Tracked<U, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let TrackedProj::Running { fut, .. } = self.as_mut().project() else {
+            panic!("groupwait: a tracked future polled after it completed");
         };
-        // Given back before any unwinding, so its drop is a plain `done` and a panic of `fut`
-        // is counted once (as a tracked future's, not also as a guard's).
-        drop(unit);
+        let output = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(payload),
+        };
+        // `fut` is dropped here, in place, before the `done` below: a waiter released by that
+        // `done` finds everything `fut` owned given back.
+        let TrackedOwn::Running { unit, .. } = self.project_replace(Tracked::Done) else {
+            unreachable!("matched `Running` above");
+        };
         match output {
-            Some(output) => output,
-            None => resume_unwind(Box::new(TRACKED_PANIC)),
+            Ok(output) => {
+                drop(unit);
+                Poll::Ready(output)
+            }
+            Err(payload) => {
+                unit.group().record_panic(payload, TaskKind::Track);
+                // Given back before unwinding, so its drop is a plain `done` and the panic is
+                // counted once (as a tracked future's, not also as a guard's).
+                drop(unit);
+                resume_unwind(Box::new(TRACKED_PANIC))
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_futures::{holding, Bytes};
+    use crate::WaitGroup;
+    use std::future::Future;
+    use std::mem::size_of_val;
+    use std::sync::Arc;
+
+    /// Asserts the bound for one future (made again for each wrapper: `size_of_val` needs a
+    /// value).
+    fn assert_at_most_16_more<F: Future>(make: impl Fn() -> F) {
+        let wg = Arc::new(WaitGroup::new());
+        let inner = size_of_val(&make());
+        let owned = size_of_val(&wg.track_owned(make()));
+        let borrowed = size_of_val(&wg.track(make()));
+        assert!(
+            owned <= inner + 16 && borrowed <= inner + 16,
+            "a {inner}-byte future: track_owned {owned} bytes, track {borrowed}"
+        );
+    }
+
+    #[test]
+    fn a_tracked_future_holds_its_future_once() {
+        // Held twice (as by the `async` block that was the wrapper), any future of 32 bytes or
+        // more would break the bound.
+        assert_at_most_16_more(|| async {});
+        assert_at_most_16_more(std::future::pending::<()>); // 0 bytes
+        let n = 7_usize;
+        assert_at_most_16_more(|| async move { n });
+        assert_at_most_16_more(|| Bytes([0; 16]));
+        assert_at_most_16_more(|| Bytes([0; 64]));
+        assert_at_most_16_more(|| Bytes([0; 256]));
+        assert_at_most_16_more(|| Bytes([0; 1024]));
+        assert_at_most_16_more(|| Bytes([0; 4096]));
+        assert_at_most_16_more(holding::<16>);
+        assert_at_most_16_more(holding::<64>);
+        assert_at_most_16_more(holding::<256>);
+        assert_at_most_16_more(holding::<1024>);
+        assert_at_most_16_more(holding::<4096>);
     }
 }

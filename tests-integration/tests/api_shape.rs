@@ -15,13 +15,15 @@ fn a_group_is_at_most_sixteen_bytes() {
 }
 
 #[test]
-fn a_tracked_small_future_is_at_most_24_bytes() {
+fn a_tracked_small_future_is_at_most_16_bytes() {
     // A spawned future's size sets its task's: at 24 bytes or less, a tokio task of
     // `track_owned(async {})` is a 128-byte cell, as one of `async {}` alone; 32 bytes take
-    // it to 256 (benches/async_fanout.rs measures what that costs). Not a timing: a layout.
+    // it to 256 (benches/async_fanout.rs measures what that costs). 16 is the future and the
+    // unit, as `TaskTracker::track_future`'s. Not a timing: a layout. (The bound for larger
+    // futures is a unit test next to the wrapper, `src/track.rs`.)
     let wg = std::sync::Arc::new(WaitGroup::new());
-    assert!(std::mem::size_of_val(&wg.track_owned(async {})) <= 24);
-    assert!(std::mem::size_of_val(&wg.track(async {})) <= 24);
+    assert!(std::mem::size_of_val(&wg.track_owned(async {})) <= 16);
+    assert!(std::mem::size_of_val(&wg.track(async {})) <= 16);
 }
 
 #[test]

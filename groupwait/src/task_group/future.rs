@@ -2,38 +2,96 @@
 
 use super::error::{TaskError, TrySpawnError};
 use super::group::{Admit, InTask, Refused, Shared, TaskGroup, Ticket};
+use pin_project_lite::pin_project;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
-/// Polls `fut` for `ticket` (unless the group was cancelled first) and records its outcome.
-/// Dropped before completion, the ticket records `Cancelled` (never polled) or `Abandoned`.
-async fn run<T, E, F>(mut ticket: Ticket<T, E>, fut: F)
+pin_project! {
+    /// The future a task of the group runs in: `fut` and its ticket, each held once.
+    ///
+    /// Hand-written rather than an `async fn`, which held `fut` twice (its argument and the
+    /// pinned copy it polled); the pin projection is `pin-project-lite`'s, so this crate's
+    /// sources stay free of `unsafe`. The ticket is `None` when admission found the group
+    /// cancelled (and recorded `Cancelled`); `Done` once `fut` is dropped (its tag is a spare
+    /// bit pattern of the ticket, so `Done` costs no space).
+    #[project = TaskProj]
+    enum Task<T, E, F> {
+        // `fut` before `ticket`: dropped unfinished, the fields drop in this order, so `fut`
+        // is gone before the ticket records `Cancelled` or `Abandoned` and gives back its
+        // unit of the counter.
+        Running { #[pin] fut: F, ticket: Option<Ticket<T, E>> },
+        Done,
+    }
+}
+
+impl<T, E, F> Task<T, E, F> {
+    /// The task future for an admission (`None`: the group was cancelled).
+    fn new(ticket: Option<Ticket<T, E>>, fut: F) -> Self {
+        Task::Running { fut, ticket }
+    }
+}
+
+impl<T, E, F> Future for Task<T, E, F>
 where
     F: Future<Output = Result<T, E>>,
 {
-    if !ticket.start() {
-        drop(fut);
-        ticket.finish(Err(TaskError::Cancelled));
-        return;
-    }
-    let mut fut = pin!(fut);
-    let ticket_ref = &ticket;
-    let outcome = poll_fn(|cx| {
-        // While polled, this thread runs a task of the group: a wait on the group from
-        // inside `fut` panics (and becomes the task's outcome) instead of never completing.
-        let _in_task = InTask::enter(ticket_ref);
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(Ok(value))) => Poll::Ready(Ok(value)),
-            Ok(Poll::Ready(Err(error))) => Poll::Ready(Err(TaskError::Failed(error))),
-            Err(payload) => Poll::Ready(Err(TaskError::Panicked(payload))),
+    type Output = ();
+
+    /// Polls `fut` (unless the group was cancelled before the first poll); once it is ready or
+    /// has panicked, drops it in place, then records the outcome, so a wait that the outcome
+    /// releases finds everything `fut` owned given back. A panic while polling or dropping
+    /// `fut` is caught and becomes the outcome. Polled again after that, it is ready at once.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let TaskProj::Running { fut, ticket: slot } = self.as_mut().project() else {
+            return Poll::Ready(());
+        };
+        let Some(ticket) = slot.as_mut() else {
+            // Not admitted (the group was cancelled; `Cancelled` is recorded): `fut` never runs.
+            self.set(Task::Done);
+            return Poll::Ready(());
+        };
+        if !ticket.started() && !ticket.start() {
+            // Cancelled before the first poll: `fut` never runs.
+            let ticket = slot.take();
+            self.set(Task::Done);
+            finish(ticket, Err(TaskError::Cancelled));
+            return Poll::Ready(());
         }
-    })
-    .await;
-    ticket.finish(outcome);
+        // While `fut` is polled or dropped, this thread runs a task of the group: a wait on the
+        // group from inside it panics (and becomes the outcome) instead of never completing.
+        let in_task = InTask::enter(ticket);
+        let outcome = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(value))) => Ok(value),
+            Ok(Poll::Ready(Err(error))) => Err(TaskError::Failed(error)),
+            Err(payload) => Err(TaskError::Panicked(payload)),
+        };
+        // The ticket leaves first, so that a panicking destructor of `fut` cannot drop it
+        // (which would record `Abandoned`). Then `fut` is dropped in place, before the outcome
+        // is recorded (below): the `done` that releases a waiter comes after everything `fut`
+        // owned (a socket, a span, a guard) is gone.
+        let ticket = slot.take();
+        let dropped = catch_unwind(AssertUnwindSafe(|| self.set(Task::Done)));
+        drop(in_task);
+        let outcome = match (outcome, dropped) {
+            // A destructor's panic is the task's panic, unless the poll already panicked
+            // (that first payload is kept; the second is dropped).
+            (Ok(_) | Err(TaskError::Failed(_)), Err(payload)) => Err(TaskError::Panicked(payload)),
+            (outcome, _) => outcome,
+        };
+        finish(ticket, outcome);
+        Poll::Ready(())
+    }
+}
+
+/// Finishes `ticket`, if any, with `outcome`.
+fn finish<T, E>(ticket: Option<Ticket<T, E>>, outcome: Result<T, TaskError<E>>) {
+    if let Some(ticket) = ticket {
+        ticket.finish(outcome);
+    }
 }
 
 const CLOSED: &str = "TaskGroup: task added after the group was waited on and all its tasks \
@@ -76,7 +134,7 @@ impl<T, E> TaskGroup<T, E> {
         F: Future<Output = Result<T, E>>,
     {
         match self.shared.admit(Admit::Block) {
-            Ok(ticket) => task(ticket, fut),
+            Ok(ticket) => Task::new(ticket, fut),
             Err(_) => panic!("{CLOSED}"),
         }
     }
@@ -109,7 +167,7 @@ impl<T, E> TaskGroup<T, E> {
         F: Future<Output = Result<T, E>>,
     {
         match self.shared.admit(Admit::Try) {
-            Ok(ticket) => Ok(task(ticket, fut)),
+            Ok(ticket) => Ok(Task::new(ticket, fut)),
             Err(Refused::Full) => Err(TrySpawnError::Full(fut)),
             Err(Refused::Closed) => Err(TrySpawnError::Closed(fut)),
         }
@@ -164,22 +222,10 @@ impl<T, E> TaskGroup<T, E> {
             };
             let how = acquired.map_or(Admit::Block, Admit::Acquired);
             match shared.admit(how) {
-                Ok(ticket) => task(ticket, fut),
+                Ok(ticket) => Task::new(ticket, fut),
                 Err(_) => panic!("{CLOSED}"),
             }
         }
-    }
-}
-
-/// The task future for an admission: runs `fut`, or records `Cancelled` at its first poll
-/// when admission found the group cancelled (`None`).
-async fn task<T, E, F>(ticket: Option<Ticket<T, E>>, fut: F)
-where
-    F: Future<Output = Result<T, E>>,
-{
-    match ticket {
-        Some(ticket) => run(ticket, fut).await,
-        None => drop(fut),
     }
 }
 
@@ -194,5 +240,47 @@ impl<T, E> Drop for Registration<'_, T, E> {
         if let Some(limit) = &self.shared.limit {
             limit.unregister(self.key.take());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaskGroup;
+    use crate::test_futures::{holding, Bytes};
+    use std::future::Future;
+    use std::mem::size_of_val;
+
+    /// Asserts the bound for one future (made again for each wrapper: `size_of_val` needs a
+    /// value).
+    fn assert_at_most_32_more<F: Future<Output = Result<u8, ()>>>(make: impl Fn() -> F) {
+        let group = TaskGroup::<u8, ()>::new();
+        let inner = size_of_val(&make());
+        let task = group.track(make());
+        let outer = size_of_val(&task);
+        drop(task); // recorded as `Cancelled`
+        assert!(
+            outer <= inner + 32,
+            "a {inner}-byte future: TaskGroup::track {outer} bytes"
+        );
+    }
+
+    #[test]
+    fn a_task_future_holds_its_future_once() {
+        // Held twice (as by the `async fn` that was the wrapper), any future of 32 bytes or
+        // more would break the bound.
+        assert_at_most_32_more(|| async { Ok(1) });
+        assert_at_most_32_more(std::future::pending::<Result<u8, ()>>); // 0 bytes
+        let n = 7_u8;
+        assert_at_most_32_more(|| async move { Ok(n) });
+        assert_at_most_32_more(|| Bytes([0; 16]));
+        assert_at_most_32_more(|| Bytes([0; 64]));
+        assert_at_most_32_more(|| Bytes([0; 256]));
+        assert_at_most_32_more(|| Bytes([0; 1024]));
+        assert_at_most_32_more(|| Bytes([0; 4096]));
+        assert_at_most_32_more(holding::<16>);
+        assert_at_most_32_more(holding::<64>);
+        assert_at_most_32_more(holding::<256>);
+        assert_at_most_32_more(holding::<1024>);
+        assert_at_most_32_more(holding::<4096>);
     }
 }

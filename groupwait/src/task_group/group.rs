@@ -831,6 +831,11 @@ impl<T, E> Ticket<T, E> {
         true
     }
 
+    /// Whether [`start`](Self::start) has marked the task started.
+    pub(crate) fn started(&self) -> bool {
+        self.started
+    }
+
     /// Records the outcome, cancels the group if it is the first error, gives the slot and
     /// the counter unit back.
     pub(crate) fn finish(mut self, outcome: Result<T, TaskError<E>>) {
