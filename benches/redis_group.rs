@@ -304,6 +304,78 @@ async fn xread_latency(url: &str, rounds: usize) -> Vec<Duration> {
     v
 }
 
+/// Microseconds per call that the server itself charges (`INFO commandstats`) to `cmd`.
+async fn server_usec_per_call(admin: &mut MultiplexedConnection, cmd: &str) -> f64 {
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(admin)
+        .await
+        .unwrap();
+    let prefix = format!("cmdstat_{cmd}:");
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|rest| {
+            rest.split(',')
+                .find_map(|kv| kv.strip_prefix("usec_per_call="))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// The server's own time per call, each call sent after 5 ms idle (as the timed `done`s are):
+/// a bare `XADD` (the one of the stream wake below), then a member's `done` (the fast script,
+/// neither the round's first nor its last). The statistics are reset before each, so neither
+/// counts the other's commands (a script's `redis.call`s are counted as commands too).
+async fn server_time_from_idle(url: &str, rounds: usize) -> (f64, f64) {
+    let mut admin = conn(url).await;
+    let mut worker = conn(url).await;
+    let reset = |admin: &mut MultiplexedConnection| {
+        let mut admin = admin.clone();
+        async move {
+            let _: () = redis::cmd("CONFIG")
+                .arg("RESETSTAT")
+                .query_async(&mut admin)
+                .await
+                .unwrap();
+        }
+    };
+    reset(&mut admin).await;
+    for _ in 0..rounds {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let _: String = redis::cmd("XADD")
+            .arg("bench:server-time")
+            .arg("*")
+            .arg("n")
+            .arg("2")
+            .query_async(&mut worker)
+            .await
+            .unwrap();
+    }
+    let xadd = server_usec_per_call(&mut admin, "xadd").await;
+    let group = Group::open_with(url, "server-time", options())
+        .await
+        .unwrap();
+    let mut members = Vec::with_capacity(rounds + 1);
+    for _ in 0..=rounds {
+        members.push(group.join_adding().await.unwrap());
+    }
+    let last = members.pop().unwrap();
+    reset(&mut admin).await;
+    for m in members {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        m.done().await.unwrap();
+    }
+    let done = server_usec_per_call(&mut admin, "evalsha").await;
+    last.done().await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg("bench:server-time")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    (xadd, done)
+}
+
 /// Last-`done`-to-wake latency of groupwait-redis: two members, the first done before the
 /// waiter blocks, the second timed. Also returns when the timed `done`'s own reply arrived.
 async fn gw_latency(url: &str, rounds: usize) -> (Vec<Duration>, Vec<Duration>) {
@@ -468,6 +540,14 @@ fn main() {
             poll_lat.extend(poll_latency(&url, rounds).await);
             latch_lat.extend(redisson_latency(&url, rounds).await);
         }
+        // Resets the server's statistics: after the passes, so the totals printed below
+        // are of this last measure only.
+        let (mut xadd_server, mut done_server) = (Vec::new(), Vec::new());
+        for _ in 0..PASSES {
+            let (x, d) = server_time_from_idle(&url, rounds).await;
+            xadd_server.push(x);
+            done_server.push(d);
+        }
         let rtt_median = median(&mut rtt);
         let [gw_one, gw_16, incr_one, incr_16, latch_one, latch_16] = tp.map(|mut rates| {
             rates.sort_by(f64::total_cmp);
@@ -515,7 +595,22 @@ fn main() {
             us(p90(&mut poll_lat)),
             us(p90(&mut latch_lat))
         );
-        // Server-side cost per call, from the server's own accounting.
+        let med = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (xadd_us, done_us) = (med(&mut xadd_server), med(&mut done_server));
+        println!(
+            "server time per call from 5 ms idle (INFO commandstats, median of {PASSES} slices): \
+             bare XADD {xadd_us:.1} µs, a member's done {done_us:.1} µs = {:.2}x (target: <= 4)",
+            done_us / xadd_us
+        );
+        let wake_ratio = median(&mut gw_lat).as_secs_f64() / median(&mut xread_lat).as_secs_f64();
+        println!(
+            "last done -> waiter wake = {wake_ratio:.2}x the bare XADD -> XREAD BLOCK wake \
+             (target: <= 1.15)"
+        );
+        // Server-side cost per call, from the server's own accounting (the last measure's).
         let mut admin = conn(&url).await;
         let stats: String = redis::cmd("INFO")
             .arg("commandstats")
