@@ -186,7 +186,10 @@ pub(crate) struct Registration {
     tickets: Option<Arc<Tickets>>,
     /// The ticket's number while the slot is this waiter's.
     seq: u64,
-    /// The addresses of the stored waker's data and vtable: what `Waker::will_wake` compares.
+    /// The addresses of the stored clone's data and vtable: what `Waker::will_wake` compares.
+    /// The clone's, not those of the waker it was cloned from (a per-poll waker may be freed
+    /// after the poll, and its address come back as another task's waker; a clone may have
+    /// another data pointer than its original): see [`stores`](Self::stores).
     waker: (usize, usize),
 }
 
@@ -213,7 +216,18 @@ impl Registration {
         self.ticket(key).load(Ordering::Acquire) != self.seq
     }
 
-    /// Whether `waker` is (`will_wake`-equal to) the one stored for this waiter.
+    /// Whether `waker` is (`will_wake`-equal to) the one stored for this waiter. Call it only
+    /// after [`released`](Self::released) returned `false`.
+    ///
+    /// It compares with the stored clone's identity, without the lock (`will_wake` on the
+    /// stored clone itself would need the bucket lock; it reads the same two addresses and runs
+    /// no user code). That identity cannot be reused by another waker while it matters: the
+    /// clone lives until a release or a re-poll of this same future takes it out, and a release
+    /// bumps the ticket before it drops or wakes it. For `waker` to sit at a freed clone's
+    /// address, it must have been made after that free, hence after the bump, and the caller's
+    /// `released` load (made while `waker` exists) would have seen the bump. Comparing with the
+    /// waker of the previous poll instead (issue 20, item 1) is fooled when that waker was freed
+    /// after the poll and its address handed to another task's waker.
     pub(crate) fn stores(&self, waker: &Waker) -> bool {
         identity(waker) == self.waker
     }
@@ -380,6 +394,8 @@ pub(crate) fn register_waker<E>(
     waker: &Waker,
 ) -> Result<Option<Registration>, E> {
     let stored = waker.clone();
+    // The clone's identity, not `waker`'s: see `Registration::stores`.
+    let stored_identity = identity(&stored);
     let bucket = bucket(key);
     let registered = {
         let mut waiting = lock(&bucket.waiting);
@@ -391,7 +407,7 @@ pub(crate) fn register_waker<E>(
             Ok(true) => Ok(Some(waiting.insert(
                 key,
                 stored,
-                identity(waker),
+                stored_identity,
                 &bucket.inline_tickets,
             ))),
             Ok(false) => Ok(None),
@@ -408,6 +424,8 @@ pub(crate) fn register_waker<E>(
 /// The new waker is cloned before the lock is taken, and the old one dropped after it.
 pub(crate) fn replace_waker(key: usize, registration: &mut Registration, waker: &Waker) -> bool {
     let new = waker.clone();
+    // The clone's identity, not `waker`'s: see `Registration::stores`.
+    let new_identity = identity(&new);
     let old = {
         let mut waiting = lock(&bucket(key).waiting);
         // Under the lock, `live` is exact: a release that counted this waiter has unlinked it
@@ -424,7 +442,7 @@ pub(crate) fn replace_waker(key: usize, registration: &mut Registration, waker: 
     match old {
         Some(old) => {
             drop(old);
-            registration.waker = identity(waker);
+            registration.waker = new_identity;
             true
         }
         None => false,
