@@ -55,7 +55,8 @@
 //! its last waker). They all run outside the bucket lock: a waker is cloned before the lock is
 //! taken, and every waker taken out of the table (replaced, cancelled, released) is dropped or
 //! woken after it is released. A `wake` that panics does not stop the release: every other
-//! waker of it is still woken, then the first panic continues.
+//! waker of it is still woken, then the first panic continues, unless the thread is already
+//! unwinding (a guard dropped by a panic), where continuing it would abort the process.
 //!
 //! # Memory
 //!
@@ -79,11 +80,11 @@
 mod lists;
 mod slab;
 
+use crate::first_panic::FirstPanic;
 use crate::sync::{lock, AtomicU64, Condvar, Mutex, Ordering};
 use lists::Lists;
 use slab::Slab;
 use std::hash::{BuildHasher, Hasher};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -477,7 +478,7 @@ pub(crate) fn cancel_waker(key: usize, registration: Registration, withdraw: imp
 ///
 /// Makes no wake-up system call when no thread sleeps in the bucket. Touches no other key's
 /// entries. If a `wake` panics, the remaining wakers are still woken, then the first panic is
-/// resumed.
+/// resumed (unless the thread is already unwinding: then it is dropped).
 pub(crate) fn release(key: usize, release: impl FnOnce() -> bool) {
     let bucket = bucket(key);
     let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
@@ -497,29 +498,22 @@ pub(crate) fn release(key: usize, release: impl FnOnce() -> bool) {
         next = waiting.unlink_list(key);
         waiting.take_batch(&mut next, &mut batch);
     }
-    let mut panic = wake(&mut batch, None);
+    let mut panic = FirstPanic::new();
+    wake(&mut batch, &mut panic);
     while next != NIL {
         lock(&bucket.waiting).take_batch(&mut next, &mut batch);
-        panic = wake(&mut batch, panic);
+        wake(&mut batch, &mut panic);
     }
-    if let Some(payload) = panic {
-        resume_unwind(payload);
-    }
+    // Not while unwinding (a guard dropped by a panic): that would abort (issue 20, item 6).
+    panic.resume();
 }
 
-/// Wakes the wakers in `batch` (taking them out), each under `catch_unwind`; returns the first
-/// panic (`first`, or the first of this batch).
-fn wake(
-    batch: &mut [Option<Waker>; WAKE_BATCH],
-    mut first: Option<Box<dyn std::any::Any + Send>>,
-) -> Option<Box<dyn std::any::Any + Send>> {
+/// Wakes the wakers in `batch` (taking them out), each under `catch_unwind`; the first panic
+/// is kept in `panic` (later ones are dropped: their panics already ran the panic hook).
+fn wake(batch: &mut [Option<Waker>; WAKE_BATCH], panic: &mut FirstPanic) {
     for waker in batch.iter_mut().filter_map(Option::take) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-            // Later payloads are dropped: their panics already ran the panic hook.
-            first.get_or_insert(payload);
-        }
+        panic.run(|| waker.wake());
     }
-    first
 }
 
 impl Waiting {

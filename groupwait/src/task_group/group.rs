@@ -3,6 +3,7 @@
 use super::cancel::{CancelToken, Cause};
 use super::error::{payload_message, TaskError};
 use super::limit::{Acquired, Limit};
+use crate::first_panic::FirstPanic;
 use crate::sync::{lock, Mutex};
 use crate::WaitGroup;
 use std::convert::Infallible;
@@ -676,10 +677,16 @@ impl<T, E> Drop for TaskGroup<T, E> {
             state.closed = true;
             state.running
         };
+        let mut panic = FirstPanic::new();
         if running > 0 {
-            self.shared.token.cancel_with(Cause::GroupDropped);
+            self.shared
+                .token
+                .cancel_collecting(Cause::GroupDropped, &mut panic);
         }
         self.shared.token.retire();
+        // After the retirement (the deadline timer stops); not if the group is dropped by a
+        // panic (issue 20, item 6).
+        panic.resume();
     }
 }
 
@@ -791,9 +798,16 @@ impl<T, E> Shared<T, E> {
         state.closed && state.running == 0
     }
 
+    /// Gives the slot back (a waker's panic continues after every waiter was woken).
     fn release_slot(&self) {
+        let mut panic = FirstPanic::new();
+        self.release_slot_collecting(&mut panic);
+        panic.resume();
+    }
+
+    fn release_slot_collecting(&self, panic: &mut FirstPanic) {
         if let Some(limit) = &self.limit {
-            limit.release();
+            limit.release(panic);
         }
     }
 }
@@ -860,18 +874,27 @@ impl<T, E> Ticket<T, E> {
             state.running -= 1;
             first
         };
+        // Every step runs whatever a waker does (issue 20, item 5): a panicking `wake` in the
+        // cancellation or the slot's release is kept until the `done` has run, then continues
+        // (not while unwinding: a ticket dropped by a panic, item 6).
+        let mut panic = FirstPanic::new();
         // Cancel before the `done`: a waiter released by it sees the group cancelled.
         if first && shared.cancel_on_error {
             shared
                 .token
-                .cancel_with(cause.expect("an error has a cause"));
+                .cancel_collecting(cause.expect("an error has a cause"), &mut panic);
         }
         if self.slot {
-            shared.release_slot();
+            shared.release_slot_collecting(&mut panic);
         }
         // Release: `WaitGroup::done` publishes the outcome written above to the waiter whose
         // `wait` it releases, which then takes it under the state lock.
-        shared.wg.done();
+        if panic.panicked() {
+            panic.run(|| shared.wg.done());
+            panic.resume();
+        } else {
+            shared.wg.done();
+        }
     }
 }
 

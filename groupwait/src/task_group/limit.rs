@@ -1,6 +1,7 @@
 //! `Limit`: the counting semaphore behind a group's concurrency limit. Cancellation wakes
 //! every caller blocked on a slot (the deadlock of conc #88 cannot happen).
 
+use crate::first_panic::FirstPanic;
 use crate::sync::{lock, Condvar, Mutex};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -136,8 +137,9 @@ impl Limit {
         }
     }
 
-    /// Gives a slot back and wakes the callers waiting for one.
-    pub(crate) fn release(&self) {
+    /// Gives a slot back and wakes the callers waiting for one. A panicking `wake` is kept in
+    /// `panic` after every other waker was woken (issue 20, item 5).
+    pub(crate) fn release(&self, panic: &mut FirstPanic) {
         let wakers = {
             let mut state = lock(&self.state);
             debug_assert!(state.used > 0);
@@ -148,12 +150,13 @@ impl Limit {
         // first, the slot is in use and will be released again.
         self.cond.notify_one();
         for waker in wakers.into_values() {
-            waker.wake(); // outside the lock: user code
+            panic.run(|| waker.wake()); // outside the lock: user code
         }
     }
 
-    /// The group was cancelled: wake every waiter, hand out no more slots.
-    pub(crate) fn cancel(&self) {
+    /// The group was cancelled: wake every waiter, hand out no more slots. A panicking `wake`
+    /// is kept in `panic` after every other waker was woken.
+    pub(crate) fn cancel(&self, panic: &mut FirstPanic) {
         let wakers = {
             let mut state = lock(&self.state);
             state.cancelled = true;
@@ -161,7 +164,7 @@ impl Limit {
         };
         self.cond.notify_all();
         for waker in wakers.into_values() {
-            waker.wake(); // outside the lock: user code
+            panic.run(|| waker.wake()); // outside the lock: user code
         }
     }
 }
