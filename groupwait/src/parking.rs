@@ -81,9 +81,11 @@ mod lists;
 mod slab;
 
 use crate::first_panic::FirstPanic;
+use crate::panic_slot::SharedReport;
 use crate::sync::{lock, AtomicU64, Condvar, Mutex, Ordering};
 use lists::Lists;
 use slab::Slab;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::task::Waker;
@@ -149,6 +151,11 @@ struct Waiting {
     used: usize,
     /// The live list of each group with pending async waiters, by key.
     lists: Lists<List, AddressHash, INLINE>,
+    /// The panic reports left by releases for their released async waiters, by registration
+    /// (slot, ticket number), until each waiter takes its own or drops its registration: a
+    /// released future learns its own round's outcome however late it is polled (issue 20,
+    /// item 7). Only rounds that ended with a panic report leave any.
+    late: HashMap<(u32, u64), SharedReport, AddressHash>,
     /// The id of the next list made (never reused).
     next_list: u64,
 }
@@ -283,6 +290,7 @@ macro_rules! empty_bucket {
                 free: NIL,
                 used: 0,
                 lists: Lists::new([const { (0, PLACEHOLDER_LIST) }; INLINE], AddressHash),
+                late: HashMap::with_hasher(AddressHash),
                 next_list: FREE + 1,
             }),
             wakeup: Condvar::new(),
@@ -471,6 +479,12 @@ pub(crate) fn cancel_waker(key: usize, registration: Registration, withdraw: imp
     drop(removed);
 }
 
+/// Takes the panic report that the release of `registration` (released) left for it, if its
+/// round ended with one. The reference is returned after the lock is released.
+pub(crate) fn take_late_report(key: usize, registration: &Registration) -> Option<SharedReport> {
+    lock(&bucket(key).waiting).take_late(registration)
+}
+
 /// Releases the waiters of `key`: under the bucket lock, `release()` makes the waiters'
 /// condition false (the group's releasing compare-exchange; `false`: nothing to release, and
 /// nothing is woken); then every thread sleeping in the bucket is notified, and every task
@@ -480,14 +494,24 @@ pub(crate) fn cancel_waker(key: usize, registration: Registration, withdraw: imp
 /// entries. If a `wake` panics, the remaining wakers are still woken, then the first panic is
 /// resumed (unless the thread is already unwinding: then it is dropped).
 pub(crate) fn release(key: usize, release: impl FnOnce() -> bool) {
+    release_with_report(key, || release().then_some(None));
+}
+
+/// [`release`], where `release()` returns `None` (nothing released) or `Some(report)`: the
+/// round's panic report, if it had one, of which each released task gets a reference, kept in
+/// the bucket until it takes it ([`take_late_report`]) or drops its registration.
+pub(crate) fn release_with_report(
+    key: usize,
+    release: impl FnOnce() -> Option<Option<SharedReport>>,
+) {
     let bucket = bucket(key);
     let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
     let mut next;
-    {
+    let report = {
         let mut waiting = lock(&bucket.waiting);
-        if !release() {
+        let Some(report) = release() else {
             return;
-        }
+        };
         if waiting.sleepers > 0 {
             bucket.wakeup.notify_all();
             #[cfg(test)]
@@ -496,14 +520,17 @@ pub(crate) fn release(key: usize, release: impl FnOnce() -> bool) {
         // From here the group's entries are off its live list: each of its waiters counts as
         // released, and only this call frees their slots.
         next = waiting.unlink_list(key);
-        waiting.take_batch(&mut next, &mut batch);
-    }
+        waiting.take_batch(&mut next, &mut batch, report.as_ref());
+        report
+    };
     let mut panic = FirstPanic::new();
     wake(&mut batch, &mut panic);
     while next != NIL {
-        lock(&bucket.waiting).take_batch(&mut next, &mut batch);
+        lock(&bucket.waiting).take_batch(&mut next, &mut batch, report.as_ref());
         wake(&mut batch, &mut panic);
     }
+    // Our reference, dropped outside the lock (the report holds a payload: user code).
+    drop(report);
     // Not while unwinding (a guard dropped by a panic): that would abort (issue 20, item 6).
     panic.resume();
 }
@@ -622,8 +649,14 @@ impl Waiting {
     }
 
     /// Frees up to `WAKE_BATCH` slots of an unlinked list from `next` on, moving their wakers
-    /// into `batch`; advances `next`.
-    fn take_batch(&mut self, next: &mut u32, batch: &mut [Option<Waker>; WAKE_BATCH]) {
+    /// into `batch`, and leaves each of their waiters a reference to `report` if there is one;
+    /// advances `next`.
+    fn take_batch(
+        &mut self,
+        next: &mut u32,
+        batch: &mut [Option<Waker>; WAKE_BATCH],
+        report: Option<&SharedReport>,
+    ) {
         for entry in batch.iter_mut() {
             if *next == NIL {
                 return;
@@ -632,8 +665,28 @@ impl Waiting {
             let slot = &mut self.slots[index as usize];
             *next = slot.next;
             *entry = slot.waker.take();
+            if let Some(report) = report {
+                // Keyed by the registration: the slot and its ticket's number, which the free
+                // below moves on (a number is never used twice for a slot).
+                // Relaxed: the number changes only under this lock.
+                let seq = self.ticket(index).load(Ordering::Relaxed);
+                self.late.insert((index, seq), Arc::clone(report));
+            }
             self.free_slot(index);
         }
+    }
+
+    /// Takes the report left for `registration` (released) by its release, if any.
+    fn take_late(&mut self, registration: &Registration) -> Option<SharedReport> {
+        if self.late.is_empty() {
+            return None;
+        }
+        let report = self.late.remove(&(registration.index(), registration.seq));
+        let (len, capacity) = (self.late.len(), self.late.capacity());
+        if capacity > 4 * KEEP_SLOTS && len * 4 < capacity {
+            self.late.shrink_to(len * 2);
+        }
+        report
     }
 
     /// Slot `index`'s ticket (the slot exists).
@@ -755,6 +808,13 @@ pub(crate) fn serialize_sleeping_tests() -> crate::sync::MutexGuard<'static, ()>
 #[cfg(test)]
 pub(crate) fn sleepers(key: usize) -> usize {
     lock(&bucket(key).waiting).sleepers
+}
+
+/// The reports left in `key`'s bucket for released tasks: for tests that check none is kept
+/// once its task polled or dropped its future.
+#[cfg(test)]
+pub(crate) fn late_reports(key: usize) -> usize {
+    lock(&bucket(key).waiting).late.len()
 }
 
 /// The number of task wakers stored for `key`: for tests that check nothing is left behind.
