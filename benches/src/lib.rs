@@ -9,6 +9,7 @@
 //! | `async_fanout` | one round of 10,000 tokio tasks counted in a group, then one await |
 //! | `memory` | `size_of` and heap per group and per use |
 //! | `handoff` | divan micro-benchmarks of the hand-off (what the spin bound is chosen by) |
+//! | `limit_queue` | 8,000 tokio tasks in line at a task group's limit of 2, against tokio's `Semaphore` |
 //! | `report` | turns the samples of one `scripts/bench.sh` run into `BENCHMARKS.md` and the chart |
 //!
 //! The implementations compared: `groupwait`, `crossbeam` (crossbeam-utils `sync::WaitGroup`),

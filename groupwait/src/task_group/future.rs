@@ -14,6 +14,8 @@ async fn run<T, E, F>(mut ticket: Ticket<T, E>, fut: F)
 where
     F: Future<Output = Result<T, E>>,
 {
+    // A task queued by one of the group's own tasks takes its turn for a slot here.
+    poll_fn(|cx| ticket.poll_slot(cx)).await;
     if !ticket.start() {
         drop(fut);
         ticket.finish(Err(TaskError::Cancelled));
@@ -47,7 +49,9 @@ impl<T, E> TaskGroup<T, E> {
     /// executor sees a normal completion.
     ///
     /// At the limit this blocks the calling thread for a slot: from async code use
-    /// [`track_async`](Self::track_async) or [`try_track`](Self::try_track).
+    /// [`track_async`](Self::track_async) or [`try_track`](Self::try_track). Called from one
+    /// of the group's own tasks it does not block: the task is queued, and the returned future
+    /// waits for a slot when first polled.
     /// If the group is cancelled before the returned future is first polled, `fut` is not
     /// polled and the outcome is [`TaskError::Cancelled`]; dropping the returned future after
     /// that records [`TaskError::Abandoned`] (which cancels the group).
@@ -116,7 +120,9 @@ impl<T, E> TaskGroup<T, E> {
     }
 
     /// Like [`track`](Self::track), but at the limit waits asynchronously for a slot (or for
-    /// the group's cancellation, which wakes every such waiter).
+    /// the group's cancellation, which wakes every such waiter), in line with the other
+    /// callers. From one of the group's own tasks it completes at once: the task is queued,
+    /// and the returned future waits for a slot when first polled.
     ///
     /// # Cancel safety
     ///
@@ -152,6 +158,9 @@ impl<T, E> TaskGroup<T, E> {
         let shared = Arc::clone(&self.shared);
         async move {
             let acquired = match &shared.limit {
+                // From inside one of the group's own tasks: admitted at once, queued for a slot
+                // (`Shared::admit`), never waiting for a slot that only its own end may free.
+                Some(_) if shared.in_own_task() => None,
                 None => None,
                 Some(limit) => {
                     // Unregisters the waker if this future is dropped while pending.

@@ -733,37 +733,71 @@ pub(crate) enum Refused {
 pub(crate) struct Ticket<T, E> {
     shared: Arc<Shared<T, E>>,
     index: usize,
-    slot: bool,
+    slot: Slot,
     started: bool,
     finished: bool,
+}
+
+/// A ticket's limit slot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// No slot: the group has no limit, or the task never got one (cancelled).
+    None,
+    /// A slot, given back when the outcome is recorded.
+    Held,
+    /// Admitted without a slot, from inside one of the group's own tasks at the limit: the
+    /// task takes its turn for a slot before it starts (issue 20, item 3). The key is its
+    /// place in the async line, once it has one.
+    Queued(Option<u64>),
 }
 
 impl<T, E> Shared<T, E> {
     /// Admits a task: a limit slot (unless cancelled), an index, a unit of the counter.
     /// `Ok(None)`: the group is cancelled; the task was recorded as `Cancelled` and must not
     /// run.
+    ///
+    /// Called from inside one of the group's own tasks at the limit, a blocking admission does
+    /// not wait: that slot may be freed only by the caller's own end (a directory walker at a
+    /// limit of one, two tasks at two each adding a child). The task is admitted at once,
+    /// queued: it takes its turn for a slot when it is run ([`Ticket::acquire_slot`],
+    /// [`Ticket::poll_slot`]).
     pub(crate) fn admit(self: &Arc<Self>, how: Admit) -> Result<Option<Ticket<T, E>>, Refused> {
-        let acquired = if self.token.is_cancelled() {
-            Acquired::Cancelled
+        let (acquired, mut slot) = if self.token.is_cancelled() {
+            if let (Some(_), Admit::Acquired(Acquired::Slot)) = (&self.limit, &how) {
+                // Handed a slot just before the cancellation: give it back.
+                self.release_slot();
+            }
+            (Acquired::Cancelled, Slot::None)
         } else {
             match (&self.limit, how) {
-                (None, _) => Acquired::Slot,
-                (Some(_), Admit::Acquired(acquired)) => acquired,
+                (None, _) => (Acquired::Slot, Slot::None),
+                (Some(_), Admit::Acquired(acquired)) => (acquired, Slot::Held),
                 (Some(limit), Admit::Block) => {
                     // Refuse a closed, finished group before blocking on its limit.
                     if self.finished() {
                         return Err(Refused::Closed);
                     }
-                    limit.acquire()
+                    if self.in_own_task() {
+                        match limit.try_acquire() {
+                            Some(acquired) => (acquired, Slot::Held),
+                            None => (Acquired::Slot, Slot::Queued(None)),
+                        }
+                    } else {
+                        (limit.acquire(), Slot::Held)
+                    }
                 }
-                (Some(limit), Admit::Try) => limit.try_acquire().ok_or(Refused::Full)?,
+                (Some(limit), Admit::Try) => {
+                    (limit.try_acquire().ok_or(Refused::Full)?, Slot::Held)
+                }
             }
         };
-        let slot = self.limit.is_some() && acquired == Acquired::Slot;
+        if acquired == Acquired::Cancelled {
+            slot = Slot::None;
+        }
         let mut state = lock(&self.state);
         if state.closed && state.running == 0 {
             drop(state);
-            if slot {
+            if slot == Slot::Held {
                 self.release_slot();
             }
             return Err(Refused::Closed);
@@ -776,7 +810,7 @@ impl<T, E> Shared<T, E> {
         // `running > 0` or no wait has begun (no waiter registered): see `State::running`.
         if let Err(error) = self.wg.try_add(1) {
             drop(state);
-            if slot {
+            if slot == Slot::Held {
                 self.release_slot();
             }
             panic!("TaskGroup: cannot admit another task: {error}");
@@ -791,6 +825,12 @@ impl<T, E> Shared<T, E> {
             started: false,
             finished: false,
         }))
+    }
+
+    /// Whether this thread is running (or polling) one of this group's own tasks.
+    pub(crate) fn in_own_task(self: &Arc<Self>) -> bool {
+        let address = Arc::as_ptr(self) as *const () as usize;
+        CURRENT_GROUP.with(std::cell::Cell::get) == address
     }
 
     fn finished(&self) -> bool {
@@ -835,6 +875,33 @@ impl Drop for InTask {
 }
 
 impl<T, E> Ticket<T, E> {
+    /// A queued task (see [`Shared::admit`]) takes its turn for a slot, blocking; returns at
+    /// once for any other. If the group is cancelled meanwhile, it gets none (and `start`
+    /// then skips the task).
+    pub(crate) fn acquire_slot(&mut self) {
+        if let (Slot::Queued(_), Some(limit)) = (self.slot, &self.shared.limit) {
+            self.slot = match limit.acquire() {
+                Acquired::Slot => Slot::Held,
+                Acquired::Cancelled => Slot::None,
+            };
+        }
+    }
+
+    /// The async [`acquire_slot`](Self::acquire_slot). Dropped while in line, the ticket
+    /// gives its place up (and a slot already handed to it goes to the next in line).
+    pub(crate) fn poll_slot(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let (Slot::Queued(mut key), Some(limit)) = (self.slot, &self.shared.limit) else {
+            return std::task::Poll::Ready(());
+        };
+        let polled = limit.poll_acquire(cx, &mut key);
+        self.slot = match polled {
+            std::task::Poll::Pending => Slot::Queued(key),
+            std::task::Poll::Ready(Acquired::Slot) => Slot::Held,
+            std::task::Poll::Ready(Acquired::Cancelled) => Slot::None,
+        };
+        polled.map(drop)
+    }
+
     /// Whether the task must be skipped (the group was cancelled before it started); marks
     /// it started otherwise.
     pub(crate) fn start(&mut self) -> bool {
@@ -884,8 +951,15 @@ impl<T, E> Ticket<T, E> {
                 .token
                 .cancel_collecting(cause.expect("an error has a cause"), &mut panic);
         }
-        if self.slot {
-            shared.release_slot_collecting(&mut panic);
+        match self.slot {
+            Slot::Held => shared.release_slot_collecting(&mut panic),
+            // Never got its turn: its place in line is given up.
+            Slot::Queued(key @ Some(_)) => {
+                if let Some(limit) = &shared.limit {
+                    panic.run(|| limit.unregister(key));
+                }
+            }
+            Slot::Queued(None) | Slot::None => {}
         }
         // Release: `WaitGroup::done` publishes the outcome written above to the waiter whose
         // `wait` it releases, which then takes it under the state lock.
