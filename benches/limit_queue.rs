@@ -28,9 +28,10 @@ fn task_group(rt: &tokio::runtime::Runtime) -> Duration {
     rt.block_on(async {
         let group = Arc::new(TaskGroup::<(), ()>::with_limit(LIMIT));
         let start = Instant::now();
+        let mut handles = Vec::with_capacity(TASKS);
         for _ in 0..TASKS {
             let group = Arc::clone(&group);
-            tokio::spawn(async move {
+            handles.push(tokio::spawn(async move {
                 let task = group
                     .track_async(async {
                         tokio::task::yield_now().await;
@@ -38,9 +39,14 @@ fn task_group(rt: &tokio::runtime::Runtime) -> Duration {
                     })
                     .await;
                 task.await;
-            });
+            }));
         }
-        group.wait_async().await.unwrap();
+        // Every task admitted and run (a wait before the tasks were admitted would close the
+        // group on its empty start).
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        assert_eq!(group.wait_async().await.unwrap().len(), TASKS);
         start.elapsed()
     })
 }
