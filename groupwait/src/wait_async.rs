@@ -81,9 +81,10 @@ impl WaitGroup {
     ///
     /// # Panics
     ///
-    /// As [`wait`](Self::wait), when the future is polled: a task's panic re-raised, Go's reuse
-    /// check, and `too many waiters on one WaitGroup` if 2^23 - 1 waiters are already
-    /// registered when it is first polled.
+    /// As [`wait`](Self::wait), when the future is polled: a task's panic of its round
+    /// re-raised, and `too many waiters on one WaitGroup` if 2^23 - 1 waiters are already
+    /// registered when it is first polled. Not Go's reuse check: a released future polled late
+    /// (even during a next round) is ordinary, and completes with its own round's outcome.
     ///
     /// # Examples
     ///
