@@ -208,7 +208,8 @@ fn give_back(wg: &WaitGroup) {
 fn give_back_panicking(wg: &WaitGroup) {
     wg.record_panic(Box::new(GUARD_PANIC), TaskKind::Guard);
     // A second panic here would abort the process; a misuse elsewhere that makes this `done`
-    // fail is left for the waiter's checks to report.
+    // fail is left for the waiter's checks to report. (A waker that panics in the release is
+    // not resumed while unwinding: `first_panic::resume_unless_unwinding`.)
     let _ = wg.try_add(-1);
 }
 

@@ -152,6 +152,7 @@
 
 mod drain_async;
 mod error;
+mod first_panic;
 mod go;
 mod guard;
 mod outcome;

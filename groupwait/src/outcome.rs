@@ -112,7 +112,7 @@ pub struct Panicked {
 
 impl Panicked {
     /// Builds the outcome of one waiter from the round's report, taking the payload if it is
-    /// still there. Called under the panic list's lock: no user code runs here.
+    /// still there. Called under the report's lock: no user code runs here.
     pub(crate) fn from_report(report: &mut Report) -> Self {
         let payload = report.payload.take();
         Panicked {
@@ -225,7 +225,7 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> Option<Arc<str>> {
 }
 
 // How an outcome future gets the outcome from the `Wait` it polls without changing `Wait`:
-// `Wait::poll` ends a released wait with `WaitGroup::finish_released` or
+// `Wait::poll` ends a released wait with `WaitGroup::finish_released_async` or
 // `raise_pending_panic`, which hand a `Panicked` to `deliver`. While a `WaitOutcome` polls its
 // inner `Wait` on this thread, `CAPTURING` is set and `deliver` stores the report here instead
 // of re-raising it. A poll runs start to end on one thread and polls nothing else, so the

@@ -55,7 +55,8 @@
 //! its last waker). They all run outside the bucket lock: a waker is cloned before the lock is
 //! taken, and every waker taken out of the table (replaced, cancelled, released) is dropped or
 //! woken after it is released. A `wake` that panics does not stop the release: every other
-//! waker of it is still woken, then the first panic continues.
+//! waker of it is still woken, then the first panic continues, unless the thread is already
+//! unwinding (a guard dropped by a panic), where continuing it would abort the process.
 //!
 //! # Memory
 //!
@@ -79,11 +80,13 @@
 mod lists;
 mod slab;
 
+use crate::first_panic::FirstPanic;
+use crate::panic_slot::SharedReport;
 use crate::sync::{lock, AtomicU64, Condvar, Mutex, Ordering};
 use lists::Lists;
 use slab::Slab;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -148,6 +151,11 @@ struct Waiting {
     used: usize,
     /// The live list of each group with pending async waiters, by key.
     lists: Lists<List, AddressHash, INLINE>,
+    /// The panic reports left by releases for their released async waiters, by registration
+    /// (slot, ticket number), until each waiter takes its own or drops its registration: a
+    /// released future learns its own round's outcome however late it is polled (issue 20,
+    /// item 7). Only rounds that ended with a panic report leave any.
+    late: HashMap<(u32, u64), SharedReport, AddressHash>,
     /// The id of the next list made (never reused).
     next_list: u64,
 }
@@ -186,7 +194,10 @@ pub(crate) struct Registration {
     tickets: Option<Arc<Tickets>>,
     /// The ticket's number while the slot is this waiter's.
     seq: u64,
-    /// The addresses of the stored waker's data and vtable: what `Waker::will_wake` compares.
+    /// The addresses of the stored clone's data and vtable: what `Waker::will_wake` compares.
+    /// The clone's, not those of the waker it was cloned from (a per-poll waker may be freed
+    /// after the poll, and its address come back as another task's waker; a clone may have
+    /// another data pointer than its original): see [`stores`](Self::stores).
     waker: (usize, usize),
 }
 
@@ -213,7 +224,18 @@ impl Registration {
         self.ticket(key).load(Ordering::Acquire) != self.seq
     }
 
-    /// Whether `waker` is (`will_wake`-equal to) the one stored for this waiter.
+    /// Whether `waker` is (`will_wake`-equal to) the one stored for this waiter. Call it only
+    /// after [`released`](Self::released) returned `false`.
+    ///
+    /// It compares with the stored clone's identity, without the lock (`will_wake` on the
+    /// stored clone itself would need the bucket lock; it reads the same two addresses and runs
+    /// no user code). That identity cannot be reused by another waker while it matters: the
+    /// clone lives until a release or a re-poll of this same future takes it out, and a release
+    /// bumps the ticket before it drops or wakes it. For `waker` to sit at a freed clone's
+    /// address, it must have been made after that free, hence after the bump, and the caller's
+    /// `released` load (made while `waker` exists) would have seen the bump. Comparing with the
+    /// waker of the previous poll instead (issue 20, item 1) is fooled when that waker was freed
+    /// after the poll and its address handed to another task's waker.
     pub(crate) fn stores(&self, waker: &Waker) -> bool {
         identity(waker) == self.waker
     }
@@ -268,6 +290,7 @@ macro_rules! empty_bucket {
                 free: NIL,
                 used: 0,
                 lists: Lists::new([const { (0, PLACEHOLDER_LIST) }; INLINE], AddressHash),
+                late: HashMap::with_hasher(AddressHash),
                 next_list: FREE + 1,
             }),
             wakeup: Condvar::new(),
@@ -380,6 +403,8 @@ pub(crate) fn register_waker<E>(
     waker: &Waker,
 ) -> Result<Option<Registration>, E> {
     let stored = waker.clone();
+    // The clone's identity, not `waker`'s: see `Registration::stores`.
+    let stored_identity = identity(&stored);
     let bucket = bucket(key);
     let registered = {
         let mut waiting = lock(&bucket.waiting);
@@ -391,7 +416,7 @@ pub(crate) fn register_waker<E>(
             Ok(true) => Ok(Some(waiting.insert(
                 key,
                 stored,
-                identity(waker),
+                stored_identity,
                 &bucket.inline_tickets,
             ))),
             Ok(false) => Ok(None),
@@ -408,6 +433,8 @@ pub(crate) fn register_waker<E>(
 /// The new waker is cloned before the lock is taken, and the old one dropped after it.
 pub(crate) fn replace_waker(key: usize, registration: &mut Registration, waker: &Waker) -> bool {
     let new = waker.clone();
+    // The clone's identity, not `waker`'s: see `Registration::stores`.
+    let new_identity = identity(&new);
     let old = {
         let mut waiting = lock(&bucket(key).waiting);
         // Under the lock, `live` is exact: a release that counted this waiter has unlinked it
@@ -424,7 +451,7 @@ pub(crate) fn replace_waker(key: usize, registration: &mut Registration, waker: 
     match old {
         Some(old) => {
             drop(old);
-            registration.waker = identity(waker);
+            registration.waker = new_identity;
             true
         }
         None => false,
@@ -452,6 +479,12 @@ pub(crate) fn cancel_waker(key: usize, registration: Registration, withdraw: imp
     drop(removed);
 }
 
+/// Takes the panic report that the release of `registration` (released) left for it, if its
+/// round ended with one. The reference is returned after the lock is released.
+pub(crate) fn take_late_report(key: usize, registration: &Registration) -> Option<SharedReport> {
+    lock(&bucket(key).waiting).take_late(registration)
+}
+
 /// Releases the waiters of `key`: under the bucket lock, `release()` makes the waiters'
 /// condition false (the group's releasing compare-exchange; `false`: nothing to release, and
 /// nothing is woken); then every thread sleeping in the bucket is notified, and every task
@@ -459,16 +492,26 @@ pub(crate) fn cancel_waker(key: usize, registration: Registration, withdraw: imp
 ///
 /// Makes no wake-up system call when no thread sleeps in the bucket. Touches no other key's
 /// entries. If a `wake` panics, the remaining wakers are still woken, then the first panic is
-/// resumed.
+/// resumed (unless the thread is already unwinding: then it is dropped).
 pub(crate) fn release(key: usize, release: impl FnOnce() -> bool) {
+    release_with_report(key, || release().then_some(None));
+}
+
+/// [`release`], where `release()` returns `None` (nothing released) or `Some(report)`: the
+/// round's panic report, if it had one, of which each released task gets a reference, kept in
+/// the bucket until it takes it ([`take_late_report`]) or drops its registration.
+pub(crate) fn release_with_report(
+    key: usize,
+    release: impl FnOnce() -> Option<Option<SharedReport>>,
+) {
     let bucket = bucket(key);
     let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
     let mut next;
-    {
+    let report = {
         let mut waiting = lock(&bucket.waiting);
-        if !release() {
+        let Some(report) = release() else {
             return;
-        }
+        };
         if waiting.sleepers > 0 {
             bucket.wakeup.notify_all();
             #[cfg(test)]
@@ -477,31 +520,27 @@ pub(crate) fn release(key: usize, release: impl FnOnce() -> bool) {
         // From here the group's entries are off its live list: each of its waiters counts as
         // released, and only this call frees their slots.
         next = waiting.unlink_list(key);
-        waiting.take_batch(&mut next, &mut batch);
-    }
-    let mut panic = wake(&mut batch, None);
+        waiting.take_batch(&mut next, &mut batch, report.as_ref());
+        report
+    };
+    let mut panic = FirstPanic::new();
+    wake(&mut batch, &mut panic);
     while next != NIL {
-        lock(&bucket.waiting).take_batch(&mut next, &mut batch);
-        panic = wake(&mut batch, panic);
+        lock(&bucket.waiting).take_batch(&mut next, &mut batch, report.as_ref());
+        wake(&mut batch, &mut panic);
     }
-    if let Some(payload) = panic {
-        resume_unwind(payload);
-    }
+    // Our reference, dropped outside the lock (the report holds a payload: user code).
+    drop(report);
+    // Not while unwinding (a guard dropped by a panic): that would abort (issue 20, item 6).
+    panic.resume();
 }
 
-/// Wakes the wakers in `batch` (taking them out), each under `catch_unwind`; returns the first
-/// panic (`first`, or the first of this batch).
-fn wake(
-    batch: &mut [Option<Waker>; WAKE_BATCH],
-    mut first: Option<Box<dyn std::any::Any + Send>>,
-) -> Option<Box<dyn std::any::Any + Send>> {
+/// Wakes the wakers in `batch` (taking them out), each under `catch_unwind`; the first panic
+/// is kept in `panic` (later ones are dropped: their panics already ran the panic hook).
+fn wake(batch: &mut [Option<Waker>; WAKE_BATCH], panic: &mut FirstPanic) {
     for waker in batch.iter_mut().filter_map(Option::take) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
-            // Later payloads are dropped: their panics already ran the panic hook.
-            first.get_or_insert(payload);
-        }
+        panic.run(|| waker.wake());
     }
-    first
 }
 
 impl Waiting {
@@ -610,8 +649,14 @@ impl Waiting {
     }
 
     /// Frees up to `WAKE_BATCH` slots of an unlinked list from `next` on, moving their wakers
-    /// into `batch`; advances `next`.
-    fn take_batch(&mut self, next: &mut u32, batch: &mut [Option<Waker>; WAKE_BATCH]) {
+    /// into `batch`, and leaves each of their waiters a reference to `report` if there is one;
+    /// advances `next`.
+    fn take_batch(
+        &mut self,
+        next: &mut u32,
+        batch: &mut [Option<Waker>; WAKE_BATCH],
+        report: Option<&SharedReport>,
+    ) {
         for entry in batch.iter_mut() {
             if *next == NIL {
                 return;
@@ -620,8 +665,28 @@ impl Waiting {
             let slot = &mut self.slots[index as usize];
             *next = slot.next;
             *entry = slot.waker.take();
+            if let Some(report) = report {
+                // Keyed by the registration: the slot and its ticket's number, which the free
+                // below moves on (a number is never used twice for a slot).
+                // Relaxed: the number changes only under this lock.
+                let seq = self.ticket(index).load(Ordering::Relaxed);
+                self.late.insert((index, seq), Arc::clone(report));
+            }
             self.free_slot(index);
         }
+    }
+
+    /// Takes the report left for `registration` (released) by its release, if any.
+    fn take_late(&mut self, registration: &Registration) -> Option<SharedReport> {
+        if self.late.is_empty() {
+            return None;
+        }
+        let report = self.late.remove(&(registration.index(), registration.seq));
+        let (len, capacity) = (self.late.len(), self.late.capacity());
+        if capacity > 4 * KEEP_SLOTS && len * 4 < capacity {
+            self.late.shrink_to(len * 2);
+        }
+        report
     }
 
     /// Slot `index`'s ticket (the slot exists).
@@ -743,6 +808,13 @@ pub(crate) fn serialize_sleeping_tests() -> crate::sync::MutexGuard<'static, ()>
 #[cfg(test)]
 pub(crate) fn sleepers(key: usize) -> usize {
     lock(&bucket(key).waiting).sleepers
+}
+
+/// The reports left in `key`'s bucket for released tasks: for tests that check none is kept
+/// once its task polled or dropped its future.
+#[cfg(test)]
+pub(crate) fn late_reports(key: usize) -> usize {
+    lock(&bucket(key).waiting).late.len()
 }
 
 /// The number of task wakers stored for `key`: for tests that check nothing is left behind.

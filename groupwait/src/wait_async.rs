@@ -28,13 +28,14 @@ use std::task::{Context, Poll};
 ///
 /// A released future stays released: the release takes its entry out of the table, and a
 /// `Wait` whose entry is gone completes when polled, however many rounds later (and its drop
-/// touches nothing), so a stale future can never take part in a later round.
+/// touches nothing of the group), so a stale future can never take part in a later round. A
+/// late poll is ordinary, not Go's reuse: it completes with its own round's outcome (the
+/// round's panic re-raised, if it had one), also once a next round has begun or ended.
 ///
 /// # Panics
 ///
 /// When polled, as [`WaitGroup::wait`]: it re-raises a panic of a `go`/`track`ed task once the
-/// counter is zero (in every waiter of the round: see [`WaitGroup::wait`]), panics if the group
-/// is reused before it completed, and panics with `too many waiters on one WaitGroup` at its
+/// counter is zero (in every waiter of the round: see [`WaitGroup::wait`]), and panics with `too many waiters on one WaitGroup` at its
 /// first poll if 2^23 - 1 waiters (blocking and async together) are already registered on the
 /// group. For the outcome as a value, use [`WaitGroup::wait_outcome_async`].
 ///
@@ -80,9 +81,10 @@ impl WaitGroup {
     ///
     /// # Panics
     ///
-    /// As [`wait`](Self::wait), when the future is polled: a task's panic re-raised, Go's reuse
-    /// check, and `too many waiters on one WaitGroup` if 2^23 - 1 waiters are already
-    /// registered when it is first polled.
+    /// As [`wait`](Self::wait), when the future is polled: a task's panic of its round
+    /// re-raised, and `too many waiters on one WaitGroup` if 2^23 - 1 waiters are already
+    /// registered when it is first polled. Not Go's reuse check: a released future polled late
+    /// (even during a next round) is ordinary, and completes with its own round's outcome.
     ///
     /// # Examples
     ///
@@ -166,8 +168,9 @@ impl Future for Wait<'_> {
                 // got there first (then it is not stored and we are released).
                 && !parking::replace_waker(wg.key(), registration, cx.waker()));
         if released {
-            this.registration = None;
-            wg.finish_released();
+            let registration = this.registration.take().expect("registered");
+            // Its own round's outcome, however late (issue 20, item 7): no reuse check.
+            wg.finish_released_async(registration);
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -178,10 +181,16 @@ impl Future for Wait<'_> {
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
         if let Some(registration) = self.registration.take() {
+            let wg = self.wg;
+            if registration.released(wg.key()) {
+                // Released, never polled since: let go of the report its release may have
+                // left it (dropped here, outside the lock).
+                drop(wg.late_report(&registration));
+                return;
+            }
             // Removes the entry and takes back the waiter's count together, under the bucket
             // lock, unless a release took the entry first (then the release counted it and
             // there is nothing to take back).
-            let wg = self.wg;
             parking::cancel_waker(wg.key(), registration, || wg.withdraw());
         }
     }
@@ -325,6 +334,47 @@ mod tests {
         assert_eq!(parking::registered_wakers(b.key()), 1);
         b.done();
         assert_eq!(woken_b.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_panicked_rounds_report_left_for_a_released_wait_goes_when_it_is_polled_or_dropped() {
+        let _serial = parking::serialize_sleeping_tests();
+        let wg = WaitGroup::new();
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut polled = (wg.wait_async(), wg.wait_outcome_async());
+        let mut dropped = wg.wait_async();
+        wg.add(1);
+        assert!(Pin::new(&mut polled.0).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut polled.1).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut dropped).poll(&mut cx).is_pending());
+        wg.record_panic(Box::new("a task"), crate::TaskKind::Go);
+        wg.done();
+        assert_eq!(
+            parking::late_reports(wg.key()),
+            3,
+            "one per released waiter"
+        );
+        assert!(
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = Pin::new(&mut polled.0).poll(&mut cx);
+            }))
+            .is_err(),
+            "re-raised"
+        );
+        assert!(matches!(
+            Pin::new(&mut polled.1).poll(&mut cx),
+            Poll::Ready(Err(_))
+        ));
+        assert_eq!(parking::late_reports(wg.key()), 1);
+        drop(dropped);
+        assert_eq!(parking::late_reports(wg.key()), 0);
+        // A clean round leaves none.
+        let mut clean = wg.wait_async();
+        wg.add(1);
+        assert!(Pin::new(&mut clean).poll(&mut cx).is_pending());
+        wg.done();
+        assert_eq!(parking::late_reports(wg.key()), 0);
     }
 
     #[test]

@@ -2,13 +2,13 @@
 
 use crate::error::Error;
 use crate::outcome::{self, payload_message, Panicked, TaskKind};
-use crate::panic_slot::{Payload, Report, Slots};
+use crate::panic_slot::{Payload, Report, SharedReport, Slots};
 use crate::parking;
 use crate::state::{
     counter, counter_addend, drained, generation, released, waiters, COUNTER, DRAINING, MAX_COUNT,
     PANICKED, WAITERS,
 };
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{lock, AtomicU64, Ordering};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -369,7 +369,7 @@ impl WaitGroup {
     }
 
     /// The first `add` of a round found the last round's panic report (PANICKED) and has
-    /// already written its units. Under the panic list's lock, which orders every change of
+    /// already written its units. Under the report map's lock, which orders every change of
     /// PANICKED and of the report, the report is removed if its payload was handed to a waiter
     /// (its round is over), and kept for the next waiter if nobody took it. Between the write
     /// and this, the word shows the new round's counter with the old PANICKED: harmless, since
@@ -390,8 +390,8 @@ impl WaitGroup {
                 if state & PANICKED == 0
                     || counter(state) == 0
                     || slots
-                        .get_mut(id)
-                        .is_none_or(|report| report.payload.is_some())
+                        .get(id)
+                        .is_none_or(|report| lock(report).payload.is_some())
                 {
                     break None;
                 }
@@ -484,19 +484,46 @@ impl WaitGroup {
         // "Released means taken out" in parking.rs). Once it succeeded, the group may already
         // be freed by a released waiter: `release` uses only its address, as a key into the
         // static sleeping table.
+        //
+        // A round that ended with a panic report hands each released async waiter a reference
+        // to it (issue 20, item 7), so that the future learns its round's outcome whenever it
+        // is polled, also after the next round's `add` removed the report from the map. The
+        // report is looked up under the slots lock, taken before the compare-exchange that
+        // replaces a word with PANICKED and held across it: the id is read before (after the
+        // compare-exchange the group may be gone), and while the lock is held neither
+        // PANICKED nor the report can change, so the report is exactly the released round's.
         let mut released = None;
-        parking::release(self.key(), || {
-            released = self.release_word(state);
-            released.is_some()
+        let mut report = None;
+        parking::release_with_report(self.key(), || {
+            let mut slots = None;
+            released = self.release_word(state, &mut slots);
+            let replaced = released?;
+            if replaced & PANICKED != 0 {
+                let (slots, id) = slots.as_ref().expect("locked before replacing PANICKED");
+                report = slots.get(*id).cloned();
+            }
+            // The slots lock is released here, still under the bucket lock.
+            Some(report.clone())
         });
+        // Our own reference, dropped outside every lock (it may be the last one).
+        drop(report);
         released
     }
 
     /// The release's compare-exchange (see `release_waiters`). Returns the word it replaced,
     /// which is `state` or a later word the retries found (another round's, possibly with a
-    /// drain mark `state` did not have); `None` if there was nothing left to release.
-    fn release_word(&self, mut state: u64) -> Option<u64> {
+    /// drain mark `state` did not have); `None` if there was nothing left to release. Before an
+    /// attempt on a word with PANICKED, takes the slots lock into `slots` with the group's
+    /// panic id.
+    fn release_word(&self, mut state: u64, slots: &mut Option<(Slots, u64)>) -> Option<u64> {
         loop {
+            if state & PANICKED != 0 && slots.is_none() {
+                // Under the lock the id is visible: the `record_panic` that set PANICKED (in
+                // the word this attempt expects) stored it under the same lock, earlier.
+                // Relaxed: the lock orders it.
+                let locked = Slots::lock();
+                *slots = Some((locked, self.panic_id.load(Ordering::Relaxed)));
+            }
             // AcqRel: the Release half publishes the zero counter to the waiters' Acquire
             // re-checks (they return on seeing the new generation); the Acquire half keeps
             // the chain of every earlier `done` in this read-modify-write.
@@ -866,14 +893,6 @@ impl WaitGroup {
         }
     }
 
-    /// The end of a released wait, re-raising: Go's reuse check, then the round's report.
-    /// (Used by the `Wait` future; an outcome future captures the report, see `outcome.rs`.)
-    pub(crate) fn finish_released(&self) {
-        if let Err(report) = self.finish_released_outcome() {
-            outcome::deliver(report);
-        }
-    }
-
     /// The end of a released wait: Go's reuse check, then the round's report, if any.
     pub(crate) fn finish_released_outcome(&self) -> Result<(), Panicked> {
         // Go's check: the releaser zeroed counter and waiters; anything there now comes from
@@ -933,10 +952,36 @@ impl WaitGroup {
         }
         // PANICKED is set exactly while a report is stored under the id (both change only
         // under this lock). Relaxed: the lock orders the id.
-        match slots.get_mut(self.panic_id.load(Ordering::Relaxed)) {
-            Some(report) => Err(Panicked::from_report(report)),
+        match slots.get(self.panic_id.load(Ordering::Relaxed)) {
+            Some(report) => Err(Panicked::from_report(&mut lock(report))),
             None => Ok(()),
         }
+    }
+
+    /// The end of a released async wait (`Wait`, `WaitOutcome`), re-raising or handing the
+    /// report to `outcome::deliver`: its own round's report, whenever it is polled (issue 20,
+    /// item 7). The release that took its entry out left it a reference to the round's report
+    /// if the round ended with one; no reuse check: a late poll of a released future is
+    /// ordinary, and it knows its round exactly.
+    pub(crate) fn finish_released_async(&self, registration: parking::Registration) {
+        if let Some(report) = self.late_report(&registration) {
+            let outcome = Panicked::from_report(&mut lock(&report));
+            // The reference is dropped before the report is raised (outside every lock).
+            drop(report);
+            outcome::deliver(outcome);
+        }
+    }
+
+    /// Takes the reference to its round's report that the release left for a released async
+    /// waiter, if any (its drop, unpolled, lets it go). Only groups that ever had a panic look.
+    pub(crate) fn late_report(&self, registration: &parking::Registration) -> Option<SharedReport> {
+        // Relaxed: the id is set once, before the first PANICKED; a release that left a report
+        // read it under the slots lock, then bumped this waiter's ticket (Release), which the
+        // caller's `released` check read (Acquire): so a waiter with a report sees the id.
+        if self.panic_id.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        parking::take_late_report(self.key(), registration)
     }
 
     /// Spins, then sleeps, until the generation differs from `registered_gen`. Returns `false`
@@ -974,28 +1019,32 @@ impl WaitGroup {
             // task's `done` (Release, after this) publishes the bit to the waiter it releases.
             let mut id = self.panic_id.load(Ordering::Relaxed);
             let existing = if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
-                slots.get_mut(id)
+                slots.get(id).map(|report| lock(report).payload.is_some())
             } else {
                 None
             };
             match existing {
-                Some(report) if report.payload.is_some() => {
-                    report.count += 1;
-                    Some((payload, message))
+                Some(true) => {
+                    let report = slots.get(id).expect("checked above");
+                    lock(report).count += 1;
+                    Discarded::Payload(payload, message)
                 }
-                Some(report) => {
+                Some(false) => {
                     // A delivered report: its payload was taken at a zero counter, and this
                     // task's unit has been in the counter since, so it belongs to an earlier
                     // round whose first `add` has not cleared it yet (it does so under this
                     // lock, after its write: `clear_delivered_report`). This round's report
-                    // replaces it (no payload, no user code in the old one).
-                    *report = Report {
-                        payload: Some(payload),
-                        message,
-                        count: 1,
-                        kind,
-                    };
-                    None
+                    // replaces it; the released async waiters of its round keep the old one.
+                    let old = slots.replace(
+                        id,
+                        Report {
+                            payload: Some(payload),
+                            message,
+                            count: 1,
+                            kind,
+                        },
+                    );
+                    Discarded::Report(old)
                 }
                 None => {
                     if id == 0 {
@@ -1012,7 +1061,7 @@ impl WaitGroup {
                         },
                     );
                     self.state.fetch_or(PANICKED, Ordering::Relaxed);
-                    None
+                    Discarded::Nothing
                 }
             }
         };
@@ -1257,6 +1306,16 @@ const fn settled_by_the_write(old: u64, delta: i64) -> bool {
     }
 }
 
+/// What `record_panic` lets go of, after the lock: user code may run in a payload's drop.
+#[allow(dead_code)] // the fields are held only to be dropped
+enum Discarded {
+    Nothing,
+    /// A later panic of the round: its payload (its thread already reported it).
+    Payload(Payload, Option<std::sync::Arc<str>>),
+    /// A delivered report of an earlier round, replaced.
+    Report(Option<SharedReport>),
+}
+
 /// Go's reuse check failed: a next round began before this `wait` returned.
 #[cold]
 #[inline(never)]
@@ -1301,7 +1360,7 @@ impl fmt::Debug for WaitGroup {
 
 impl Drop for WaitGroup {
     fn drop(&mut self) {
-        // A payload nobody waited for would otherwise stay in the global list.
+        // A payload nobody waited for would otherwise stay in the global map.
         // Relaxed: `&mut self`, no other thread can touch the word any more.
         if self.state.load(Ordering::Relaxed) & PANICKED != 0 {
             let report = Slots::lock().take(self.panic_id.load(Ordering::Relaxed));
@@ -1621,11 +1680,13 @@ mod tests {
         wg.record_panic(Box::new("second, dropped"), TaskKind::Go);
         let id = wg.panic_id.load(Ordering::Relaxed);
         assert_ne!(id, 0);
-        let stored = Slots::lock().take(id).unwrap();
-        assert_eq!(stored.count, 2);
-        let payload = stored.payload.as_ref().unwrap();
-        assert_eq!(payload.downcast_ref::<&str>(), Some(&"first"));
-        Slots::lock().put(id, stored);
+        {
+            let slots = Slots::lock();
+            let stored = lock(slots.get(id).unwrap());
+            assert_eq!(stored.count, 2);
+            let payload = stored.payload.as_ref().unwrap();
+            assert_eq!(payload.downcast_ref::<&str>(), Some(&"first"));
+        }
         drop(wg);
         assert!(Slots::lock().take(id).is_none());
     }

@@ -22,7 +22,9 @@ use std::task::{Context, Poll};
 ///
 /// # Panics
 ///
-/// When polled, only on misuse: Go's reuse check, as [`WaitGroup::wait`].
+/// When polled, only with `too many waiters on one WaitGroup`, as [`WaitGroup::wait_async`].
+/// A released future polled late, even during a next round, is not a misuse: it resolves to
+/// its own round's outcome.
 ///
 /// # Examples
 ///
@@ -58,7 +60,7 @@ impl WaitGroup {
     ///
     /// # Panics
     ///
-    /// When polled, only on misuse, as [`wait_outcome`](Self::wait_outcome).
+    /// When polled, only with `too many waiters on one WaitGroup` (see [`WaitOutcome`]).
     ///
     /// # Cancel safety
     ///

@@ -56,3 +56,22 @@ fn a_wait_future_is_at_most_48_bytes() {
         std::mem::size_of_val(&wg.wait_async())
     );
 }
+
+#[test]
+fn every_document_states_the_same_waiter_limit() {
+    // The state word counts waiters in 23 bits (groupwait/src/state.rs); DESIGN.md once said
+    // 2^24 - 1 (issue 20, item 9). Each document that states the limit states this one.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for file in [
+        "DESIGN.md",
+        "README.md",
+        "groupwait/src/state.rs",
+        "groupwait/src/wait_group.rs",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        assert!(text.contains("2^23 - 1"), "{file} does not state the limit");
+        for wrong in ["2^24 - 1", "2^22 - 1", "2^32 - 1 waiters"] {
+            assert!(!text.contains(wrong), "{file} says {wrong}");
+        }
+    }
+}

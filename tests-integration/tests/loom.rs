@@ -41,6 +41,7 @@
 //! | 8a | `add(1)`; two pending `Wait`s; one is dropped while a `done` runs, the other polled to completion | 30 | < 0.01 s |
 //! | 8b | `add(1)`; a pending `Wait` re-polled with a new waker (then to completion) while a `done` runs | 14 | < 0.01 s |
 //! | 8c | two `Wait`s released in round 1, not polled; round 2 with a blocking waiter and a `done` while one stale `Wait` is dropped; the other polled after round 2 | 204 | 0.03 s |
+//! | 8e | a `WaitOutcome` released by a round whose tracked task panics (a blocking waiter takes the payload, racing the release), polled only after round 2 began and ended: gets its round's report (issue 20, item 7) | see `--nocapture` | |
 //! | 8d | two groups (one bucket): A's `done` on a thread; main cancels a `Wait` of B, releases B's blocking waiter (a thread), polls a `Wait` of A to completion | 3,018 | 0.5 s |
 //!
 //! Counts and times: release build, `--test-threads=1`, the project's 2-vCPU machine shared
@@ -163,6 +164,8 @@ use std::task::{Context, Poll, Wake, Waker};
 const EXPECTED_PANICS: &[&str] = &[
     "Causality violation",
     "model 7: the guarded task panics",
+    "model 8e: the tracked task panics",
+    "a tracked future",
     "WaitGroup is reused before previous Wait has returned",
 ];
 
@@ -689,6 +692,47 @@ fn m7_guard_dropped_during_a_panic() {
         assert_idle(wg);
         wg.wait();
         "wait panicked"
+    });
+}
+
+/// Model 8e (issue 20, item 7): a `WaitOutcome` registered in a round whose tracked task
+/// panics, released (its report left to it by the release, under the report map's lock taken
+/// inside the bucket lock), and polled only after the next round has begun and ended. A
+/// blocking waiter of the round takes the payload meanwhile, racing the release. The late
+/// future must still get its round's report, without the payload.
+#[test]
+fn m8e_a_released_outcome_future_polled_after_the_next_round_learns_its_rounds_panic() {
+    let _quiet = quiet_expected_panics();
+    explore("8e a late outcome future learns its round's panic", || {
+        // Leaked: the tracked future borrows its group, and loom threads are `'static`.
+        let wg: &'static WaitGroup = Box::leak(Box::new(WaitGroup::new()));
+        let task = wg.track(async { panic!("model 8e: the tracked task panics") });
+        let mut late = Box::pin(wg.wait_outcome_async());
+        let noop = Waker::noop();
+        assert!(late
+            .as_mut()
+            .poll(&mut Context::from_waker(noop))
+            .is_pending());
+        let worker = thread::spawn(move || {
+            let failed = catch_unwind(AssertUnwindSafe(|| loom_support::block_on(task)));
+            assert!(failed.is_err(), "a tracked task's panic fails its task too");
+        });
+        let mut first = wg.wait_outcome().expect_err("the round panicked");
+        assert!(
+            first.take_payload().is_some(),
+            "the first to look takes the payload"
+        );
+        worker.join().unwrap();
+        // The next round, begun and ended before the released future looks.
+        wg.add(1);
+        wg.done();
+        let Poll::Ready(Err(report)) = late.as_mut().poll(&mut Context::from_waker(noop)) else {
+            panic!("the late future did not report its round's panic");
+        };
+        assert_eq!(report.message(), Some("model 8e: the tracked task panics"));
+        assert!(report.handed_elsewhere());
+        assert_idle(wg);
+        "late future told"
     });
 }
 

@@ -25,6 +25,8 @@
 //! | 5 | a task's value, written on one thread, read by the group's `wait` on another | | |
 //! | 6 | model 1 with the adder awaiting `track_async` | | |
 //! | 7 | two futures await the slot; one is dropped while pending as task 0 gives the slot back | | |
+//! | 8 | FIFO: two futures in line (A, B); task 0 ends (hands the slot to A) while A is dropped: B runs | | |
+//! | 9 | task 0 adds a child with `track_async` at limit 1: the child is queued, run while task 0 ends | | |
 //!
 //! (The table's numbers are in DESIGN.md, "Task groups", measured on the project machine.)
 
@@ -312,4 +314,71 @@ fn m7_dropped_slot_waiter_does_not_swallow_the_wake_up() {
         dropped
     });
     assert_reached(&outcomes, &["dropped while pending"]);
+}
+
+/// Model 8: the FIFO hand-off with a cancelled waiter (issue 20, item 4). Limit 1, the slot
+/// held by task 0; two futures are in line for it (A first, then B). Task 0 finishes on one
+/// thread (its release hands the slot to A and wakes A only) while another thread drops A
+/// (before or after the hand-off). B must get the slot either way: from the release directly
+/// when A left the line first, or from A's drop, which hands a slot it was given on.
+#[test]
+fn m8_a_slot_handed_to_a_cancelled_waiter_goes_on_to_the_next() {
+    let outcomes = explore("8 FIFO hand-off with a cancelled waiter", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let task0 = group.track(async { Ok(0) });
+        let mut a = Box::pin(group.track_async(async { Ok(1) }));
+        let mut b = Box::pin(group.track_async(async { Ok(2) }));
+        let noop = Waker::noop();
+        assert!(a.as_mut().poll(&mut Context::from_waker(noop)).is_pending());
+        assert!(b.as_mut().poll(&mut Context::from_waker(noop)).is_pending());
+        let finisher = thread::spawn(move || block_on(task0));
+        let canceller = thread::spawn(move || drop(a));
+        // B is woken by whichever of the two hands it the slot.
+        block_on(async move { b.await.await });
+        finisher.join().unwrap();
+        canceller.join().unwrap();
+        assert_eq!(group.wait(), Ok(vec![0, 2]));
+        "B ran"
+    });
+    assert_reached(&outcomes, &["B ran"]);
+}
+
+/// Model 9: the queued child (issue 20, item 3). Limit 1; task 0 (a future, holding the only
+/// slot) adds a child with `track_async`: the child is admitted at once and queued, so task 0
+/// goes on; the child, run on the main thread as soon as it exists, races task 0's end: it
+/// waits in line until that end hands it the slot, or takes the slot at once if task 0 already
+/// ended. Nothing hangs, both run.
+#[test]
+fn m9_a_child_added_by_its_groups_own_task_at_the_limit_is_queued() {
+    type Child = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+    let outcomes = explore("9 a task's child queued at the limit", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::with_limit(1));
+        let stash: Arc<loom::sync::Mutex<Option<Child>>> = Arc::default();
+        let added = Arc::new(Gate::default());
+        let task0 = {
+            let (inner, stash, added) =
+                (Arc::clone(&group), Arc::clone(&stash), Arc::clone(&added));
+            group.track(async move {
+                let queued = inner.track_async(async { Ok(1) }).await;
+                *stash.lock().unwrap() = Some(Box::pin(queued));
+                added.open();
+                Ok(0)
+            })
+        };
+        let parent = thread::spawn(move || block_on(task0));
+        added.pass();
+        let child = stash
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the child was admitted");
+        block_on(child);
+        parent.join().unwrap();
+        let all = group.wait_all();
+        match all[..] {
+            [Ok(0), Ok(1)] => "both ran",
+            _ => panic!("unexpected outcomes {all:?}"),
+        }
+    });
+    assert_reached(&outcomes, &["both ran"]);
 }

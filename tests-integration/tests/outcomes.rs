@@ -352,3 +352,91 @@ fn panicked_converts_into_boxed_errors() {
     assert!(error.to_string().contains("io error"));
     assert!(error.downcast_ref::<Panicked>().is_some());
 }
+
+// ---- released futures polled late (issue 20, item 7) ---------------------------------------
+
+/// A future registered in a round that ends with a panic (its payload taken by a blocking
+/// waiter), released, and not polled again until `later` has run.
+fn released_by_a_panicked_round<F: Future>(
+    wg: &Arc<WaitGroup>,
+    future: F,
+) -> impl Future<Output = F::Output> {
+    let mut future = Box::pin(future);
+    let waker = std::task::Waker::noop();
+    wg.add(1);
+    assert!(future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(waker))
+        .is_pending());
+    assert!(wg.go(|| panic!("round one")).join().is_ok());
+    wg.done(); // the release
+    let mut taken = wg.wait_outcome().unwrap_err();
+    assert!(
+        taken.take_payload().is_some(),
+        "a blocking waiter took the payload"
+    );
+    future
+}
+
+/// Polls `future` once; it must be ready.
+fn poll_ready<F: Future + Unpin>(mut future: F) -> F::Output {
+    match std::pin::Pin::new(&mut future)
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("a released future pends"),
+    }
+}
+
+#[test]
+fn a_released_outcome_future_polled_after_the_next_round_ended_reports_its_round() {
+    let wg = Arc::new(WaitGroup::new());
+    let late = released_by_a_panicked_round(&wg, wg.wait_outcome_async());
+    // The next round: its `add` removes the delivered report; it ends cleanly.
+    assert!(wg.go(|| {}).join().is_ok());
+    assert!(wg.wait_outcome().is_ok(), "the next round had no panic");
+    let report = poll_ready(Box::pin(late)).expect_err("its own round panicked");
+    assert_eq!(report.message(), Some("round one"));
+    assert!(report.handed_elsewhere());
+    assert_eq!(report.kind(), TaskKind::Go);
+}
+
+#[test]
+fn a_released_outcome_future_polled_during_the_next_round_reports_its_round() {
+    let wg = Arc::new(WaitGroup::new());
+    let late = released_by_a_panicked_round(&wg, wg.wait_outcome_async());
+    wg.add(1); // the next round is running
+    let report = poll_ready(Box::pin(late)).expect_err("its own round panicked, no reuse panic");
+    assert_eq!(report.message(), Some("round one"));
+    wg.done();
+    assert!(wg.wait_outcome().is_ok());
+}
+
+#[test]
+fn a_released_wait_polled_after_the_next_round_ended_re_raises_its_rounds_panic() {
+    let wg = Arc::new(WaitGroup::new());
+    let late = released_by_a_panicked_round(&wg, wg.wait_async());
+    assert!(wg.go(|| {}).join().is_ok());
+    let payload = catch_unwind(AssertUnwindSafe(|| poll_ready(Box::pin(late))))
+        .expect_err("its own round panicked");
+    assert!(
+        panic_message(&*payload).contains("round one"),
+        "{}",
+        panic_message(&*payload)
+    );
+}
+
+#[test]
+fn a_released_outcome_future_of_a_clean_round_stays_clean_after_a_panicked_next_round() {
+    let wg = Arc::new(WaitGroup::new());
+    let mut late = Box::pin(wg.wait_outcome_async());
+    wg.add(1);
+    assert!(late
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        .is_pending());
+    wg.done(); // a clean round
+    assert!(wg.go(|| panic!("round two")).join().is_ok());
+    assert!(poll_ready(late).is_ok(), "its round had no panic");
+    assert!(wg.wait_outcome().is_err());
+}

@@ -1,6 +1,7 @@
 //! `CancelToken`: a flag every task can check and await, with the cause of its firing.
 
 use super::limit::Limit;
+use crate::first_panic::FirstPanic;
 use crate::sync::{lock, AtomicU64, Condvar, Mutex, Ordering};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -215,8 +216,19 @@ impl CancelToken {
     }
 
     /// Fires the token with `cause` unless it already fired; wakes every waiter and every
-    /// caller blocked on the linked limit. Returns whether this call fired it.
+    /// caller blocked on the linked limit. Returns whether this call fired it. If a `wake`
+    /// panicked, the first panic continues once all of that is done (not while unwinding).
     pub(crate) fn cancel_with(&self, cause: Cause) -> bool {
+        let mut panic = FirstPanic::new();
+        let fired = self.cancel_collecting(cause, &mut panic);
+        panic.resume();
+        fired
+    }
+
+    /// [`cancel_with`](Self::cancel_with), keeping a panicking `wake` in `panic` for the caller
+    /// to resume after its own remaining steps (issue 20, item 5: every waker is woken and the
+    /// limit cancelled whatever a `wake` does).
+    pub(crate) fn cancel_collecting(&self, cause: Cause, panic: &mut FirstPanic) -> bool {
         let wakers = {
             let mut state = lock(&self.inner.state);
             if state.cause.is_some() {
@@ -232,10 +244,10 @@ impl CancelToken {
         self.inner.cond.notify_all();
         // The wakers run outside the lock: a waker is user code.
         for waker in wakers.into_values() {
-            waker.wake();
+            panic.run(|| waker.wake());
         }
         if let Some(limit) = &self.inner.limit {
-            limit.cancel();
+            limit.cancel(panic);
         }
         true
     }

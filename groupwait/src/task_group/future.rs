@@ -53,12 +53,18 @@ where
             self.set(Task::Done);
             return Poll::Ready(());
         };
-        if !ticket.started() && !ticket.start() {
-            // Cancelled before the first poll: `fut` never runs.
-            let ticket = slot.take();
-            self.set(Task::Done);
-            finish(ticket, Err(TaskError::Cancelled));
-            return Poll::Ready(());
+        if !ticket.started() {
+            // A task queued by one of the group's own tasks takes its turn for a slot here.
+            if ticket.poll_slot(cx).is_pending() {
+                return Poll::Pending;
+            }
+            if !ticket.start() {
+                // Cancelled before the first poll: `fut` never runs.
+                let ticket = slot.take();
+                self.set(Task::Done);
+                finish(ticket, Err(TaskError::Cancelled));
+                return Poll::Ready(());
+            }
         }
         // While `fut` is polled or dropped, this thread runs a task of the group: a wait on the
         // group from inside it panics (and becomes the outcome) instead of never completing.
@@ -105,7 +111,9 @@ impl<T, E> TaskGroup<T, E> {
     /// executor sees a normal completion.
     ///
     /// At the limit this blocks the calling thread for a slot: from async code use
-    /// [`track_async`](Self::track_async) or [`try_track`](Self::try_track).
+    /// [`track_async`](Self::track_async) or [`try_track`](Self::try_track). Called from one
+    /// of the group's own tasks it does not block: the task is queued, and the returned future
+    /// waits for a slot when first polled.
     /// If the group is cancelled before the returned future is first polled, `fut` is not
     /// polled and the outcome is [`TaskError::Cancelled`]; dropping the returned future after
     /// that records [`TaskError::Abandoned`] (which cancels the group).
@@ -174,7 +182,9 @@ impl<T, E> TaskGroup<T, E> {
     }
 
     /// Like [`track`](Self::track), but at the limit waits asynchronously for a slot (or for
-    /// the group's cancellation, which wakes every such waiter).
+    /// the group's cancellation, which wakes every such waiter), in line with the other
+    /// callers. From one of the group's own tasks it completes at once: the task is queued,
+    /// and the returned future waits for a slot when first polled.
     ///
     /// # Cancel safety
     ///
@@ -210,6 +220,9 @@ impl<T, E> TaskGroup<T, E> {
         let shared = Arc::clone(&self.shared);
         async move {
             let acquired = match &shared.limit {
+                // From inside one of the group's own tasks: admitted at once, queued for a slot
+                // (`Shared::admit`), never waiting for a slot that only its own end may free.
+                Some(_) if shared.in_own_task() => None,
                 None => None,
                 Some(limit) => {
                     // Unregisters the waker if this future is dropped while pending.

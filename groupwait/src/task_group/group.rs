@@ -3,6 +3,7 @@
 use super::cancel::{CancelToken, Cause};
 use super::error::{payload_message, TaskError};
 use super::limit::{Acquired, Limit};
+use crate::first_panic::FirstPanic;
 use crate::sync::{lock, Mutex};
 use crate::WaitGroup;
 use std::convert::Infallible;
@@ -676,10 +677,16 @@ impl<T, E> Drop for TaskGroup<T, E> {
             state.closed = true;
             state.running
         };
+        let mut panic = FirstPanic::new();
         if running > 0 {
-            self.shared.token.cancel_with(Cause::GroupDropped);
+            self.shared
+                .token
+                .cancel_collecting(Cause::GroupDropped, &mut panic);
         }
         self.shared.token.retire();
+        // After the retirement (the deadline timer stops); not if the group is dropped by a
+        // panic (issue 20, item 6).
+        panic.resume();
     }
 }
 
@@ -726,37 +733,133 @@ pub(crate) enum Refused {
 pub(crate) struct Ticket<T, E> {
     shared: Arc<Shared<T, E>>,
     index: usize,
-    slot: bool,
-    started: bool,
-    finished: bool,
+    /// Its slot and whether it started and finished, in one word: the ticket is three words,
+    /// so a future task holding it stays its future's size plus 32 bytes.
+    state: TicketState,
+}
+
+/// A ticket's [`Slot`] and flags packed in a `u64`:
+///
+/// | bits | holds |
+/// |---|---|
+/// | 0-1 | the slot's kind: 0 none, 1 held, 2 queued |
+/// | 2 | started |
+/// | 3 | finished |
+/// | 4-63 | a queued task's key in the limit's line, plus one (0: no key yet) |
+#[derive(Clone, Copy)]
+struct TicketState(u64);
+
+impl TicketState {
+    const KIND: u64 = 0b11;
+    const STARTED: u64 = 1 << 2;
+    const FINISHED: u64 = 1 << 3;
+    const KEY_SHIFT: u32 = 4;
+
+    fn new(slot: Slot) -> Self {
+        let mut state = TicketState(0);
+        state.set_slot(slot);
+        state
+    }
+
+    fn slot(self) -> Slot {
+        match self.0 & Self::KIND {
+            0 => Slot::None,
+            1 => Slot::Held,
+            _ => Slot::Queued((self.0 >> Self::KEY_SHIFT).checked_sub(1)),
+        }
+    }
+
+    fn set_slot(&mut self, slot: Slot) {
+        let bits = match slot {
+            Slot::None => 0,
+            Slot::Held => 1,
+            Slot::Queued(key) => {
+                // Keys count the line's waiters from zero: 2^60 of them never come.
+                let key = key.map_or(0, |k| k + 1);
+                assert!(key < 1 << (64 - Self::KEY_SHIFT), "limit line key overflow");
+                2 | key << Self::KEY_SHIFT
+            }
+        };
+        self.0 = (self.0 & (Self::STARTED | Self::FINISHED)) | bits;
+    }
+
+    fn started(self) -> bool {
+        self.0 & Self::STARTED != 0
+    }
+
+    fn finished(self) -> bool {
+        self.0 & Self::FINISHED != 0
+    }
+
+    fn set_started(&mut self) {
+        self.0 |= Self::STARTED;
+    }
+
+    fn set_finished(&mut self) {
+        self.0 |= Self::FINISHED;
+    }
+}
+
+/// A ticket's limit slot.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// No slot: the group has no limit, or the task never got one (cancelled).
+    None,
+    /// A slot, given back when the outcome is recorded.
+    Held,
+    /// Admitted without a slot, from inside one of the group's own tasks at the limit: the
+    /// task takes its turn for a slot before it starts (issue 20, item 3). The key is its
+    /// place in the async line, once it has one.
+    Queued(Option<u64>),
 }
 
 impl<T, E> Shared<T, E> {
     /// Admits a task: a limit slot (unless cancelled), an index, a unit of the counter.
     /// `Ok(None)`: the group is cancelled; the task was recorded as `Cancelled` and must not
     /// run.
+    ///
+    /// Called from inside one of the group's own tasks at the limit, a blocking admission does
+    /// not wait: that slot may be freed only by the caller's own end (a directory walker at a
+    /// limit of one, two tasks at two each adding a child). The task is admitted at once,
+    /// queued: it takes its turn for a slot when it is run ([`Ticket::acquire_slot`],
+    /// [`Ticket::poll_slot`]).
     pub(crate) fn admit(self: &Arc<Self>, how: Admit) -> Result<Option<Ticket<T, E>>, Refused> {
-        let acquired = if self.token.is_cancelled() {
-            Acquired::Cancelled
+        let (acquired, mut slot) = if self.token.is_cancelled() {
+            if let (Some(_), Admit::Acquired(Acquired::Slot)) = (&self.limit, &how) {
+                // Handed a slot just before the cancellation: give it back.
+                self.release_slot();
+            }
+            (Acquired::Cancelled, Slot::None)
         } else {
             match (&self.limit, how) {
-                (None, _) => Acquired::Slot,
-                (Some(_), Admit::Acquired(acquired)) => acquired,
+                (None, _) => (Acquired::Slot, Slot::None),
+                (Some(_), Admit::Acquired(acquired)) => (acquired, Slot::Held),
                 (Some(limit), Admit::Block) => {
                     // Refuse a closed, finished group before blocking on its limit.
                     if self.finished() {
                         return Err(Refused::Closed);
                     }
-                    limit.acquire()
+                    if self.in_own_task() {
+                        match limit.try_acquire() {
+                            Some(acquired) => (acquired, Slot::Held),
+                            None => (Acquired::Slot, Slot::Queued(None)),
+                        }
+                    } else {
+                        (limit.acquire(), Slot::Held)
+                    }
                 }
-                (Some(limit), Admit::Try) => limit.try_acquire().ok_or(Refused::Full)?,
+                (Some(limit), Admit::Try) => {
+                    (limit.try_acquire().ok_or(Refused::Full)?, Slot::Held)
+                }
             }
         };
-        let slot = self.limit.is_some() && acquired == Acquired::Slot;
+        if acquired == Acquired::Cancelled {
+            slot = Slot::None;
+        }
         let mut state = lock(&self.state);
         if state.closed && state.running == 0 {
             drop(state);
-            if slot {
+            if slot == Slot::Held {
                 self.release_slot();
             }
             return Err(Refused::Closed);
@@ -769,7 +872,7 @@ impl<T, E> Shared<T, E> {
         // `running > 0` or no wait has begun (no waiter registered): see `State::running`.
         if let Err(error) = self.wg.try_add(1) {
             drop(state);
-            if slot {
+            if slot == Slot::Held {
                 self.release_slot();
             }
             panic!("TaskGroup: cannot admit another task: {error}");
@@ -780,10 +883,14 @@ impl<T, E> Shared<T, E> {
         Ok(Some(Ticket {
             shared: Arc::clone(self),
             index,
-            slot,
-            started: false,
-            finished: false,
+            state: TicketState::new(slot),
         }))
+    }
+
+    /// Whether this thread is running (or polling) one of this group's own tasks.
+    pub(crate) fn in_own_task(self: &Arc<Self>) -> bool {
+        let address = Arc::as_ptr(self) as *const () as usize;
+        CURRENT_GROUP.with(std::cell::Cell::get) == address
     }
 
     fn finished(&self) -> bool {
@@ -791,9 +898,16 @@ impl<T, E> Shared<T, E> {
         state.closed && state.running == 0
     }
 
+    /// Gives the slot back (a waker's panic continues after every waiter was woken).
     fn release_slot(&self) {
+        let mut panic = FirstPanic::new();
+        self.release_slot_collecting(&mut panic);
+        panic.resume();
+    }
+
+    fn release_slot_collecting(&self, panic: &mut FirstPanic) {
         if let Some(limit) = &self.limit {
-            limit.release();
+            limit.release(panic);
         }
     }
 }
@@ -821,25 +935,52 @@ impl Drop for InTask {
 }
 
 impl<T, E> Ticket<T, E> {
+    /// A queued task (see [`Shared::admit`]) takes its turn for a slot, blocking; returns at
+    /// once for any other. If the group is cancelled meanwhile, it gets none (and `start`
+    /// then skips the task).
+    pub(crate) fn acquire_slot(&mut self) {
+        if let (Slot::Queued(_), Some(limit)) = (self.state.slot(), &self.shared.limit) {
+            self.state.set_slot(match limit.acquire() {
+                Acquired::Slot => Slot::Held,
+                Acquired::Cancelled => Slot::None,
+            });
+        }
+    }
+
+    /// The async [`acquire_slot`](Self::acquire_slot). Dropped while in line, the ticket
+    /// gives its place up (and a slot already handed to it goes to the next in line).
+    pub(crate) fn poll_slot(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let (Slot::Queued(mut key), Some(limit)) = (self.state.slot(), &self.shared.limit) else {
+            return std::task::Poll::Ready(());
+        };
+        let polled = limit.poll_acquire(cx, &mut key);
+        self.state.set_slot(match polled {
+            std::task::Poll::Pending => Slot::Queued(key),
+            std::task::Poll::Ready(Acquired::Slot) => Slot::Held,
+            std::task::Poll::Ready(Acquired::Cancelled) => Slot::None,
+        });
+        polled.map(drop)
+    }
+
     /// Whether the task must be skipped (the group was cancelled before it started); marks
     /// it started otherwise.
     pub(crate) fn start(&mut self) -> bool {
         if self.shared.token.is_cancelled() {
             return false;
         }
-        self.started = true;
+        self.state.set_started();
         true
     }
 
     /// Whether [`start`](Self::start) has marked the task started.
     pub(crate) fn started(&self) -> bool {
-        self.started
+        self.state.started()
     }
 
     /// Records the outcome, cancels the group if it is the first error, gives the slot and
     /// the counter unit back.
     pub(crate) fn finish(mut self, outcome: Result<T, TaskError<E>>) {
-        self.finished = true;
+        self.state.set_finished();
         self.record(outcome);
     }
 
@@ -865,31 +1006,73 @@ impl<T, E> Ticket<T, E> {
             state.running -= 1;
             first
         };
+        // Every step runs whatever a waker does (issue 20, item 5): a panicking `wake` in the
+        // cancellation or the slot's release is kept until the `done` has run, then continues
+        // (not while unwinding: a ticket dropped by a panic, item 6).
+        let mut panic = FirstPanic::new();
         // Cancel before the `done`: a waiter released by it sees the group cancelled.
         if first && shared.cancel_on_error {
             shared
                 .token
-                .cancel_with(cause.expect("an error has a cause"));
+                .cancel_collecting(cause.expect("an error has a cause"), &mut panic);
         }
-        if self.slot {
-            shared.release_slot();
+        match self.state.slot() {
+            Slot::Held => shared.release_slot_collecting(&mut panic),
+            // Never got its turn: its place in line is given up.
+            Slot::Queued(key @ Some(_)) => {
+                if let Some(limit) = &shared.limit {
+                    panic.run(|| limit.unregister(key));
+                }
+            }
+            Slot::Queued(None) | Slot::None => {}
         }
         // Release: `WaitGroup::done` publishes the outcome written above to the waiter whose
         // `wait` it releases, which then takes it under the state lock.
-        shared.wg.done();
+        if panic.panicked() {
+            panic.run(|| shared.wg.done());
+            panic.resume();
+        } else {
+            shared.wg.done();
+        }
     }
 }
 
 impl<T, E> Drop for Ticket<T, E> {
     fn drop(&mut self) {
-        if !self.finished {
-            self.finished = true;
-            let outcome = if self.started {
+        if !self.state.finished() {
+            self.state.set_finished();
+            let outcome = if self.state.started() {
                 TaskError::Abandoned
             } else {
                 TaskError::Cancelled
             };
             self.record(Err(outcome));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Slot, TicketState};
+
+    #[test]
+    fn a_ticket_state_keeps_its_slot_and_flags_apart() {
+        for slot in [
+            Slot::None,
+            Slot::Held,
+            Slot::Queued(None),
+            Slot::Queued(Some(0)),
+            Slot::Queued(Some(12_345)),
+            Slot::Queued(Some((1 << 60) - 2)),
+        ] {
+            let mut state = TicketState::new(slot);
+            assert!(slot == state.slot());
+            assert!(!state.started() && !state.finished());
+            state.set_started();
+            state.set_slot(Slot::Queued(Some(7)));
+            state.set_slot(slot);
+            state.set_finished();
+            assert!(slot == state.slot() && state.started() && state.finished());
         }
     }
 }

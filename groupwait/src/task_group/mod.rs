@@ -32,7 +32,8 @@
 //!   [`spawn_scoped`](TaskGroup::spawn_scoped) (borrows locals) run a thread;
 //!   [`track`](TaskGroup::track) hands back a future to pass to `tokio::spawn`,
 //!   `smol::spawn` or to await in place (no runtime dependency). Any number of threads and
-//!   tasks add tasks at once, including tasks of the group while it is being waited on.
+//!   tasks add tasks at once, including tasks of the group while it is being waited on. A
+//!   task that adds to its own group never waits for a slot (see **Limit**).
 //! * **Results in submission order.** [`wait`](TaskGroup::wait) returns `Vec<T>` indexed
 //!   like the submissions. Cost: one `Option<Result<T, TaskError<E>>>` per task, kept until
 //!   the wait; two uncontended lock acquisitions per task (admit, record).
@@ -49,9 +50,15 @@
 //! * **Limit.** [`with_limit(n)`](TaskGroup::with_limit): adding a task at the limit blocks
 //!   ([`spawn`](TaskGroup::spawn), [`track`](TaskGroup::track)), waits asynchronously
 //!   ([`track_async`](TaskGroup::track_async)) or hands the task back
-//!   ([`try_spawn`](TaskGroup::try_spawn), [`try_track`](TaskGroup::try_track)). A
+//!   ([`try_spawn`](TaskGroup::try_spawn), [`try_track`](TaskGroup::try_track)). Waiting
+//!   callers are served first come, first served; a freed slot wakes one of them. A
 //!   cancellation wakes every caller waiting for a slot, so a task that waits for the
 //!   cancellation while its sibling's adder waits for a slot cannot deadlock (conc #88).
+//!   A task of the group that adds a task to the same group (a directory walker adding a
+//!   task per subdirectory) never waits for a slot, which only its own end might free: the
+//!   new task is admitted at once and queued, and starts when a slot frees. (A task that
+//!   then waits for its child's end while holding its slot still deadlocks at the limit:
+//!   let the parent return instead.)
 //! * **Panics as values.** A panicking task is reported by the panic hook on its own thread,
 //!   with its own backtrace, and its payload becomes [`TaskError::Panicked`], which cancels
 //!   the rest. Nothing is re-raised unless you call

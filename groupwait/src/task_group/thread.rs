@@ -8,6 +8,7 @@ use std::thread::{self, Scope};
 /// Runs `f` for `ticket` (unless the group was cancelled first) and records its outcome.
 /// A panic is caught here, after the panic hook has reported it on this thread.
 pub(crate) fn run<T, E>(mut ticket: Ticket<T, E>, f: impl FnOnce() -> Result<T, E>) {
+    ticket.acquire_slot(); // a task queued by one of the group's own tasks waits here
     if !ticket.start() {
         drop(f); // never started: its captures are dropped, outside every lock
         ticket.finish(Err(TaskError::Cancelled));
@@ -29,7 +30,9 @@ const CLOSED: &str = "TaskGroup: task added after the group was waited on and al
 impl<T, E> TaskGroup<T, E> {
     /// Runs `f` on a new thread as a task of the group: Go's `errgroup.Go`.
     ///
-    /// At the limit, blocks until a slot is free or the group is cancelled. If the group is
+    /// At the limit, blocks until a slot is free or the group is cancelled; called from one of
+    /// the group's own tasks, it does not block: the task is queued and its thread starts
+    /// when a slot frees (see the [module docs](super), **Limit**). If the group is
     /// cancelled (before or while this blocks), `f` is not run and the task's outcome is
     /// [`TaskError::Cancelled`]. A panic in `f` is reported by the panic hook on the task's
     /// thread and becomes its outcome ([`TaskError::Panicked`]), cancelling the group.
