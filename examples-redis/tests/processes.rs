@@ -328,6 +328,42 @@ fn a_worker_started_before_the_coordinator_waits_for_its_add() {
     assert!(worker.wait_exit().success());
 }
 
+/// One id given to two live worker processes: the second is refused at its join
+/// (`DuplicateMember`), the first stays the member, and its SIGKILL is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_id_in_two_worker_processes_is_refused_and_a_kill_of_the_holder_is_seen() {
+    let server = RedisServer::start();
+    let name = group_name("dup-procs");
+    let group = Group::open(&server.url(), &name).await.unwrap();
+    group.add(2).await.unwrap();
+    let url = server.url();
+    let (mut holder, second) = tokio::task::spawn_blocking({
+        let name = name.clone();
+        move || {
+            let holder = Worker::start(&url, &name, "twin", 60_000, 1000);
+            let (mut second, lines) = Worker::spawn(&url, &name, "twin", 100, 1000);
+            let status = second.wait_exit();
+            let said: Vec<String> = lines.try_iter().collect();
+            (holder, (status, said))
+        }
+    })
+    .await
+    .unwrap();
+    let (status, said) = second;
+    assert_eq!(status.code(), Some(1), "the second twin said {said:?}");
+    assert!(said.iter().all(|l| !l.starts_with("joined")), "{said:?}");
+    let waiter = {
+        let g = group.clone();
+        tokio::spawn(async move { g.wait().await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    holder.child.kill().expect("SIGKILL the holder");
+    match bounded("waiter", waiter).await.unwrap() {
+        Err(Error::LostMember { id }) => assert_eq!(id, "twin"),
+        other => panic!("expected LostMember, got {other:?}"),
+    }
+}
+
 /// `--help` prints every flag with its default and exits 0; an unknown flag exits 64 with
 /// the usage.
 #[test]
