@@ -94,14 +94,19 @@ fn main() {
         Err(e) => fail(&format!("cannot add: {e}")),
     }
     println!("waiting for {} workers on group {name}", args.workers);
-    loop {
+    for slice in 1.. {
         // Waiting in one-second slices only to refresh the display; the wait itself blocks
-        // on the group's log and returns as soon as the count reaches zero.
+        // on the group's log and returns as soon as the count reaches zero. Every third
+        // slice, who is still out.
         match group.wait_timeout(Duration::from_secs(1)) {
             Ok(()) => {
                 println!("all workers done");
                 return;
             }
+            Err(Error::TimedOut) if slice % 3 == 0 => match group.outstanding() {
+                Ok(out) => println!("{}", still_out(&out)),
+                Err(e) => fail(&format!("cannot read who is out: {e}")),
+            },
             Err(Error::TimedOut) => match group.count() {
                 Ok(n) => println!("{n} to go"),
                 Err(e) => fail(&format!("cannot read the count: {e}")),
@@ -113,6 +118,28 @@ fn main() {
             Err(e) => fail(&format!("wait failed: {e}")),
         }
     }
+}
+
+/// `2 to go: w2 (joined 4.1 s ago, lease ends in 2.3 s), 1 not claimed by any worker`.
+fn still_out(out: &groupwait_redis::Outstanding) -> String {
+    let mut parts: Vec<String> = out
+        .members
+        .iter()
+        .map(|m| {
+            let joined = m.joined_ago.map_or(String::new(), |d| {
+                format!("joined {:.1} s ago, ", d.as_secs_f64())
+            });
+            format!(
+                "{} ({joined}lease ends in {:.1} s)",
+                m.id,
+                m.lease_left.as_secs_f64()
+            )
+        })
+        .collect();
+    if out.unclaimed > 0 {
+        parts.push(format!("{} not claimed by any worker", out.unclaimed));
+    }
+    format!("{} to go: {}", out.count, parts.join(", "))
 }
 
 fn usage(problem: &str) -> ! {

@@ -544,3 +544,32 @@ async fn blocking_handles_dropped_inside_a_runtime_do_not_panic() {
     drop(member);
     drop(group);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outstanding_names_a_member_that_holds_its_lease_until_it_is_done() {
+    let server = RedisServer::start();
+    let name = group_name("outstanding");
+    let lease = Duration::from_secs(3);
+    let group = Group::open_with(&server.url(), &name, Options::default().lease(lease))
+        .await
+        .unwrap();
+    group.add(3).await.unwrap();
+    let stuck = group.join_as("stuck").await.unwrap();
+    let quick = group.join_as("quick").await.unwrap();
+    quick.done().await.unwrap();
+    // Still renewing its lease but not done: the straggler a timed wait leaves behind.
+    let r = group.wait_timeout(Duration::from_millis(300)).await;
+    assert!(matches!(r, Err(Error::TimedOut)), "{r:?}");
+    let out = group.outstanding().await.unwrap();
+    assert_eq!((out.count, out.unclaimed), (2, 1), "{out:?}");
+    let ids: Vec<&str> = out.members.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["stuck"]);
+    let m = &out.members[0];
+    assert!(m.lease_left <= lease, "{m:?}");
+    let joined = m.joined_ago.expect("a join time");
+    assert!(joined >= Duration::from_millis(300), "{m:?}");
+    stuck.done().await.unwrap();
+    let out = group.outstanding().await.unwrap();
+    assert!(out.members.is_empty(), "{out:?}");
+    assert_eq!((out.count, out.unclaimed), (1, 1));
+}

@@ -364,6 +364,29 @@ async fn one_id_in_two_worker_processes_is_refused_and_a_kill_of_the_holder_is_s
     }
 }
 
+/// While it waits, the coordinator names the workers still out, every few seconds.
+#[test]
+fn coordinator_example_names_the_workers_still_out() {
+    let server = RedisServer::start();
+    let (url, name) = (server.url(), group_name("coord-out"));
+    let coordinator = Coordinator::start(&url, &name, 2, &[]);
+    let first = coordinator.line();
+    assert!(first.starts_with("waiting for 2"), "{first:?}");
+    let _slow = Worker::start(&url, &name, "slowpoke", 60_000, 3000);
+    let mut quick = Worker::start(&url, &name, "quick", 10, 3000);
+    assert!(quick.wait_exit().success());
+    // Within three one-second slices, a line naming the one still out.
+    let named = (0..6)
+        .map(|_| coordinator.line())
+        .find(|l| l.contains("to go:"))
+        .expect("a line naming who is out");
+    assert!(
+        named.starts_with("1 to go: slowpoke (joined") && named.contains("lease ends in"),
+        "{named:?}"
+    );
+    assert!(!named.contains("quick"), "{named:?}");
+}
+
 /// `--help` prints every flag with its default and exits 0; an unknown flag exits 64 with
 /// the usage.
 #[test]

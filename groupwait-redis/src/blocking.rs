@@ -210,6 +210,15 @@ impl Group {
         self.runtime.block_on(self.inner.status())
     }
 
+    /// Blocking [`crate::Group::outstanding`].
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Group::outstanding`].
+    pub fn outstanding(&self) -> Result<crate::Outstanding> {
+        self.runtime.block_on(self.inner.outstanding())
+    }
+
     /// Blocking [`crate::Group::reset`].
     ///
     /// # Errors

@@ -143,6 +143,7 @@ mod fast_path_tests;
 mod group;
 mod member;
 mod options;
+mod outstanding;
 mod scripts;
 #[cfg(feature = "tls-rustls")]
 mod tls;
@@ -152,6 +153,7 @@ pub use error::{Error, Result};
 pub use group::{Group, Status};
 pub use member::Member;
 pub use options::{LostPolicy, Options};
+pub use outstanding::{Outstanding, OutstandingMember};
 
 #[cfg(test)]
 mod tests {

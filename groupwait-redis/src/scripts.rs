@@ -7,7 +7,7 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `gw:{name}:state` | hash | `inc`, `round`, `used`, `count`, `unclaimed`, `live`, `recs`, `failed`, `abandoned`, `policy`, `ttl`, `touched`, `last`, `earliest` |
-//! | `gw:{name}:members` | hash | `m:<member id>` -> `live:<token>` / `done:<token>` / `lost:<token>`; `o:<key>` -> `done` for `done_once` (this round only) |
+//! | `gw:{name}:members` | hash | `m:<member id>` -> `live:<token>` / `done:<token>` / `lost:<token>`; `j:<member id>` -> its join time (server ms); `o:<key>` -> `done` for `done_once` (this round only) |
 //! | `gw:{name}:leases` | sorted set | member id, scored by its lease deadline (server ms) |
 //! | `gw:{name}:log` | stream | one entry per change, carrying the state after it |
 //!
@@ -269,6 +269,21 @@ return {'ok', str('round'), str('count'), str('failed'), str('last'), fmt(next_l
   str('policy'), str('abandoned')}
 "#;
 
+/// `outstanding()`: who is still out, after expiring leases. Reply: `ok round count unclaimed
+/// now`, then for each member holding a lease: `id deadline joined` (server ms; `joined`
+/// empty for a member that joined before join times were kept).
+const OUTSTANDING: &str = r#"
+local out = {'ok', str('round'), str('count'), str('unclaimed'), fmt(now)}
+local leased = redis.call('ZRANGE', leases, 0, -1, 'WITHSCORES')
+for i = 1, #leased, 2 do
+  local id = leased[i]
+  out[#out + 1] = id
+  out[#out + 1] = leased[i + 1]
+  out[#out + 1] = redis.call('HGET', members, 'j:' .. id) or ''
+end
+return out
+"#;
+
 /// `add(delta)`: ARGV[5] = delta > 0. Reply: `ok round count`, `failed id` or `toolarge`.
 const ADD: &str = r#"
 if str('failed') ~= '' then return {'failed', str('failed')} end
@@ -349,7 +364,7 @@ else
   set('used', 1) -- (a finished round was replaced above)
   set('count', num('count') + 1)
 end
-redis.call('HSET', members, 'm:' .. id, 'live:' .. token)
+redis.call('HSET', members, 'm:' .. id, 'live:' .. token, 'j:' .. id, fmt(now))
 redis.call('ZADD', leases, now + lease, id)
 lower_earliest(now + lease)
 set('live', num('live') + 1); set('recs', num('recs') + 1)
@@ -511,6 +526,8 @@ fn script(creates: bool, repairs: bool, body: &str) -> Script {
 
 pub(crate) static OBSERVE_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| script(false, false, OBSERVE));
+pub(crate) static OUTSTANDING_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| script(false, false, OUTSTANDING));
 pub(crate) static ADD_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(true, false, ADD));
 pub(crate) static DONE_SCRIPT: LazyLock<Script> = LazyLock::new(|| script(false, false, DONE));
 pub(crate) static DONE_ONCE_SCRIPT: LazyLock<Script> =
@@ -542,9 +559,10 @@ pub(crate) fn creates(script: &Script) -> bool {
 }
 
 /// All scripts, for loading them once at connect time.
-pub(crate) fn all() -> [&'static Script; 11] {
+pub(crate) fn all() -> [&'static Script; 12] {
     [
         &OBSERVE_SCRIPT,
+        &OUTSTANDING_SCRIPT,
         &ADD_SCRIPT,
         &DONE_SCRIPT,
         &DONE_ONCE_SCRIPT,

@@ -58,7 +58,10 @@ fn a_wait_future_is_at_most_48_bytes() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "reads the repository's documents (Miri isolates the file system)")]
+#[cfg_attr(
+    miri,
+    ignore = "reads the repository's documents (Miri isolates the file system)"
+)]
 fn every_document_states_the_same_waiter_limit() {
     // The state word counts waiters in 23 bits (groupwait/src/state.rs); DESIGN.md once said
     // 2^24 - 1 (issue 20, item 9). Each document that states the limit states this one.
