@@ -82,7 +82,7 @@ fn number(reply: &[String], i: usize) -> Result<i64> {
 }
 
 fn parse(reply: &[String]) -> Result<Outstanding> {
-    if field(reply, 0)? != "ok" || (reply.len() - 5) % 3 != 0 {
+    if field(reply, 0)? != "ok" || reply.len() < 5 || !(reply.len() - 5).is_multiple_of(3) {
         return Err(Error::Protocol(format!("outstanding replied {reply:?}")));
     }
     let now = number(reply, 4)?;
