@@ -14,8 +14,8 @@
 //! swapped, 1.03 and 0.93).
 //!
 //! ```text
-//! cargo bench --bench async_fanout                 # 48 rounds per implementation and runtime
-//! cargo bench --bench async_fanout -- --quick
+//! cargo bench -p benches --bench async_fanout  # 48 rounds per implementation and runtime
+//! cargo bench -p benches --bench async_fanout -- --quick
 //! ```
 
 use benches::{interleave_balanced, Opts, Sink};
