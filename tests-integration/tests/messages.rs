@@ -9,7 +9,7 @@ mod support;
 
 use groupwait::{TaskKind, WaitGroup};
 use std::sync::Arc;
-use support::{panic_message, runtime, PATIENCE};
+use support::{panic_message, PATIENCE};
 
 /// The fixed message a failed task's own handle reports must not send the reader to `wait`
 /// alone: here the waiter uses an outcome wait, and it gets the payload.
@@ -27,7 +27,11 @@ fn assert_points_to_both_waits(message: &str) {
 
 #[test]
 fn tracked_task_panic_names_the_outcome_waits() {
-    runtime().block_on(async {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
         let wg = Arc::new(WaitGroup::new());
         let task = tokio::spawn(wg.track_owned(async {
             tokio::task::yield_now().await;
