@@ -21,9 +21,9 @@
 //! swapped, 1.03 and 0.93).
 //!
 //! ```text
-//! cargo bench --bench async_fanout                 # 48 rounds per implementation, size and runtime
-//! cargo bench --bench async_fanout -- --quick
-//! cargo bench --bench async_fanout -- "256 B"      # one size (a filter on the cell's name)
+//! cargo bench -p benches --bench async_fanout                 # 48 rounds per implementation, size and runtime
+//! cargo bench -p benches --bench async_fanout -- --quick
+//! cargo bench -p benches --bench async_fanout -- "256 B"      # one size (a filter on the cell's name)
 //! ```
 
 use benches::{interleave_balanced, state_cell, with_state_size, Opts, Sink, State, STATE_SIZES};

@@ -7,8 +7,8 @@
 //! `N` = 2, 4, 16, 64, 256, 1024; a sample is enough rounds for 10 ms, in µs per round.
 //!
 //! ```text
-//! cargo bench --bench fanout                    # all N, about 10 s
-//! cargo bench --bench fanout -- --quick 1024    # fewer, shorter samples; N = 1024 only
+//! cargo bench -p benches --bench fanout                  # all N, about 10 s
+//! cargo bench -p benches --bench fanout -- --quick 1024  # fewer, shorter samples; N = 1024 only
 //! ```
 
 use benches::{

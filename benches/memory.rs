@@ -3,8 +3,8 @@
 //! is the measured code's).
 //!
 //! ```text
-//! cargo bench --bench memory                    # print the table
-//! cargo bench --bench memory -- --out mem.tsv   # also write it as tab-separated rows
+//! cargo bench -p benches --bench memory                   # print the table
+//! cargo bench -p benches --bench memory -- --out mem.tsv  # also write it as tab-separated rows
 //! ```
 //!
 //! Rows of the output file: `type, size_of, heap bytes at creation, heap blocks at creation,

@@ -23,7 +23,7 @@
 //! measure runs in five slices, the slices of all measures interleaved, so a busy period of
 //! a shared machine falls on all of them alike.
 //!
-//! `cargo bench --bench redis_group` (prints a table; BENCH_QUICK=1 for a short run).
+//! `cargo bench -p benches --bench redis_group` (prints a table; BENCH_QUICK=1 for a short run).
 
 use groupwait_redis::{Group, Options};
 use redis::aio::MultiplexedConnection;

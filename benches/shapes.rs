@@ -32,10 +32,10 @@
 //! per core, and a hand-off worker next to its waiter (threads spawned inside a round are not).
 //!
 //! ```text
-//! cargo bench --bench shapes                            # all cells, about half a minute
-//! cargo bench --bench shapes -- --quick AddDone         # shorter samples; cells named *AddDone*
-//! cargo bench --bench shapes -- --reps 7 --out s.tsv    # 7 runs per cell; keep the samples
-//! cargo bench --bench shapes -- --profile uncontended groupwait 1000000  # for callgrind
+//! cargo bench -p benches --bench shapes                            # all cells, about half a minute
+//! cargo bench -p benches --bench shapes -- --quick AddDone         # shorter samples; cells named *AddDone*
+//! cargo bench -p benches --bench shapes -- --reps 7 --out s.tsv    # 7 runs per cell; keep the samples
+//! cargo bench -p benches --bench shapes -- --profile uncontended groupwait 1000000  # for callgrind
 //! ```
 
 use benches::{

@@ -9,8 +9,8 @@
 //! reference. crossbeam's group cannot be reused, so its round builds a new one, untimed.
 //!
 //! ```text
-//! cargo bench --bench wake                          # 15 blocks of 100 rounds per implementation
-//! cargo bench --bench wake -- --quick --out w.tsv   # fewer blocks; keep the samples
+//! cargo bench -p benches --bench wake                         # 15 blocks of 100 rounds per implementation
+//! cargo bench -p benches --bench wake -- --quick --out w.tsv  # fewer blocks; keep the samples
 //! ```
 
 // The futex system calls of the floor; each unsafe block has a SAFETY comment.

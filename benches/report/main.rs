@@ -1,7 +1,7 @@
 //! Turns the results of one `scripts/bench.sh` run into `BENCHMARKS.md` and its SVG chart.
 //!
 //! ```text
-//! cargo bench --bench report -- --dir target/bench-results --md BENCHMARKS.md --svg docs/benchmarks.svg
+//! cargo bench -p benches --bench report -- --dir target/bench-results --md BENCHMARKS.md --svg docs/benchmarks.svg
 //! ```
 //!
 //! Relative paths are taken from the workspace root (`cargo bench` runs this in `benches/`).

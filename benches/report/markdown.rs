@@ -330,8 +330,8 @@ pub fn markdown(d: &Data, sections: &[Section], svg_link: &str) -> String {
         w,
         "- Go: its own benchmarks from the installed toolchain's standard library, \
          `go test -run '^$' -bench WaitGroup -cpu 1,2 sync`, several runs; Rust: \
-         `cargo bench --bench shapes`, the same shapes with the same `RunParallel` semantics \
-         (threads take ~100 µs batches from one shared budget; ns/op = wall time / all \
+         `cargo bench -p benches --bench shapes`, the same shapes with the same `RunParallel` \
+         semantics (threads take ~100 µs batches from one shared budget; ns/op = wall time / all \
          iterations). divan's `threads` option would not do: it times each thread's sample \
          separately and divides by that thread's iterations, i.e. it reports per-thread latency, \
          T times Go's figure under perfect scaling.\n\

@@ -23,7 +23,7 @@
 //! implementation instead of inflating one. The medians are reported. Where a round leaves
 //! state the next round inherits, the order changes each round ([`interleave_balanced`]).
 //!
-//! Options common to the timed benches ([`Opts`]), after `cargo bench --bench NAME --`:
+//! Options common to the timed benches ([`Opts`]), after `cargo bench -p benches --bench NAME --`:
 //!
 //! ```text
 //! --quick        fewer and shorter samples (a smoke run)

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Options after `cargo bench --bench NAME --` (cargo's own flags, such as `--bench`, are
+/// Options after `cargo bench -p benches --bench NAME --` (cargo's own flags, such as `--bench`, are
 /// ignored).
 #[derive(Debug, Default)]
 pub struct Opts {

@@ -1,10 +1,10 @@
 //! A group opened over TLS in a process where rustls cannot pick a crypto provider by
-//! itself: this package's dev-dependencies enable both of rustls's backends (`ring` and
-//! `aws_lc_rs`), as two dependencies of one application may, and nothing installs a
+//! itself: this package's feature `tls-both-backends` enables both of rustls's backends
+//! (`ring` and `aws_lc_rs`), as two dependencies of one application may, and nothing installs a
 //! process default. Opening must still work (groupwait-redis installs the backend its
 //! feature names), never panic. One test in its own binary: the process default is
 //! process-wide and can be installed only once.
-#![cfg(feature = "tls")]
+#![cfg(feature = "tls-both-backends")]
 
 mod common;
 

@@ -33,13 +33,16 @@
 //!
 //! With `--limit N` or `--fail-fast` the files are hashed by a task group instead
 //! (`grouped.rs`): one task per file, at most N at once, and with `--fail-fast` the first
-//! file that cannot be read cancels the rest, which are then reported as not hashed.
+//! file that cannot be read cancels the rest. The summary then lists that failure first and
+//! counts the cancelled files on a line of their own, apart from the files that failed.
 //!
 //! Files that cannot be read, and directories that cannot be listed, are reported (the first
 //! ten reasons) and the run goes on. The exit status is 0 when every file was hashed and 2
 //! otherwise, as it is for bad arguments or a missing PATH.
 
 mod grouped;
+#[cfg(test)]
+mod tests;
 
 use groupwait::{OwnedGuard, WaitGroup};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
@@ -95,6 +98,18 @@ struct Hashed {
     bytes: u64,
 }
 
+/// Why a file was not hashed.
+enum NotHashed {
+    /// It could not be read: why.
+    Failed(String),
+    /// `--fail-fast` cancelled it after another file failed: it never started, or it stopped
+    /// between two blocks.
+    Cancelled,
+}
+
+/// What became of one file.
+type Outcome = Result<Hashed, NotHashed>;
+
 /// A file or directory that could not be read, and why.
 struct Failure {
     path: PathBuf,
@@ -137,37 +152,50 @@ fn run() -> Result<ExitCode, String> {
     let bytes_done = Arc::new(AtomicU64::new(0));
     let hash_started = Instant::now();
     let grouped = options.fail_fast || options.limit.is_some();
-    let (outcomes, workers) = if grouped {
+    let (outcomes, cause, workers) = if grouped {
         let limit = options.limit.unwrap_or_else(cpus);
-        let (outcomes, cancelled) =
+        let (outcomes, cause) =
             grouped::hash_files(&files, limit, options.fail_fast, &bar, &bytes_done);
-        if let Some(why) = cancelled {
-            bar.suspend(|| eprintln!("hash_tree: cancelled: {why}"));
-        }
-        (outcomes, limit.min(n.max(1)))
+        (outcomes, cause, limit.min(n.max(1)))
     } else {
-        hash_on_pool(&files, &bar, &bytes_done)
+        let (outcomes, workers) = hash_on_pool(&files, &bar, &bytes_done);
+        (outcomes, None, workers)
     };
     bar.set_position(n as u64);
     bar.set_message(HumanBytes(bytes_done.load(Ordering::Relaxed)).to_string());
-    bar.finish();
+    finish_bar(&bar);
     let hash_time = hash_started.elapsed();
 
     let mut hashed = Vec::with_capacity(n);
-    for (path, outcome) in files.into_iter().zip(outcomes) {
+    let mut failed_files = Vec::new();
+    let mut first_failure = None;
+    let mut cancelled = 0;
+    for (index, (path, outcome)) in files.into_iter().zip(outcomes).enumerate() {
         match outcome {
             Ok(file) => hashed.push((relative(root, &path).to_path_buf(), file)),
-            Err(reason) => failures.push(Failure { path, reason }),
+            Err(NotHashed::Failed(reason)) if cause == Some(index) => {
+                first_failure = Some(Failure { path, reason });
+            }
+            Err(NotHashed::Failed(reason)) => failed_files.push(Failure { path, reason }),
+            Err(NotHashed::Cancelled) => cancelled += 1,
         }
     }
     hashed.sort_by(|a, b| a.0.cmp(&b.0));
+    failures.append(&mut failed_files);
     failures.sort_by(|a, b| a.path.cmp(&b.path));
+    // The failure that cancelled the rest goes first: it is why the others were not hashed.
+    let caused_cancellation = first_failure.is_some();
+    if let Some(failure) = first_failure {
+        failures.insert(0, failure);
+    }
 
     let report = Report {
         root,
         hashed: &hashed,
         failures: &failures,
         unlisted_dirs,
+        caused_cancellation,
+        cancelled,
         workers,
         walk_time,
         hash_time,
@@ -178,7 +206,7 @@ fn run() -> Result<ExitCode, String> {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
         Err(error) => return Err(format!("cannot write the report: {error}")),
     }
-    Ok(if failures.is_empty() {
+    Ok(if failures.is_empty() && cancelled == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(FAILURE)
@@ -191,7 +219,7 @@ fn hash_on_pool(
     files: &[PathBuf],
     bar: &ProgressBar,
     bytes_done: &Arc<AtomicU64>,
-) -> (Vec<Result<Hashed, String>>, usize) {
+) -> (Vec<Outcome>, usize) {
     let n = files.len();
     let wg = Arc::new(WaitGroup::new());
     let shared = Arc::new(Shared {
@@ -266,8 +294,12 @@ fn hash_on_pool(
         .zip(started)
         .map(|(slot, started)| match slot.into_inner() {
             Some(outcome) => outcome,
-            None if started.into_inner() => Err("the hashing job panicked".to_string()),
-            None => Err("never hashed (its worker was lost)".to_string()),
+            None if started.into_inner() => {
+                Err(NotHashed::Failed("the hashing job panicked".to_string()))
+            }
+            None => Err(NotHashed::Failed(
+                "never hashed (its worker was lost)".to_string(),
+            )),
         })
         .collect();
     (outcomes, workers)
@@ -294,13 +326,7 @@ fn parse_args(
             match arg.to_str() {
                 Some("--list") => list = true,
                 Some("--fail-fast") => fail_fast = true,
-                Some("--limit") => {
-                    let n = args.next().and_then(|n| n.to_str()?.parse::<usize>().ok());
-                    match n {
-                        Some(n) if n > 0 => limit = Some(n),
-                        _ => return Err(format!("--limit needs a number above 0\n{USAGE}")),
-                    }
-                }
+                Some("--limit") => limit = Some(parse_limit(args.next())?),
                 Some("-h" | "--help") => return Ok(None),
                 Some("--") => flags_done = true,
                 _ => return Err(format!("unknown option {}\n{USAGE}", arg.to_string_lossy())),
@@ -322,17 +348,40 @@ fn parse_args(
     }))
 }
 
-/// Every regular file under `root` (symbolic links are not followed), and the directories
-/// that could not be listed.
+/// The value of `--limit`: a number above 0. The error repeats what was given.
+fn parse_limit(value: Option<std::ffi::OsString>) -> Result<usize, String> {
+    let Some(value) = value else {
+        return Err(format!("--limit needs a number above 0\n{USAGE}"));
+    };
+    let text = value.to_string_lossy();
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        Err(error) if *error.kind() == std::num::IntErrorKind::PosOverflow => Err(format!(
+            "--limit {text} is too large: at most {}\n{USAGE}",
+            usize::MAX
+        )),
+        _ => Err(format!(
+            "--limit needs a number above 0, not `{text}`\n{USAGE}"
+        )),
+    }
+}
+
+/// Every regular file under `root` in name order, each directory's entries sorted (symbolic
+/// links are not followed), and the directories that could not be listed. The order is the
+/// order of hashing with `--limit` and `--fail-fast`, so a run cancels the same files each
+/// time.
 fn collect_files(root: &Path) -> (Vec<PathBuf>, Vec<Failure>) {
     let mut files = Vec::new();
     let mut failures = Vec::new();
-    let walk = WalkDir::new(root).into_iter().filter_entry(|entry| {
-        let skipped = entry.depth() > 0
-            && entry.file_type().is_dir()
-            && SKIPPED_DIRS.iter().any(|name| entry.file_name() == *name);
-        !skipped
-    });
+    let walk = WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            let skipped = entry.depth() > 0
+                && entry.file_type().is_dir()
+                && SKIPPED_DIRS.iter().any(|name| entry.file_name() == *name);
+            !skipped
+        });
     for entry in walk {
         match entry {
             Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
@@ -353,7 +402,7 @@ fn collect_files(root: &Path) -> (Vec<PathBuf>, Vec<Failure>) {
 struct Shared {
     files: Vec<PathBuf>,
     /// One result per file, filled by the job that hashed it.
-    slots: Vec<OnceLock<Result<Hashed, String>>>,
+    slots: Vec<OnceLock<Outcome>>,
     /// Set when a job starts hashing its file: a started job without a result panicked.
     started: Vec<AtomicBool>,
     bytes_done: Arc<AtomicU64>,
@@ -391,19 +440,23 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>, shared: &Shared) {
     }
 }
 
-fn hash_file(path: &Path) -> Result<Hashed, String> {
-    let file = File::open(path).map_err(|error| format!("cannot open: {error}"))?;
-    hash_reader(file, || false)
+fn hash_file(path: &Path) -> Outcome {
+    hash_reader(open(path)?, || false)
 }
 
-/// Hashes what `reader` gives, a block at a time, giving up if `stop()` turns true between
-/// blocks.
-fn hash_reader(mut reader: impl Read, stop: impl Fn() -> bool) -> Result<Hashed, String> {
+/// Opens `path` for hashing.
+fn open(path: &Path) -> Result<File, NotHashed> {
+    File::open(path).map_err(|error| NotHashed::Failed(format!("cannot open: {error}")))
+}
+
+/// Hashes what `reader` gives, a block at a time, giving up (cancelled) if `stop()` turns
+/// true between blocks.
+fn hash_reader(mut reader: impl Read, stop: impl Fn() -> bool) -> Outcome {
     let mut hasher = blake3::Hasher::new();
     let mut block = vec![0; 1 << 16];
     loop {
         if stop() {
-            return Err("stopped: cancelled by an earlier failure".to_string());
+            return Err(NotHashed::Cancelled);
         }
         match reader.read(&mut block) {
             Ok(0) => break,
@@ -411,7 +464,7 @@ fn hash_reader(mut reader: impl Read, stop: impl Fn() -> bool) -> Result<Hashed,
                 hasher.update(&block[..n]);
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(format!("cannot read: {error}")),
+            Err(error) => return Err(NotHashed::Failed(format!("cannot read: {error}"))),
         }
     }
     Ok(Hashed {
@@ -434,6 +487,16 @@ fn progress_bar(files: usize) -> ProgressBar {
         .with_message(HumanBytes(0).to_string())
 }
 
+/// Leaves the finished bar on its own line. Its last draw ends without a newline (the cursor
+/// stays on the bar, to redraw it in place), so without this the summary would start on the
+/// bar's line, as it does in a captured log.
+fn finish_bar(bar: &ProgressBar) {
+    bar.finish();
+    if !bar.is_hidden() {
+        eprintln!();
+    }
+}
+
 /// `n` followed by the right form of its noun.
 fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -453,6 +516,10 @@ struct Report<'a> {
     failures: &'a [Failure],
     /// How many of `failures` are directories that could not be listed.
     unlisted_dirs: usize,
+    /// Whether `failures[0]` is the failure that cancelled the rest (`--fail-fast`).
+    caused_cancellation: bool,
+    /// Files not hashed because of that failure (not in `failures`).
+    cancelled: usize,
     workers: usize,
     walk_time: Duration,
     hash_time: Duration,
@@ -508,6 +575,13 @@ impl Report<'_> {
                 counted(dirs, "directory", "directories")
             )?,
         }
+        if self.cancelled > 0 {
+            writeln!(
+                out,
+                "cancelled: {} not hashed, after the first failure (--fail-fast)",
+                counted(self.cancelled, "file", "files")
+            )?;
+        }
         writeln!(out, "digest:    {}", self.digest())?;
 
         if !self.failures.is_empty() {
@@ -517,13 +591,17 @@ impl Report<'_> {
             } else {
                 writeln!(out, "failures:")?;
             }
-            for failure in &self.failures[..shown] {
-                writeln!(
+            for (i, failure) in self.failures[..shown].iter().enumerate() {
+                write!(
                     out,
                     "  {}: {}",
                     relative(self.root, &failure.path).display(),
                     failure.reason
                 )?;
+                if i == 0 && self.caused_cancellation {
+                    write!(out, " (the first failure: it cancelled the rest)")?;
+                }
+                writeln!(out)?;
             }
         }
         Ok(())

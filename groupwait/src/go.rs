@@ -9,8 +9,9 @@ use std::thread::{JoinHandle, Scope, ScopedJoinHandle};
 
 /// The payload a `go_scoped` thread panics with, once the original payload has been handed to
 /// the group: the scope then sees a failed thread, as with a plain `Scope::spawn`.
-const SCOPED_PANIC: &str =
-    "groupwait: a go_scoped task panicked; its payload is re-raised by the WaitGroup's wait";
+const SCOPED_PANIC: &str = "groupwait: a go_scoped task panicked; its payload was handed to the \
+    WaitGroup's waiter (`wait` re-raises it, `wait_outcome` and the other outcome waits return \
+    it)";
 
 /// One counted task. Its `done` runs on drop: after the task ran, or when the closure is
 /// dropped unrun because the thread could not be spawned.

@@ -66,6 +66,13 @@ impl WaitGroup {
     /// Adds one to the counter and returns a [`Guard`] that calls [`done`](Self::done) when
     /// dropped, also when the holder panics (see [`Guard`] for what the waiter then sees).
     ///
+    /// The guard borrows the group, so it cannot go into a job that must be `'static`
+    /// (`rayon::spawn`, `std::thread::spawn`, `tokio::task::spawn_blocking`, a thread pool's
+    /// jobs): the compiler says ``error[E0597]: `wg` does not live long enough``. Use
+    /// [`guard_owned`](Self::guard_owned) on an `Arc<WaitGroup>` or
+    /// [`guard_static`](Self::guard_static) on a `static` group there; `guard` is for scoped
+    /// threads (`std::thread::scope`, `rayon::scope`) and code on the same thread.
+    ///
     /// # Panics
     ///
     /// As [`add`](Self::add)`(1)`.
@@ -80,6 +87,29 @@ impl WaitGroup {
     /// assert_eq!(wg.count(), 1);
     /// drop(guard);
     /// assert_eq!(wg.count(), 0);
+    /// ```
+    ///
+    /// A `'static` job cannot hold it:
+    ///
+    /// ```compile_fail,E0597
+    /// use groupwait::WaitGroup;
+    ///
+    /// let wg = WaitGroup::new();
+    /// let guard = wg.guard();
+    /// std::thread::spawn(move || drop(guard)); // error[E0597]: `wg` does not live long enough
+    /// wg.wait();
+    /// ```
+    ///
+    /// An owned guard can:
+    ///
+    /// ```
+    /// use groupwait::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// let wg = Arc::new(WaitGroup::new());
+    /// let guard = wg.guard_owned();
+    /// std::thread::spawn(move || drop(guard));
+    /// wg.wait();
     /// ```
     #[track_caller]
     pub fn guard(&self) -> Guard<'_> {

@@ -190,8 +190,14 @@ impl fmt::Display for Panicked {
             "groupwait: {} {tasks} of the WaitGroup panicked, the first was {}",
             self.count, self.kind
         )?;
-        if let Some(message) = &self.message {
-            write!(f, ": {message}")?;
+        match &self.message {
+            // A guard's report carries the fixed payload of the guard (it never sees the
+            // panic's own), whose words, prefix included, would repeat the line's.
+            Some(_) if self.kind == TaskKind::Guard => {
+                f.write_str(" (its own message was reported on its thread)")?;
+            }
+            Some(message) => write!(f, ": {message}")?,
+            None => {}
         }
         if self.handed_elsewhere {
             f.write_str(" (its payload was handed to another waiter of the round)")?;

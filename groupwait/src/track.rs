@@ -12,8 +12,9 @@ use std::task::{Context, Poll};
 
 /// The payload a tracked future's task panics with, once the original payload has been handed
 /// to the group.
-const TRACKED_PANIC: &str =
-    "groupwait: a tracked future panicked; its payload is re-raised by the WaitGroup's wait";
+const TRACKED_PANIC: &str = "groupwait: a tracked future panicked; its payload was handed to the \
+    WaitGroup's waiter (`wait` re-raises it, `wait_outcome` and the other outcome waits return \
+    it)";
 
 impl WaitGroup {
     /// Counts `fut` in the group until it completes or is dropped: `add(1)` now, `done()` when
@@ -24,8 +25,9 @@ impl WaitGroup {
     ///
     /// If `fut` panics, the panic follows the rule of `go`: its payload is handed to the group,
     /// and [`wait`](Self::wait) or [`wait_async`](Self::wait_async) re-raise it once the counter
-    /// is zero. The task running the tracked future still fails (it panics with a short
-    /// message saying where the payload went), so its executor sees the failure too.
+    /// is zero ([`wait_outcome_async`](Self::wait_outcome_async) and the other outcome waits
+    /// return it instead). The task running the tracked future still fails (it panics with a
+    /// short message saying where the payload went), so its executor sees the failure too.
     ///
     /// # Panics
     ///
