@@ -106,11 +106,17 @@ mod error;
 mod future;
 mod group;
 mod limit;
+mod named;
+mod pending;
 mod thread;
+#[cfg(feature = "tracing")]
+mod tracing;
 
 pub use cancel::{CancelToken, Cancelled, Cause};
 pub use error::{Payload, TaskError, TrySpawnError};
 pub use group::{Builder, TaskGroup};
+pub use named::Named;
+pub use pending::{PendingTask, TaskState};
 
 /// Compile-time checks: the group, its token and the futures cross threads.
 const _: () = {
