@@ -310,7 +310,7 @@ mod tests {
         let task = group.track(make());
         let outer = size_of_val(&task);
         drop(task); // recorded as `Cancelled`
-        // With the `tracing` feature the ticket also holds the task's span.
+                    // With the `tracing` feature the ticket also holds the task's span.
         #[cfg(feature = "tracing")]
         let inner = inner + std::mem::size_of::<::tracing::Span>();
         assert!(

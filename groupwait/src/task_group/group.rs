@@ -1059,9 +1059,9 @@ impl<T, E> Ticket<T, E> {
             (first, name)
         };
         drop(name); // outside the lock
-        // Every step runs whatever a waker does (issue 20, item 5): a panicking `wake` in the
-        // cancellation or the slot's release is kept until the `done` has run, then continues
-        // (not while unwinding: a ticket dropped by a panic, item 6).
+                    // Every step runs whatever a waker does (issue 20, item 5): a panicking `wake` in the
+                    // cancellation or the slot's release is kept until the `done` has run, then continues
+                    // (not while unwinding: a ticket dropped by a panic, item 6).
         let mut panic = FirstPanic::new();
         // Cancel before the `done`: a waiter released by it sees the group cancelled.
         if first && shared.cancel_on_error {

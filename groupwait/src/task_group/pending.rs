@@ -293,7 +293,13 @@ mod tests {
         table.got_slot(1, slot);
         let snapshot = table.snapshot(slot);
         assert_eq!(snapshot[1].state, TaskState::Running);
-        assert_eq!((snapshot[1].since, snapshot[1].elapsed), (slot, Duration::ZERO));
-        assert_eq!(snapshot[1].to_string(), "task 1 \"child\": running for 0.000ns");
+        assert_eq!(
+            (snapshot[1].since, snapshot[1].elapsed),
+            (slot, Duration::ZERO)
+        );
+        assert_eq!(
+            snapshot[1].to_string(),
+            "task 1 \"child\": running for 0.000ns"
+        );
     }
 }
