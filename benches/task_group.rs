@@ -8,7 +8,9 @@
 //!   - `JoinSet`: `spawn`, then `join_next` until empty (values in completion order);
 //!   - `TaskTracker`: `spawn`, `close`, `wait` (no values);
 //!   - `WaitGroup::track_owned` + `wait_async` (no values): the floor the group is built on;
-//!   - `TaskGroup<()>` with the values dropped: `track(async { Ok(()) })`.
+//!   - `TaskGroup<()>` with the values dropped: `track(async { Ok(()) })`;
+//!   - `TaskGroup<usize>` with named tasks (issue 23): `group.named("fetch").track(..)`, and
+//!     with a `String` name made per task (`format!("fetch {i}")`, its allocation included).
 //! * `threads`: one round = 100 threads, each returning its index, joined.
 //!   - `thread::scope`: `s.spawn`, join every handle for its value;
 //!   - `TaskGroup` scoped: `group.spawn_scoped(s, ..)`, `group.wait()`;
@@ -170,6 +172,31 @@ fn async_cells(threads: usize) -> Vec<(&'static str, Round)> {
             })
         }
     };
+    let named = {
+        let rt = rt.clone();
+        move || {
+            in_task(&rt, || async {
+                let group = TaskGroup::<usize, Infallible>::new();
+                for i in 0..ASYNC_TASKS {
+                    tokio::spawn(group.named("fetch").track(async move { Ok(i) }));
+                }
+                black_box(group.wait_async().await.unwrap());
+            })
+        }
+    };
+    let named_owned = {
+        let rt = rt.clone();
+        move || {
+            in_task(&rt, || async {
+                let group = TaskGroup::<usize, Infallible>::new();
+                for i in 0..ASYNC_TASKS {
+                    let name = format!("fetch {i}");
+                    tokio::spawn(group.named(name).track(async move { Ok(i) }));
+                }
+                black_box(group.wait_async().await.unwrap());
+            })
+        }
+    };
     let unit = {
         let rt = rt.clone();
         move || {
@@ -199,6 +226,11 @@ fn async_cells(threads: usize) -> Vec<(&'static str, Round)> {
         ("TaskTracker", Box::new(tracker)),
         ("WaitGroup::track_owned", Box::new(wait_group)),
         ("TaskGroup<usize>", Box::new(group)),
+        ("TaskGroup<usize>, named (&'static str)", Box::new(named)),
+        (
+            "TaskGroup<usize>, named (String, format! included)",
+            Box::new(named_owned),
+        ),
         ("TaskGroup<()>", Box::new(unit)),
     ]
 }

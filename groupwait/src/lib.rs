@@ -134,6 +134,37 @@
 //! For tasks that return values or errors, with a limit, first-error cancellation and
 //! panics as values (Go's `errgroup`, conc's pools), see [`task_group::TaskGroup`].
 //!
+//! # Debugging a wait that does not return
+//!
+//! "My wait hangs: which task never finished?" A [`TaskGroup`](task_group::TaskGroup) can
+//! say: give tasks a name where they are added ([`named`](task_group::TaskGroup::named)),
+//! wait with a time-out, and list the stragglers with
+//! [`pending`](task_group::TaskGroup::pending) (or print the group: its `Debug` lists them).
+//!
+//! ```
+//! use groupwait::task_group::TaskGroup;
+//! use std::time::Duration;
+//!
+//! let group = TaskGroup::<usize, String>::with_limit(2);
+//! let (release, stuck) = std::sync::mpsc::channel::<()>();
+//! group.named("fetch users").spawn(move || stuck.recv().map(|()| 1).map_err(|e| e.to_string()));
+//! group.named(format!("fetch page {}", 2)).spawn(|| Ok(2));
+//! group.spawn(|| Ok(3));
+//!
+//! if group.wait_timeout(Duration::from_millis(200)).is_none() {
+//!     for task in group.pending() {
+//!         eprintln!("still running: {task}");
+//!     }
+//! }
+//! # release.send(()).unwrap();
+//! # assert_eq!(group.wait(), Ok(vec![1, 2, 3]));
+//! ```
+//!
+//! prints `still running: task 0 "fetch users": running for 200.183ms` (the submission index,
+//! the name, waiting for a slot or running, and for how long). With the `tracing` feature,
+//! each task also gets a span (index, name) and an event for its outcome. A plain
+//! [`WaitGroup`] counts, and keeps no record per task (its 16 bytes stay as they are).
+//!
 //! # Memory ordering
 //!
 //! Each `done` happens-before the return of every `wait` (and `wait_timeout`,

@@ -2,6 +2,7 @@
 
 use super::error::{TaskError, TrySpawnError};
 use super::group::{Admit, InTask, Refused, Shared, TaskGroup, Ticket};
+use super::pending::Name;
 use pin_project_lite::pin_project;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -141,7 +142,20 @@ impl<T, E> TaskGroup<T, E> {
     where
         F: Future<Output = Result<T, E>>,
     {
-        match self.shared.admit(Admit::Block) {
+        self.track_with(None, fut)
+    }
+
+    /// [`track`](Self::track) with an optional name (`TaskGroup::named`).
+    #[track_caller]
+    pub(crate) fn track_with<F>(
+        &self,
+        name: Option<Name>,
+        fut: F,
+    ) -> impl Future<Output = ()> + use<T, E, F>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        match self.shared.admit(Admit::Block, name) {
             Ok(ticket) => Task::new(ticket, fut),
             Err(_) => panic!("{CLOSED}"),
         }
@@ -174,7 +188,19 @@ impl<T, E> TaskGroup<T, E> {
     where
         F: Future<Output = Result<T, E>>,
     {
-        match self.shared.admit(Admit::Try) {
+        self.try_track_with(None, fut)
+    }
+
+    /// [`try_track`](Self::try_track) with an optional name (`TaskGroup::named`).
+    pub(crate) fn try_track_with<F>(
+        &self,
+        name: Option<Name>,
+        fut: F,
+    ) -> Result<impl Future<Output = ()> + use<T, E, F>, TrySpawnError<F>>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        match self.shared.admit(Admit::Try, name) {
             Ok(ticket) => Ok(Task::new(ticket, fut)),
             Err(Refused::Full) => Err(TrySpawnError::Full(fut)),
             Err(Refused::Closed) => Err(TrySpawnError::Closed(fut)),
@@ -217,6 +243,19 @@ impl<T, E> TaskGroup<T, E> {
     where
         F: Future<Output = Result<T, E>>,
     {
+        self.track_async_with(None, fut)
+    }
+
+    /// [`track_async`](Self::track_async) with an optional name (`TaskGroup::named`).
+    #[allow(clippy::async_yields_async)] // as `track_async`
+    pub(crate) fn track_async_with<F>(
+        &self,
+        name: Option<Name>,
+        fut: F,
+    ) -> impl Future<Output = impl Future<Output = ()> + use<T, E, F>> + use<T, E, F>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
         let shared = Arc::clone(&self.shared);
         async move {
             let acquired = match &shared.limit {
@@ -234,7 +273,7 @@ impl<T, E> TaskGroup<T, E> {
                 }
             };
             let how = acquired.map_or(Admit::Block, Admit::Acquired);
-            match shared.admit(how) {
+            match shared.admit(how, name) {
                 Ok(ticket) => Task::new(ticket, fut),
                 Err(_) => panic!("{CLOSED}"),
             }
@@ -271,6 +310,9 @@ mod tests {
         let task = group.track(make());
         let outer = size_of_val(&task);
         drop(task); // recorded as `Cancelled`
+                    // With the `tracing` feature the ticket also holds the task's span.
+        #[cfg(feature = "tracing")]
+        let inner = inner + std::mem::size_of::<::tracing::Span>();
         assert!(
             outer <= inner + 32,
             "a {inner}-byte future: TaskGroup::track {outer} bytes"

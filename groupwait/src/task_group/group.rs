@@ -3,6 +3,7 @@
 use super::cancel::{CancelToken, Cause};
 use super::error::{payload_message, TaskError};
 use super::limit::{Acquired, Limit};
+use super::pending::{Name, Table};
 use crate::first_panic::FirstPanic;
 use crate::sync::{lock, Mutex};
 use crate::WaitGroup;
@@ -53,10 +54,10 @@ pub(crate) struct Shared<T, E> {
     pub(crate) token: CancelToken,
     pub(crate) limit: Option<Arc<Limit>>,
     cancel_on_error: bool,
-    state: Mutex<State<T, E>>,
+    pub(crate) state: Mutex<State<T, E>>,
 }
 
-struct State<T, E> {
+pub(crate) struct State<T, E> {
     /// A wait has begun: once `running` is zero the group takes no more tasks.
     closed: bool,
     /// Admitted tasks that have not finished. Changed only under this lock, and always on
@@ -72,6 +73,8 @@ struct State<T, E> {
     first_error: Option<usize>,
     /// The outcomes were handed to a waiter.
     taken: bool,
+    /// The unfinished tasks: index, name, state, since when (`TaskGroup::pending`).
+    pub(crate) pending: Table,
 }
 
 /// How [`TaskGroup`]s are configured: limit, deadline, error policy.
@@ -250,6 +253,7 @@ impl<T, E> Builder<T, E> {
                     outcomes: Vec::new(),
                     first_error: None,
                     taken: false,
+                    pending: Table::new(),
                 }),
             }),
         }
@@ -708,6 +712,7 @@ impl<T, E> fmt::Debug for TaskGroup<T, E> {
             .field("taken", &taken)
             .field("limit", &self.shared.limit)
             .field("token", &self.shared.token)
+            .field("pending", &self.debug_pending())
             .finish()
     }
 }
@@ -736,6 +741,9 @@ pub(crate) struct Ticket<T, E> {
     /// Its slot and whether it started and finished, in one word: the ticket is three words,
     /// so a future task holding it stays its future's size plus 32 bytes.
     state: TicketState,
+    /// The task's span (index, name), entered while it runs; its outcome is an event in it.
+    #[cfg(feature = "tracing")]
+    span: ::tracing::Span,
 }
 
 /// A ticket's [`Slot`] and flags packed in a `u64`:
@@ -823,7 +831,13 @@ impl<T, E> Shared<T, E> {
     /// limit of one, two tasks at two each adding a child). The task is admitted at once,
     /// queued: it takes its turn for a slot when it is run ([`Ticket::acquire_slot`],
     /// [`Ticket::poll_slot`]).
-    pub(crate) fn admit(self: &Arc<Self>, how: Admit) -> Result<Option<Ticket<T, E>>, Refused> {
+    ///
+    /// `name` is the one given to `TaskGroup::named`, if any: stored only then.
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        how: Admit,
+        name: Option<Name>,
+    ) -> Result<Option<Ticket<T, E>>, Refused> {
         let (acquired, mut slot) = if self.token.is_cancelled() {
             if let (Some(_), Admit::Acquired(Acquired::Slot)) = (&self.limit, &how) {
                 // Handed a slot just before the cancellation: give it back.
@@ -856,6 +870,8 @@ impl<T, E> Shared<T, E> {
         if acquired == Acquired::Cancelled {
             slot = Slot::None;
         }
+        // Read before the lock, to keep the critical section as it was.
+        let now = Instant::now();
         let mut state = lock(&self.state);
         if state.closed && state.running == 0 {
             drop(state);
@@ -867,6 +883,9 @@ impl<T, E> Shared<T, E> {
         let index = state.outcomes.len();
         if acquired == Acquired::Cancelled {
             state.outcomes.push(Some(Err(TaskError::Cancelled)));
+            drop(state);
+            #[cfg(feature = "tracing")]
+            super::tracing::cancelled_at_admission(index, name.as_deref());
             return Ok(None);
         }
         // `running > 0` or no wait has begun (no waiter registered): see `State::running`.
@@ -879,11 +898,20 @@ impl<T, E> Shared<T, E> {
         }
         state.running += 1;
         state.outcomes.push(None);
+        #[cfg(feature = "tracing")]
+        let span_name = name.clone();
+        let queued = matches!(slot, Slot::Queued(_));
+        state.pending.admit(index, now, name, queued);
         drop(state);
+        // After the lock: a subscriber's code runs here.
+        #[cfg(feature = "tracing")]
+        let span = super::tracing::span(index, span_name.as_deref());
         Ok(Some(Ticket {
             shared: Arc::clone(self),
             index,
             state: TicketState::new(slot),
+            #[cfg(feature = "tracing")]
+            span,
         }))
     }
 
@@ -919,18 +947,29 @@ std::thread_local! {
 }
 
 /// Marks this thread as running a task of the group at `address` while it lives.
-pub(crate) struct InTask(usize);
+/// With the `tracing` feature, the task's span is entered for as long.
+pub(crate) struct InTask {
+    /// The group marked before (0: none), put back on drop.
+    previous: usize,
+    /// Exited when dropped, after `previous` is put back.
+    #[cfg(feature = "tracing")]
+    _span: ::tracing::span::EnteredSpan,
+}
 
 impl InTask {
     pub(crate) fn enter<T, E>(ticket: &Ticket<T, E>) -> Self {
         let address = Arc::as_ptr(&ticket.shared) as *const () as usize;
-        InTask(CURRENT_GROUP.with(|c| c.replace(address)))
+        InTask {
+            previous: CURRENT_GROUP.with(|c| c.replace(address)),
+            #[cfg(feature = "tracing")]
+            _span: ticket.span.clone().entered(),
+        }
     }
 }
 
 impl Drop for InTask {
     fn drop(&mut self) {
-        CURRENT_GROUP.with(|c| c.set(self.0));
+        CURRENT_GROUP.with(|c| c.set(self.previous));
     }
 }
 
@@ -944,7 +983,14 @@ impl<T, E> Ticket<T, E> {
                 Acquired::Slot => Slot::Held,
                 Acquired::Cancelled => Slot::None,
             });
+            self.got_slot();
         }
+    }
+
+    /// A queued task's wait for a slot is over: it is no longer listed as waiting.
+    fn got_slot(&self) {
+        let now = Instant::now();
+        lock(&self.shared.state).pending.got_slot(self.index, now);
     }
 
     /// The async [`acquire_slot`](Self::acquire_slot). Dropped while in line, the ticket
@@ -959,6 +1005,9 @@ impl<T, E> Ticket<T, E> {
             std::task::Poll::Ready(Acquired::Slot) => Slot::Held,
             std::task::Poll::Ready(Acquired::Cancelled) => Slot::None,
         });
+        if polled.is_ready() {
+            self.got_slot();
+        }
         polled.map(drop)
     }
 
@@ -996,19 +1045,23 @@ impl<T, E> Ticket<T, E> {
             Err(TaskError::Abandoned) => Some(Cause::Abandoned { task: self.index }),
             _ => None,
         };
-        let first = {
+        #[cfg(feature = "tracing")]
+        super::tracing::outcome(&self.span, &outcome);
+        let (first, name) = {
             let mut state = lock(&shared.state);
             state.outcomes[self.index] = Some(outcome);
+            let name = state.pending.finish(self.index);
             let first = cause.is_some() && state.first_error.is_none();
             if first {
                 state.first_error = Some(self.index);
             }
             state.running -= 1;
-            first
+            (first, name)
         };
-        // Every step runs whatever a waker does (issue 20, item 5): a panicking `wake` in the
-        // cancellation or the slot's release is kept until the `done` has run, then continues
-        // (not while unwinding: a ticket dropped by a panic, item 6).
+        drop(name); // outside the lock
+                    // Every step runs whatever a waker does (issue 20, item 5): a panicking `wake` in the
+                    // cancellation or the slot's release is kept until the `done` has run, then continues
+                    // (not while unwinding: a ticket dropped by a panic, item 6).
         let mut panic = FirstPanic::new();
         // Cancel before the `done`: a waiter released by it sees the group cancelled.
         if first && shared.cancel_on_error {

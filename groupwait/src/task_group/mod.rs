@@ -67,6 +67,12 @@
 //!   [`wait_deadline`](TaskGroup::wait_deadline) (never early; nothing taken on time-out),
 //!   [`wait_async`](TaskGroup::wait_async); `wait_idle*` for any number of extra waiters.
 //!   Waiting closes the group: once every task has finished it takes no new task.
+//! * **Who is late.** [`named`](TaskGroup::named) gives a task a name where it is added
+//!   (`group.named("fetch users").spawn(..)`); [`pending`](TaskGroup::pending) lists the
+//!   unfinished tasks (index, name, [waiting for a slot or running](TaskState), for how
+//!   long), and the group's `Debug` shows the first 16: what to log when a timed wait gives
+//!   up. With the `tracing` feature, each task runs in a span carrying its index and name,
+//!   with an event for its outcome (`ok`, `failed`, `panicked`, `cancelled`, `abandoned`).
 //! * **Dropping** a group whose tasks still run cancels the token and does not wait (see
 //!   [`TaskGroup`]); scoped tasks are joined by their scope.
 //!
@@ -106,11 +112,17 @@ mod error;
 mod future;
 mod group;
 mod limit;
+mod named;
+mod pending;
 mod thread;
+#[cfg(feature = "tracing")]
+mod tracing;
 
 pub use cancel::{CancelToken, Cancelled, Cause};
 pub use error::{Payload, TaskError, TrySpawnError};
 pub use group::{Builder, TaskGroup};
+pub use named::Named;
+pub use pending::{PendingTask, TaskState};
 
 /// Compile-time checks: the group, its token and the futures cross threads.
 const _: () = {

@@ -2,6 +2,7 @@
 
 use super::error::{TaskError, TrySpawnError};
 use super::group::{Admit, InTask, Refused, TaskGroup, Ticket};
+use super::pending::Name;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread::{self, Scope};
 
@@ -62,7 +63,18 @@ impl<T, E> TaskGroup<T, E> {
         T: Send + 'static,
         E: Send + 'static,
     {
-        match self.shared.admit(Admit::Block) {
+        self.spawn_with(None, f);
+    }
+
+    /// [`spawn`](Self::spawn) with an optional name (`TaskGroup::named`).
+    #[track_caller]
+    pub(crate) fn spawn_with<F>(&self, name: Option<Name>, f: F)
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match self.shared.admit(Admit::Block, name) {
             Ok(Some(ticket)) => {
                 thread::spawn(move || run(ticket, f));
             }
@@ -95,7 +107,17 @@ impl<T, E> TaskGroup<T, E> {
         T: Send + 'static,
         E: Send + 'static,
     {
-        match self.shared.admit(Admit::Try) {
+        self.try_spawn_with(None, f)
+    }
+
+    /// [`try_spawn`](Self::try_spawn) with an optional name (`TaskGroup::named`).
+    pub(crate) fn try_spawn_with<F>(&self, name: Option<Name>, f: F) -> Result<(), TrySpawnError<F>>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match self.shared.admit(Admit::Try, name) {
             Ok(Some(ticket)) => {
                 thread::spawn(move || run(ticket, f));
                 Ok(())
@@ -134,7 +156,22 @@ impl<T, E> TaskGroup<T, E> {
         T: Send + 'scope,
         E: Send + 'scope,
     {
-        match self.shared.admit(Admit::Block) {
+        self.spawn_scoped_with(None, scope, f);
+    }
+
+    /// [`spawn_scoped`](Self::spawn_scoped) with an optional name (`TaskGroup::named`).
+    #[track_caller]
+    pub(crate) fn spawn_scoped_with<'scope, 'env, F>(
+        &self,
+        name: Option<Name>,
+        scope: &'scope Scope<'scope, 'env>,
+        f: F,
+    ) where
+        F: FnOnce() -> Result<T, E> + Send + 'scope,
+        T: Send + 'scope,
+        E: Send + 'scope,
+    {
+        match self.shared.admit(Admit::Block, name) {
             Ok(Some(ticket)) => {
                 scope.spawn(move || run(ticket, f));
             }
@@ -172,7 +209,23 @@ impl<T, E> TaskGroup<T, E> {
         T: Send + 'scope,
         E: Send + 'scope,
     {
-        match self.shared.admit(Admit::Try) {
+        self.try_spawn_scoped_with(None, scope, f)
+    }
+
+    /// [`try_spawn_scoped`](Self::try_spawn_scoped) with an optional name
+    /// (`TaskGroup::named`).
+    pub(crate) fn try_spawn_scoped_with<'scope, 'env, F>(
+        &self,
+        name: Option<Name>,
+        scope: &'scope Scope<'scope, 'env>,
+        f: F,
+    ) -> Result<(), TrySpawnError<F>>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'scope,
+        T: Send + 'scope,
+        E: Send + 'scope,
+    {
+        match self.shared.admit(Admit::Try, name) {
             Ok(Some(ticket)) => {
                 scope.spawn(move || run(ticket, f));
                 Ok(())
