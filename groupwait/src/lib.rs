@@ -161,7 +161,8 @@
 //! ```
 //!
 //! prints `still running: task 0 "fetch users": running for 200.183ms` (the submission index,
-//! the name, waiting for a slot or running, and for how long). With the `tracing` feature,
+//! the name, waiting for a slot or running, and for how long: a named task is timed, an
+//! unnamed one is listed without a time, so that naming nothing costs nothing). With the `tracing` feature,
 //! each task also gets a span (index, name) and an event for its outcome. A plain
 //! [`WaitGroup`] counts, and keeps no record per task (its 16 bytes stay as they are).
 //!

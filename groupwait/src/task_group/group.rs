@@ -870,8 +870,9 @@ impl<T, E> Shared<T, E> {
         if acquired == Acquired::Cancelled {
             slot = Slot::None;
         }
-        // Read before the lock, to keep the critical section as it was.
-        let now = Instant::now();
+        // Only a named task is timed (see `pending`); read before the lock, to keep the
+        // critical section as it was.
+        let now = name.is_some().then(Instant::now);
         let mut state = lock(&self.state);
         if state.closed && state.running == 0 {
             drop(state);

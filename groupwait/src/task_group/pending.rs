@@ -3,8 +3,9 @@
 //!
 //! Kept under the group's state lock, written at admission and when a task's outcome is
 //! recorded (both already take that lock), and when a queued task gets its slot (a slow path).
-//! Per task: one clock read before the admission's lock and one 16-byte entry in a window
-//! that starts at the oldest unfinished task; a name only when one was given.
+//! Per task: one 16-byte entry in a window that starts at the oldest unfinished task. A named
+//! task also gets its name and a clock read (before the admission's lock); an unnamed one
+//! gets neither, so naming nothing costs (almost) nothing: its state is known, not since when.
 
 use super::group::TaskGroup;
 use crate::sync::lock;
@@ -20,15 +21,25 @@ pub(crate) type Name = Cow<'static, str>;
 pub(crate) struct Table {
     /// The submission index of `since[0]`: every task before it has finished.
     base: usize,
-    /// From the oldest unfinished task to the newest admitted one: when each entered its
-    /// present state (`None`: finished). Finished tasks at the front are popped at once, so
-    /// the window holds only the tasks finished after the oldest unfinished one.
-    since: VecDeque<Option<Instant>>,
+    /// From the oldest unfinished task to the newest admitted one. Finished tasks at the
+    /// front are popped at once, so the window holds only the tasks finished after the oldest
+    /// unfinished one.
+    since: VecDeque<Entry>,
     /// The names given, of the unfinished tasks only.
     names: BTreeMap<usize, Name>,
     /// The unfinished tasks admitted without a slot (queued by one of the group's own tasks
     /// at the limit) that have not got one yet.
     queued: BTreeMap<usize, ()>,
+}
+
+/// One task of the window.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Finished,
+    /// Unfinished, unnamed: no clock was read for it.
+    Untimed,
+    /// Unfinished, named: when it entered its present state.
+    Since(Instant),
 }
 
 impl Table {
@@ -44,7 +55,13 @@ impl Table {
     /// Task `index` (the next submission index) was admitted at `now`, waiting for a slot if
     /// `queued`. Tasks recorded as `Cancelled` at admission are never entered.
     #[inline]
-    pub(crate) fn admit(&mut self, index: usize, now: Instant, name: Option<Name>, queued: bool) {
+    pub(crate) fn admit(
+        &mut self,
+        index: usize,
+        now: Option<Instant>,
+        name: Option<Name>,
+        queued: bool,
+    ) {
         if self.since.is_empty() {
             // Every earlier task has finished (or was never entered): start the window here.
             self.base = index;
@@ -52,9 +69,10 @@ impl Table {
         debug_assert!(index >= self.base + self.since.len());
         // Indices of tasks cancelled at admission are skipped: filled as finished.
         while self.base + self.since.len() < index {
-            self.since.push_back(None);
+            self.since.push_back(Entry::Finished);
         }
-        self.since.push_back(Some(now));
+        self.since
+            .push_back(now.map_or(Entry::Untimed, Entry::Since));
         if let Some(name) = name {
             self.names.insert(index, name);
         }
@@ -66,8 +84,8 @@ impl Table {
     /// A queued task got its slot (or the group's cancellation) at `now`.
     pub(crate) fn got_slot(&mut self, index: usize, now: Instant) {
         if self.queued.remove(&index).is_some() {
-            if let Some(entry) = self.since.get_mut(index - self.base) {
-                *entry = Some(now);
+            if let Some(entry @ Entry::Since(_)) = self.since.get_mut(index - self.base) {
+                *entry = Entry::Since(now);
             }
         }
     }
@@ -76,9 +94,9 @@ impl Table {
     #[inline]
     pub(crate) fn finish(&mut self, index: usize) -> Option<Name> {
         if let Some(entry) = self.since.get_mut(index.wrapping_sub(self.base)) {
-            *entry = None;
+            *entry = Entry::Finished;
         }
-        while let Some(None) = self.since.front() {
+        while let Some(Entry::Finished) = self.since.front() {
             self.since.pop_front();
             self.base += 1;
         }
@@ -94,8 +112,12 @@ impl Table {
 
     /// The unfinished tasks, oldest submission first, as seen at `now`.
     fn snapshot(&self, now: Instant) -> Vec<PendingTask> {
-        let unfinished = self.since.iter().enumerate().filter_map(|(i, since)| {
-            let since = (*since)?;
+        let unfinished = self.since.iter().enumerate().filter_map(|(i, entry)| {
+            let since = match *entry {
+                Entry::Finished => return None,
+                Entry::Untimed => None,
+                Entry::Since(at) => Some(at),
+            };
             let index = self.base + i;
             Some(PendingTask {
                 index,
@@ -106,7 +128,7 @@ impl Table {
                     TaskState::Running
                 },
                 since,
-                elapsed: now.saturating_duration_since(since),
+                elapsed: since.map(|at| now.saturating_duration_since(at)),
             })
         });
         unfinished.collect()
@@ -137,7 +159,8 @@ impl fmt::Display for TaskState {
 
 /// One unfinished task in a [`TaskGroup::pending`] snapshot.
 ///
-/// Its `Display` is one line: `task 3 "fetch users": running for 2.003s`.
+/// Its `Display` is one line: `task 3 "fetch users": running for 2.003s` (an unnamed task:
+/// `task 4: running`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PendingTask {
@@ -148,10 +171,12 @@ pub struct PendingTask {
     pub name: Option<Cow<'static, str>>,
     /// Waiting for a slot or running.
     pub state: TaskState,
-    /// When it entered `state`: its admission, or for a queued task the moment it got its slot.
-    pub since: Instant,
-    /// How long it had been in `state` when the snapshot was taken.
-    pub elapsed: Duration,
+    /// When it entered `state`: its admission, or for a queued task the moment it got its
+    /// slot. Kept for named tasks only (`None` for an unnamed one: the clock is read only for
+    /// tasks given a name, so that naming nothing costs nothing).
+    pub since: Option<Instant>,
+    /// How long it had been in `state` when the snapshot was taken (named tasks only).
+    pub elapsed: Option<Duration>,
 }
 
 impl fmt::Display for PendingTask {
@@ -160,7 +185,11 @@ impl fmt::Display for PendingTask {
         if let Some(name) = &self.name {
             write!(f, " {name:?}")?;
         }
-        write!(f, ": {} for {:.3?}", self.state, self.elapsed)
+        write!(f, ": {}", self.state)?;
+        match self.elapsed {
+            Some(elapsed) => write!(f, " for {elapsed:.3?}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -255,7 +284,7 @@ mod tests {
         let now = Instant::now();
         let mut table = Table::new();
         for i in 0..4 {
-            table.admit(i, now, None, false);
+            table.admit(i, None, None, false);
         }
         table.finish(1);
         table.finish(2);
@@ -267,9 +296,9 @@ mod tests {
         table.finish(3);
         assert!(table.since.is_empty() && indices(&table).is_empty());
         // A cancelled admission (index 4) is never entered; the window restarts at 5.
-        table.admit(5, now, Some("five".into()), false);
+        table.admit(5, Some(now), Some("five".into()), false);
         assert_eq!(indices(&table), [5]);
-        table.admit(7, now, None, false);
+        table.admit(7, None, None, false);
         assert_eq!(indices(&table), [5, 7]);
         assert_eq!(table.finish(5).as_deref(), Some("five"));
         assert!(table.names.is_empty());
@@ -280,8 +309,8 @@ mod tests {
     fn a_queued_task_waits_until_it_gets_its_slot() {
         let admitted = Instant::now();
         let mut table = Table::new();
-        table.admit(0, admitted, None, false);
-        table.admit(1, admitted, Some("child".into()), true);
+        table.admit(0, None, None, false);
+        table.admit(1, Some(admitted), Some("child".into()), true);
         let states = |t: &Table| -> Vec<TaskState> {
             t.snapshot(Instant::now()).iter().map(|p| p.state).collect()
         };
@@ -295,11 +324,14 @@ mod tests {
         assert_eq!(snapshot[1].state, TaskState::Running);
         assert_eq!(
             (snapshot[1].since, snapshot[1].elapsed),
-            (slot, Duration::ZERO)
+            (Some(slot), Some(Duration::ZERO))
         );
         assert_eq!(
             snapshot[1].to_string(),
             "task 1 \"child\": running for 0.000ns"
         );
+        // The unnamed task was not timed: no clock was read for it.
+        assert_eq!((snapshot[0].since, snapshot[0].elapsed), (None, None));
+        assert_eq!(snapshot[0].to_string(), "task 0: running");
     }
 }
