@@ -195,8 +195,17 @@ fn tasks_cancelled_at_admission_are_never_listed() {
     drop(task);
     let (open, wait) = gate();
     let fresh = TaskGroup::<(), ()>::new();
-    fresh.spawn(move || wait.recv().map_err(drop));
-    fresh.cancel(); // the running task is not interrupted and stays listed
+    let (started, has_started) = gate();
+    fresh.spawn(move || {
+        started.send(()).unwrap();
+        wait.recv().map_err(drop)
+    });
+    // Cancelled once it runs (a cancel before its start would skip it): not interrupted, it
+    // stays listed.
+    has_started
+        .recv_timeout(support::PATIENCE)
+        .expect("the task started");
+    fresh.cancel();
     fresh.named("skipped").spawn(|| Ok(()));
     assert_eq!(seen(&fresh.pending()), [(0, None, TaskState::Running)]);
     open.send(()).unwrap();
