@@ -44,7 +44,7 @@ pub(crate) fn judge(mine: u64, s: &Snapshot) -> Verdict {
         // `abandoned` only grows, so one before ours says no reset ended a round since ours
         // began: ours reached zero. One after ours is never the first entry of a later round
         // read in order (that entry names our round's end itself): entries were lost between
-        // (the log trimmed when a round finished, or capped, or evicted), and whether a reset
+        // (a finished round's log expired, the log capped, or evicted), and whether a reset
         // ended ours can no longer be told.
         return match s.abandoned {
             Some(a) if a == mine => Verdict::Reset(mine),
