@@ -3,13 +3,11 @@
 
 mod common;
 
-use common::{bounded, group_name, lossy_proxy, RedisServer};
+use common::{bounded, group_name, lossy_proxy, proxy, ProxyFaults, RedisServer};
 use groupwait_redis::{Error, Group, Options};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 fn options() -> Options {
@@ -20,38 +18,11 @@ fn options() -> Options {
 /// and brought back: a network cut between one client and the server, while other clients
 /// reach the server directly.
 async fn switchable_proxy(upstream: u16, up: watch::Receiver<bool>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let mut up = up.clone();
-            if !*up.borrow() {
-                continue; // dropped: closed at once
-            }
-            tokio::spawn(async move {
-                let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
-                    return;
-                };
-                let (mut a, mut b) = ([0u8; 16384], [0u8; 16384]);
-                loop {
-                    tokio::select! {
-                        _ = up.changed() => {
-                            if !*up.borrow() { return; }
-                        }
-                        n = client.read(&mut a) => {
-                            let Ok(n @ 1..) = n else { return };
-                            if server.write_all(&a[..n]).await.is_err() { return; }
-                        }
-                        n = server.read(&mut b) => {
-                            let Ok(n @ 1..) = n else { return };
-                            if client.write_all(&b[..n]).await.is_err() { return; }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    port
+    let faults = ProxyFaults {
+        lose_reply_of: None,
+        up: Some(up),
+    };
+    proxy(upstream, faults).await
 }
 
 /// A waiter cut off from the server while its round is reset, whose log entries are gone when

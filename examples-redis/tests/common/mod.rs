@@ -493,16 +493,34 @@ pub async fn bounded<F: std::future::Future>(what: &str, f: F) -> F::Output {
     }
 }
 
-/// A loopback proxy that, once armed, forwards the first request containing `trap` to the
-/// server and then closes both sides without forwarding the reply: a `done` that landed
-/// but whose reply was lost.
-pub async fn lossy_proxy(upstream: u16, trap: Vec<u8>, armed: Arc<AtomicBool>) -> u16 {
+/// What a test proxy does to the links through it ([`proxy`]).
+#[derive(Clone, Default)]
+pub struct ProxyFaults {
+    /// Once armed, the first request containing these bytes is forwarded to the server, then
+    /// both sides are closed without forwarding the reply: a call that landed but whose reply
+    /// was lost.
+    pub lose_reply_of: Option<(Vec<u8>, Arc<AtomicBool>)>,
+    /// While this says false, every link is closed and new ones are closed at once: a network
+    /// cut between the proxy's clients and the server (clients connected directly still
+    /// reach it).
+    pub up: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// A loopback proxy to the server on `upstream`, with `faults`; returns its port.
+pub async fn proxy(upstream: u16, faults: ProxyFaults) -> u16 {
     let listener = AsyncListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let is_up =
+        |up: &Option<tokio::sync::watch::Receiver<bool>>| up.as_ref().is_none_or(|u| *u.borrow());
     tokio::spawn(async move {
         while let Ok((mut client, _)) = listener.accept().await {
-            let trap = trap.clone();
-            let armed = armed.clone();
+            let ProxyFaults {
+                lose_reply_of,
+                mut up,
+            } = faults.clone();
+            if !is_up(&up) {
+                continue; // cut: closed at once
+            }
             tokio::spawn(async move {
                 let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
                     return;
@@ -510,15 +528,23 @@ pub async fn lossy_proxy(upstream: u16, trap: Vec<u8>, armed: Arc<AtomicBool>) -
                 let (mut a, mut b) = ([0u8; 16384], [0u8; 16384]);
                 loop {
                     tokio::select! {
+                        Ok(()) = async { match up.as_mut() {
+                            Some(u) => u.changed().await.map_err(drop),
+                            None => std::future::pending().await,
+                        } } => {
+                            if !is_up(&up) { return; }
+                        }
                         n = client.read(&mut a) => {
                             let Ok(n @ 1..) = n else { return };
                             let chunk = &a[..n];
                             if server.write_all(chunk).await.is_err() { return; }
-                            let hit = chunk.windows(trap.len()).any(|w| w == trap.as_slice());
-                            if hit && armed.swap(false, Ordering::SeqCst) {
-                                // Let the server run it, then drop the reply and the link.
-                                tokio::time::sleep(Duration::from_millis(300)).await;
-                                return;
+                            if let Some((trap, armed)) = &lose_reply_of {
+                                let hit = chunk.windows(trap.len()).any(|w| w == trap.as_slice());
+                                if hit && armed.swap(false, Ordering::SeqCst) {
+                                    // Let the server run it, then drop the reply and the link.
+                                    tokio::time::sleep(Duration::from_millis(300)).await;
+                                    return;
+                                }
                             }
                         }
                         n = server.read(&mut b) => {
@@ -531,4 +557,13 @@ pub async fn lossy_proxy(upstream: u16, trap: Vec<u8>, armed: Arc<AtomicBool>) -
         }
     });
     port
+}
+
+/// A proxy that, once armed, loses the reply of the first request containing `trap`.
+pub async fn lossy_proxy(upstream: u16, trap: Vec<u8>, armed: Arc<AtomicBool>) -> u16 {
+    let faults = ProxyFaults {
+        lose_reply_of: Some((trap, armed)),
+        up: None,
+    };
+    proxy(upstream, faults).await
 }
