@@ -2,32 +2,12 @@
 //! as a module); `tests/hash_tree_report.rs` runs the whole binary.
 
 use super::{grouped, parse_limit, NotHashed};
+use crate::temp_dir::TempDir;
 use indicatif::{HumanBytes, ProgressBar};
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-
-/// A fresh directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("hash_tree-unit-{name}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a temporary directory");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// With `--limit`, the main thread is busy adding tasks and then waits: the tasks themselves
 /// must move the bar, its byte count as well as its file count (the byte count stayed at

@@ -5,3 +5,6 @@
 #[allow(dead_code)] // `main` and the report are used by the binary, not here
 #[path = "../hash_tree/main.rs"]
 mod hash_tree;
+
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
