@@ -63,6 +63,8 @@ const ROUNDS: usize = 15;
 const WARMUP: usize = 3;
 const ASYNC_TASKS: usize = 10_000;
 const THREADS: usize = 100;
+/// The larger round of thread tasks (issue 21): where a pool's per-task cost shows.
+const THREADS_LARGE: usize = 1_000;
 
 type Round = Box<dyn Fn() -> Duration>;
 
@@ -300,32 +302,32 @@ fn sweep(title: &str, threads: usize, reps: usize, sink: &mut Sink) {
     print!("{table}");
 }
 
-fn thread_cells() -> Vec<(&'static str, Round)> {
-    let scope = || {
+fn thread_cells(threads: usize) -> Vec<(&'static str, Round)> {
+    let scope = move || {
         let start = Instant::now();
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..THREADS).map(|i| s.spawn(move || i)).collect();
+            let handles: Vec<_> = (0..threads).map(|i| s.spawn(move || i)).collect();
             for h in handles {
                 black_box(h.join().unwrap());
             }
         });
         start.elapsed()
     };
-    let scoped = || {
+    let scoped = move || {
         let start = Instant::now();
         let group = TaskGroup::<usize, Infallible>::new();
         std::thread::scope(|s| {
-            for i in 0..THREADS {
+            for i in 0..threads {
                 group.spawn_scoped(s, move || Ok(i));
             }
             black_box(group.wait().unwrap());
         });
         start.elapsed()
     };
-    let owned = || {
+    let owned = move || {
         let start = Instant::now();
         let group = TaskGroup::<usize, Infallible>::new();
-        for i in 0..THREADS {
+        for i in 0..threads {
             group.spawn(move || Ok(i));
         }
         black_box(group.wait().unwrap());
@@ -335,15 +337,15 @@ fn thread_cells() -> Vec<(&'static str, Round)> {
     let limited = move || {
         let start = Instant::now();
         let group = TaskGroup::<usize, Infallible>::with_limit(cores);
-        for i in 0..THREADS {
+        for i in 0..threads {
             group.spawn(move || Ok(i));
         }
         black_box(group.wait().unwrap());
         start.elapsed()
     };
-    let rayon_scope = || {
+    let rayon_scope = move || {
         let start = Instant::now();
-        let mut out = vec![0usize; THREADS];
+        let mut out = vec![0usize; threads];
         rayon::scope(|s| {
             for (i, slot) in out.iter_mut().enumerate() {
                 s.spawn(move |_| *slot = i);
@@ -457,6 +459,7 @@ fn main() {
         "async, current-thread runtime",
         "async, multi-thread runtime (2 workers)",
         "threads",
+        "threads, 1,000 per round",
     ];
     let go = if titles.iter().any(|t| opts.selects(t)) {
         build_go()
@@ -509,7 +512,7 @@ fn main() {
             titles[2],
             THREADS,
             with_go(
-                thread_cells(),
+                thread_cells(THREADS),
                 &[
                     ("Go errgroup-shaped, GOMAXPROCS=2", "threads"),
                     ("Go errgroup-shaped + context, GOMAXPROCS=2", "threads_ctx"),
@@ -521,6 +524,9 @@ fn main() {
                 2,
             ),
         );
+    }
+    if opts.selects(titles[3]) {
+        shape(titles[3], THREADS_LARGE, thread_cells(THREADS_LARGE));
     }
     for (title, threads) in [
         ("sweep of captured state, current-thread runtime", 1),

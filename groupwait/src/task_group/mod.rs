@@ -106,11 +106,13 @@ mod error;
 mod future;
 mod group;
 mod limit;
+mod pool;
 mod thread;
 
 pub use cancel::{CancelToken, Cancelled, Cause};
 pub use error::{Payload, TaskError, TrySpawnError};
 pub use group::{Builder, TaskGroup};
+pub use pool::{pool_threads, PoolThreads};
 
 /// Compile-time checks: the group, its token and the futures cross threads.
 const _: () = {
