@@ -60,11 +60,11 @@ macro_rules! static_sync {
 }
 pub(crate) use static_sync;
 
+#[cfg(groupwait_loom)]
+pub(crate) use loom::thread::Builder as ThreadBuilder;
 /// Threads the crate starts itself (the task pool's): loom's under the model checker.
 #[cfg(not(groupwait_loom))]
 pub(crate) use std::thread::Builder as ThreadBuilder;
-#[cfg(groupwait_loom)]
-pub(crate) use loom::thread::Builder as ThreadBuilder;
 
 /// Waits on `cond` for at most `timeout`; returns the guard and whether the wait timed out
 /// (spurious wake-ups return `false`; callers re-check their condition either way). Loom has

@@ -56,7 +56,11 @@ fn a_parked_worker_takes_the_next_task() {
         );
     }
     let threads: std::collections::HashSet<ThreadId> = ran_on.into_iter().collect();
-    assert!(threads.len() <= most, "{} threads for 20 tasks", threads.len());
+    assert!(
+        threads.len() <= most,
+        "{} threads for 20 tasks",
+        threads.len()
+    );
 }
 
 /// More tasks than cores, each waiting for all the others at a barrier: they can only all

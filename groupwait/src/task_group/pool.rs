@@ -30,6 +30,10 @@ pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// before the watcher adds workers.
 pub(crate) const STALL: Duration = Duration::from_millis(1);
 
+/// How many times a worker with nothing queued yields and looks again before it parks (one
+/// under the model checker, which explores each look).
+const SPINS: usize = if cfg!(groupwait_loom) { 1 } else { 8 };
+
 /// A job: a thread task's whole run (its admission ticket, closure and outcome recording).
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -231,6 +235,19 @@ fn work() {
             state = lock(&pool.state);
             state.busy -= 1;
             state.looking += 1;
+            continue;
+        }
+        // Another job usually follows a tiny one within microseconds: a few yields before
+        // parking (still counted as looking, so a submission wakes nobody) save a sleep and
+        // a wake-up per job.
+        let mut spins = 0;
+        while state.queue.is_empty() && spins < SPINS {
+            spins += 1;
+            drop(state);
+            crate::sync::yield_now();
+            state = lock(&pool.state);
+        }
+        if !state.queue.is_empty() {
             continue;
         }
         state.looking -= 1;
