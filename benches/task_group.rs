@@ -9,15 +9,18 @@
 //!   - `TaskTracker`: `spawn`, `close`, `wait` (no values);
 //!   - `WaitGroup::track_owned` + `wait_async` (no values): the floor the group is built on;
 //!   - `TaskGroup<()>` with the values dropped: `track(async { Ok(()) })`.
-//! * `threads`: one round = 100 threads, each returning its index, joined.
+//! * `threads`: one round = 100 thread tasks, each returning its index, joined; `threads,
+//!   1,000 per round`: the same cells with 1,000 (issue 21, part 2: where a pool's per-task
+//!   cost shows; no Go rows).
 //!   - `thread::scope`: `s.spawn`, join every handle for its value;
-//!   - `TaskGroup` scoped: `group.spawn_scoped(s, ..)`, `group.wait()`;
-//!   - `TaskGroup` static: `group.spawn(..)`, `group.wait()`;
-//!   - `TaskGroup` static with a limit of one per core (`TaskGroup::with_limit`): still one OS
-//!     thread per task, but no more running at once than rayon's pool has workers;
+//!   - `TaskGroup` scoped: `group.spawn_scoped(s, ..)`, `group.wait()` (a scoped thread per
+//!     task);
+//!   - `TaskGroup` static: `group.spawn(..)`, `group.wait()` (the task pool's reused workers);
+//!   - `TaskGroup` static with a limit of one per core (`TaskGroup::with_limit`): no more
+//!     running at once than rayon's pool has workers (the spawner waits for a slot per task);
 //!   - `rayon::scope` on rayon's global pool (one worker per core), each task writing its index
-//!     into its own slot: pool tasks, not OS threads, so a different cost model (no thread is
-//!     created per task), shown for scale and not as a like-for-like peer.
+//!     into its own slot: the pool peer of `TaskGroup::spawn` (issue 21's target: at most 4x
+//!     its cost per task).
 //! * `Go`: an errgroup-shaped group written with Go's standard library (benches/go/), on the
 //!   same shapes, with goroutines (a third cost model: green threads on `GOMAXPROCS` OS
 //!   threads); `GOMAXPROCS` is 1 next to the current-thread runtime, 2 next to the two-worker
@@ -47,7 +50,9 @@
 //! ```
 //!
 //! With `--out`, the sweep's samples are appended to FILE as the other timed benches' are
-//! (section `task-group`, ns per round; sizes in section `task-group-bytes`), for the report.
+//! (section `task-group`, ns per round; sizes in section `task-group-bytes`), for the report,
+//! and so are the thread shapes' (section `task-group-threads`, cells `100 tasks` and `1000
+//! tasks`, ns per round; without the Go rows), for the report's section on the task pool.
 
 use benches::{interleave_balanced, state_cell, with_state_size, Opts, Sink, State, STATE_SIZES};
 use groupwait::task_group::TaskGroup;
@@ -74,8 +79,8 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// Runs the cells of one shape, rounds alternating, and prints medians and ratios to the
-/// first cell.
-fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) {
+/// first cell; returns each cell's name and samples (ns per round).
+fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) -> Vec<(String, Vec<f64>)> {
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); cells.len()];
     for round in 0..WARMUP + ROUNDS {
         for (i, (_, run)) in cells.iter().enumerate() {
@@ -85,6 +90,14 @@ fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) {
             }
         }
     }
+    let recorded: Vec<(String, Vec<f64>)> = cells
+        .iter()
+        .zip(&samples)
+        .map(|((name, _), s)| {
+            let ns = s.iter().map(|d| d.as_nanos() as f64).collect();
+            ((*name).to_string(), ns)
+        })
+        .collect();
     let medians: Vec<f64> = samples
         .into_iter()
         .map(|s| median(s).as_nanos() as f64 / tasks as f64)
@@ -97,6 +110,23 @@ fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) {
         // Three decimals where two would round a pool or goroutine row to 0.01.
         let digits = if ratio < 0.1 { 3 } else { 2 };
         println!("| {name} | {ns:.0} | {ratio:.digits$} |");
+    }
+    recorded
+}
+
+/// Appends a thread shape's samples (section `task-group-threads`, cell `N tasks`, ns per
+/// round) for the report's section on the task pool.
+fn record_threads(sink: &mut Sink, tasks: usize, recorded: &[(String, Vec<f64>)]) {
+    for (name, samples) in recorded {
+        if !name.starts_with("Go ") {
+            sink.record(
+                "task-group-threads",
+                &format!("{tasks} tasks"),
+                2,
+                name,
+                samples,
+            );
+        }
     }
 }
 
@@ -480,7 +510,7 @@ fn main() {
         Err(why) => println!("Go: not run ({why})"),
     }
     if opts.selects(titles[0]) {
-        shape(
+        let _ = shape(
             titles[0],
             ASYNC_TASKS,
             with_go(
@@ -494,7 +524,7 @@ fn main() {
         );
     }
     if opts.selects(titles[1]) {
-        shape(
+        let _ = shape(
             titles[1],
             ASYNC_TASKS,
             with_go(
@@ -508,7 +538,7 @@ fn main() {
         );
     }
     if opts.selects(titles[2]) {
-        shape(
+        let recorded = shape(
             titles[2],
             THREADS,
             with_go(
@@ -524,9 +554,11 @@ fn main() {
                 2,
             ),
         );
+        record_threads(&mut sink, THREADS, &recorded);
     }
     if opts.selects(titles[3]) {
-        shape(titles[3], THREADS_LARGE, thread_cells(THREADS_LARGE));
+        let recorded = shape(titles[3], THREADS_LARGE, thread_cells(THREADS_LARGE));
+        record_threads(&mut sink, THREADS_LARGE, &recorded);
     }
     for (title, threads) in [
         ("sweep of captured state, current-thread runtime", 1),
