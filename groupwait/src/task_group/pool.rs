@@ -23,8 +23,15 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-/// How long a worker (or the watcher) without work waits before it exits.
-pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a worker (or the watcher) without work waits before it exits. Under Miri, no
+/// time: Miri reports any thread still alive when the main thread ends, and a test process
+/// ends right after its last test, so there idle workers leave at once (as a thread per task
+/// did) and the pool reuses only workers that find the next job while they look.
+pub(crate) const IDLE_TIMEOUT: Duration = if cfg!(miri) {
+    Duration::ZERO
+} else {
+    Duration::from_secs(5)
+};
 
 /// How long the queue may stand still, with jobs waiting and no worker coming for them,
 /// before the watcher adds workers.
