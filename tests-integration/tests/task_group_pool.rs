@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::convert::Infallible;
 use std::sync::{Arc, Barrier, Mutex, MutexGuard};
 use std::thread::ThreadId;
-use support::{wait_until, PATIENCE};
+use support::{wait_for, wait_until, PATIENCE};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -122,7 +122,7 @@ fn a_panicking_task_leaves_its_worker_in_the_pool() {
     assert_eq!(group.wait(), Ok(vec![7]));
 }
 
-/// Dropping a group leaves no thread behind for long: five seconds after the last task,
+/// A dropped group leaves no thread behind for long: five seconds after the last task,
 /// every worker and the watcher have exited (under Miri they leave at once: not run there).
 #[test]
 #[cfg_attr(miri, ignore)]
@@ -140,12 +140,18 @@ fn idle_workers_and_the_watcher_exit() {
             Ok(())
         });
     }
-    drop(group); // not waited: the tasks run on, then their workers park
-    let busy = pool_threads();
-    assert!(busy.workers >= 1, "{busy:?}");
-    let mut seen = busy;
-    wait_until("every pool thread to exit after its idle time", || {
-        seen = pool_threads();
-        seen.workers == 0 && !seen.watcher
-    });
+    group.wait().unwrap();
+    drop(group);
+    let done = pool_threads();
+    assert!(done.workers >= n, "{n} tasks at a barrier ran on {done:?}");
+    wait_for(
+        "every pool thread to exit after its idle time (workers, watcher)",
+        (0, false),
+        || {
+            let now = pool_threads();
+            // Not too often: each look takes the pool's lock.
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            (now.workers, now.watcher)
+        },
+    );
 }
