@@ -11,15 +11,18 @@
 //!   - `TaskGroup<()>` with the values dropped: `track(async { Ok(()) })`;
 //!   - `TaskGroup<usize>` with named tasks (issue 23): `group.named("fetch").track(..)`, and
 //!     with a `String` name made per task (`format!("fetch {i}")`, its allocation included).
-//! * `threads`: one round = 100 threads, each returning its index, joined.
+//! * `threads`: one round = 100 thread tasks, each returning its index, joined; `threads,
+//!   1,000 per round`: the same cells with 1,000 (issue 21, part 2: where a pool's per-task
+//!   cost shows; no Go rows).
 //!   - `thread::scope`: `s.spawn`, join every handle for its value;
-//!   - `TaskGroup` scoped: `group.spawn_scoped(s, ..)`, `group.wait()`;
-//!   - `TaskGroup` static: `group.spawn(..)`, `group.wait()`;
-//!   - `TaskGroup` static with a limit of one per core (`TaskGroup::with_limit`): still one OS
-//!     thread per task, but no more running at once than rayon's pool has workers;
+//!   - `TaskGroup` scoped: `group.spawn_scoped(s, ..)`, `group.wait()` (a scoped thread per
+//!     task);
+//!   - `TaskGroup` static: `group.spawn(..)`, `group.wait()` (the task pool's reused workers);
+//!   - `TaskGroup` static with a limit of one per core (`TaskGroup::with_limit`): no more
+//!     running at once than rayon's pool has workers (the spawner waits for a slot per task);
 //!   - `rayon::scope` on rayon's global pool (one worker per core), each task writing its index
-//!     into its own slot: pool tasks, not OS threads, so a different cost model (no thread is
-//!     created per task), shown for scale and not as a like-for-like peer.
+//!     into its own slot: the pool peer of `TaskGroup::spawn` (issue 21's target: at most 4x
+//!     its cost per task).
 //! * `Go`: an errgroup-shaped group written with Go's standard library (benches/go/), on the
 //!   same shapes, with goroutines (a third cost model: green threads on `GOMAXPROCS` OS
 //!   threads); `GOMAXPROCS` is 1 next to the current-thread runtime, 2 next to the two-worker
@@ -49,7 +52,9 @@
 //! ```
 //!
 //! With `--out`, the sweep's samples are appended to FILE as the other timed benches' are
-//! (section `task-group`, ns per round; sizes in section `task-group-bytes`), for the report.
+//! (section `task-group`, ns per round; sizes in section `task-group-bytes`), for the report,
+//! and so are the thread shapes' (section `task-group-threads`, cells `100 tasks` and `1000
+//! tasks`, ns per round; without the Go rows), for the report's section on the task pool.
 
 use benches::{interleave_balanced, state_cell, with_state_size, Opts, Sink, State, STATE_SIZES};
 use groupwait::task_group::TaskGroup;
@@ -65,6 +70,8 @@ const ROUNDS: usize = 15;
 const WARMUP: usize = 3;
 const ASYNC_TASKS: usize = 10_000;
 const THREADS: usize = 100;
+/// The larger round of thread tasks (issue 21): where a pool's per-task cost shows.
+const THREADS_LARGE: usize = 1_000;
 
 type Round = Box<dyn Fn() -> Duration>;
 
@@ -74,8 +81,8 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// Runs the cells of one shape, rounds alternating, and prints medians and ratios to the
-/// first cell.
-fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) {
+/// first cell; returns each cell's name and samples (ns per round).
+fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) -> Vec<(String, Vec<f64>)> {
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); cells.len()];
     for round in 0..WARMUP + ROUNDS {
         for (i, (_, run)) in cells.iter().enumerate() {
@@ -85,6 +92,14 @@ fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) {
             }
         }
     }
+    let recorded: Vec<(String, Vec<f64>)> = cells
+        .iter()
+        .zip(&samples)
+        .map(|((name, _), s)| {
+            let ns = s.iter().map(|d| d.as_nanos() as f64).collect();
+            ((*name).to_string(), ns)
+        })
+        .collect();
     let medians: Vec<f64> = samples
         .into_iter()
         .map(|s| median(s).as_nanos() as f64 / tasks as f64)
@@ -97,6 +112,23 @@ fn shape(title: &str, tasks: usize, cells: Vec<(&str, Round)>) {
         // Three decimals where two would round a pool or goroutine row to 0.01.
         let digits = if ratio < 0.1 { 3 } else { 2 };
         println!("| {name} | {ns:.0} | {ratio:.digits$} |");
+    }
+    recorded
+}
+
+/// Appends a thread shape's samples (section `task-group-threads`, cell `N tasks`, ns per
+/// round) for the report's section on the task pool.
+fn record_threads(sink: &mut Sink, tasks: usize, recorded: &[(String, Vec<f64>)]) {
+    for (name, samples) in recorded {
+        if !name.starts_with("Go ") {
+            sink.record(
+                "task-group-threads",
+                &format!("{tasks} tasks"),
+                2,
+                name,
+                samples,
+            );
+        }
     }
 }
 
@@ -332,32 +364,32 @@ fn sweep(title: &str, threads: usize, reps: usize, sink: &mut Sink) {
     print!("{table}");
 }
 
-fn thread_cells() -> Vec<(&'static str, Round)> {
-    let scope = || {
+fn thread_cells(threads: usize) -> Vec<(&'static str, Round)> {
+    let scope = move || {
         let start = Instant::now();
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..THREADS).map(|i| s.spawn(move || i)).collect();
+            let handles: Vec<_> = (0..threads).map(|i| s.spawn(move || i)).collect();
             for h in handles {
                 black_box(h.join().unwrap());
             }
         });
         start.elapsed()
     };
-    let scoped = || {
+    let scoped = move || {
         let start = Instant::now();
         let group = TaskGroup::<usize, Infallible>::new();
         std::thread::scope(|s| {
-            for i in 0..THREADS {
+            for i in 0..threads {
                 group.spawn_scoped(s, move || Ok(i));
             }
             black_box(group.wait().unwrap());
         });
         start.elapsed()
     };
-    let owned = || {
+    let owned = move || {
         let start = Instant::now();
         let group = TaskGroup::<usize, Infallible>::new();
-        for i in 0..THREADS {
+        for i in 0..threads {
             group.spawn(move || Ok(i));
         }
         black_box(group.wait().unwrap());
@@ -367,15 +399,15 @@ fn thread_cells() -> Vec<(&'static str, Round)> {
     let limited = move || {
         let start = Instant::now();
         let group = TaskGroup::<usize, Infallible>::with_limit(cores);
-        for i in 0..THREADS {
+        for i in 0..threads {
             group.spawn(move || Ok(i));
         }
         black_box(group.wait().unwrap());
         start.elapsed()
     };
-    let rayon_scope = || {
+    let rayon_scope = move || {
         let start = Instant::now();
-        let mut out = vec![0usize; THREADS];
+        let mut out = vec![0usize; threads];
         rayon::scope(|s| {
             for (i, slot) in out.iter_mut().enumerate() {
                 s.spawn(move |_| *slot = i);
@@ -489,6 +521,7 @@ fn main() {
         "async, current-thread runtime",
         "async, multi-thread runtime (2 workers)",
         "threads",
+        "threads, 1,000 per round",
     ];
     let go = if titles.iter().any(|t| opts.selects(t)) {
         build_go()
@@ -509,7 +542,7 @@ fn main() {
         Err(why) => println!("Go: not run ({why})"),
     }
     if opts.selects(titles[0]) {
-        shape(
+        let _ = shape(
             titles[0],
             ASYNC_TASKS,
             with_go(
@@ -523,7 +556,7 @@ fn main() {
         );
     }
     if opts.selects(titles[1]) {
-        shape(
+        let _ = shape(
             titles[1],
             ASYNC_TASKS,
             with_go(
@@ -537,11 +570,11 @@ fn main() {
         );
     }
     if opts.selects(titles[2]) {
-        shape(
+        let recorded = shape(
             titles[2],
             THREADS,
             with_go(
-                thread_cells(),
+                thread_cells(THREADS),
                 &[
                     ("Go errgroup-shaped, GOMAXPROCS=2", "threads"),
                     ("Go errgroup-shaped + context, GOMAXPROCS=2", "threads_ctx"),
@@ -553,6 +586,11 @@ fn main() {
                 2,
             ),
         );
+        record_threads(&mut sink, THREADS, &recorded);
+    }
+    if opts.selects(titles[3]) {
+        let recorded = shape(titles[3], THREADS_LARGE, thread_cells(THREADS_LARGE));
+        record_threads(&mut sink, THREADS_LARGE, &recorded);
     }
     for (title, threads) in [
         ("sweep of captured state, current-thread runtime", 1),

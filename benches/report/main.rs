@@ -14,7 +14,8 @@
 //!
 //! The parts: [`data`] reads the results, [`rows`] picks the comparisons the report leads
 //! with (the same calls on each side first), [`chart`] draws them, [`lead`] and [`markdown`]
-//! write BENCHMARKS.md ([`sweep`] its section on the captured-state sweep), [`targets`] judges
+//! write BENCHMARKS.md ([`sweep`] its section on the captured-state sweep, [`thread_tasks`]
+//! its section on thread tasks), [`targets`] judges
 //! the project's targets, [`format`] writes numbers.
 
 mod chart;
@@ -25,6 +26,7 @@ mod markdown;
 mod rows;
 mod sweep;
 mod targets;
+mod thread_tasks;
 
 use benches::workspace_path;
 use std::fs;

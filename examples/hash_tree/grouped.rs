@@ -2,7 +2,10 @@
 //!
 //! A `TaskGroup<Hashed, NotHashed>` runs each file's hashing as a task returning
 //! `Result<Hashed, NotHashed>`, at most `limit` at once (adding a task at the limit blocks the
-//! main thread until one finishes). With `--fail-fast` the first file that cannot be read
+//! main thread until one finishes). The tasks run on the task group's pool of reused worker
+//! threads, so a task per file costs about what a job of the default mode's pool costs
+//! (`scripts/hash-tree-modes.sh` times the modes side by side). With `--fail-fast` the first
+//! file that cannot be read
 //! cancels the group: tasks not started by then never start and are reported as cancelled,
 //! and running ones stop at their next check of the token. Without it (`keep_going`) every
 //! file is tried. Either way `wait_all` gives every file's outcome, in submission order, and

@@ -59,3 +59,37 @@ macro_rules! static_sync {
     };
 }
 pub(crate) use static_sync;
+
+#[cfg(groupwait_loom)]
+pub(crate) use loom::thread::Builder as ThreadBuilder;
+/// Threads the crate starts itself (the task pool's): loom's under the model checker.
+#[cfg(not(groupwait_loom))]
+pub(crate) use std::thread::Builder as ThreadBuilder;
+
+/// Waits on `cond` for at most `timeout`; returns the guard and whether the wait timed out
+/// (spurious wake-ups return `false`; callers re-check their condition either way). Loom has
+/// no clock (its `wait_timeout` never times out): there the wait is a release, a yield to the
+/// model's scheduler and a re-lock, reported as timed out, so a model explores both what a
+/// waker does before the time-out and a time-out with nobody waking.
+pub(crate) fn wait_timeout<'a, T>(
+    cond: &Condvar,
+    mutex: &'a Mutex<T>,
+    guard: MutexGuard<'a, T>,
+    timeout: std::time::Duration,
+) -> (MutexGuard<'a, T>, bool) {
+    #[cfg(not(groupwait_loom))]
+    {
+        let _ = mutex;
+        let (guard, result) = cond
+            .wait_timeout(guard, timeout)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (guard, result.timed_out())
+    }
+    #[cfg(groupwait_loom)]
+    {
+        let _ = (cond, timeout);
+        drop(guard);
+        loom::thread::yield_now();
+        (lock(mutex), true)
+    }
+}

@@ -8,8 +8,8 @@
 //!
 //! Under that cfg the limit's and the token's `Mutex`/`Condvar` and atomics, and the
 //! `WaitGroup` underneath, come from loom. Threads here are loom threads; tasks are the
-//! future form (`track`, `track_async`), driven by `loom::future::block_on` (the thread forms
-//! start OS threads, which loom cannot schedule). Each model runs under
+//! future form (`track`, `track_async`), driven by `loom::future::block_on`, except in model
+//! 10, where `spawn` runs tasks on the task pool, whose workers are loom threads under the cfg. Each model runs under
 //! `preemption_bound = Some(3)`, explored to the end, prints its number of executions and the
 //! outcomes it saw, and asserts that every outcome it names was reached. Any hang (a lost
 //! wake-up) is reported by loom as a deadlock.
@@ -27,6 +27,7 @@
 //! | 7 | two futures await the slot; one is dropped while pending as task 0 gives the slot back | | |
 //! | 8 | FIFO: two futures in line (A, B); task 0 ends (hands the slot to A) while A is dropped: B runs | | |
 //! | 9 | task 0 adds a child with `track_async` at limit 1: the child is queued, run while task 0 ends | | |
+//! | 10 | the task pool: a `spawn`ed task ends, its worker parks and times out while a second `spawn` hands it a job: the job runs (issue 21) | | |
 //!
 //! (The table's numbers are in DESIGN.md, "Task groups", measured on the project machine.)
 
@@ -381,4 +382,44 @@ fn m9_a_child_added_by_its_groups_own_task_at_the_limit_is_queued() {
         }
     });
     assert_reached(&outcomes, &["both ran"]);
+}
+
+/// Yields until every pool thread has exited (under loom an idle worker times out at once):
+/// loom drops its statics, the pool among them, when the model's main thread returns.
+fn pool_gone() {
+    loop {
+        let threads = groupwait::task_group::pool_threads();
+        if threads.workers == 0 && !threads.watcher {
+            return;
+        }
+        thread::yield_now();
+    }
+}
+
+/// Model 10: the task pool's hand-off (issue 21, part 2). A `spawn`ed task runs on a pool
+/// worker; once it is done the worker parks and, having no clock under loom, times out at
+/// once and decides to exit, racing a second `spawn`. The second task must run either way:
+/// on the same worker (the submission's token reached it before it decided; the decision is
+/// taken under the lock that queues the job) or on a new one (it had already left). A job
+/// handed to an exiting worker and never run would hang the second wait (a loom deadlock).
+#[test]
+fn m10_a_task_handed_to_an_exiting_worker_runs() {
+    let outcomes = explore("10 a task handed to an exiting pool worker", || {
+        let group = TaskGroup::<thread::ThreadId, ()>::new();
+        group.spawn(|| Ok(thread::current().id()));
+        let first = group.wait().expect("the first task ran")[0];
+        let group = TaskGroup::<thread::ThreadId, ()>::new();
+        group.spawn(|| Ok(thread::current().id()));
+        let second = group.wait().expect("the second task ran")[0];
+        pool_gone();
+        if first == second {
+            "the parked worker took it"
+        } else {
+            "a new worker took it"
+        }
+    });
+    assert_reached(
+        &outcomes,
+        &["the parked worker took it", "a new worker took it"],
+    );
 }

@@ -38,7 +38,10 @@ use std::time::{Duration, Instant};
 /// Dropping the group does not wait. If tasks are still running it cancels the token (cause
 /// [`Cause::GroupDropped`]): tasks not yet started never start, running ones see
 /// `is_cancelled()` and finish on their own, and their outcomes are dropped when the last one
-/// ends. Scoped tasks cannot outlive their scope, so the scope still joins them.
+/// ends. Scoped tasks cannot outlive their scope, so the scope still joins them. The group
+/// owns no thread: `spawn`'s tasks run on the process's task pool, whose workers park when
+/// their task is done and exit after five seconds without one (see the
+/// [module docs](super), **Threads**).
 ///
 /// # Memory ordering
 ///

@@ -28,8 +28,9 @@
 //!
 //! # What it does
 //!
-//! * **Threads and futures, from `&self`.** [`spawn`](TaskGroup::spawn) (`'static`) and
-//!   [`spawn_scoped`](TaskGroup::spawn_scoped) (borrows locals) run a thread;
+//! * **Threads and futures, from `&self`.** [`spawn`](TaskGroup::spawn) (`'static`) runs a
+//!   task on a reused worker thread (see **Threads** below) and
+//!   [`spawn_scoped`](TaskGroup::spawn_scoped) (borrows locals) on a new scoped thread;
 //!   [`track`](TaskGroup::track) hands back a future to pass to `tokio::spawn`,
 //!   `smol::spawn` or to await in place (no runtime dependency). Any number of threads and
 //!   tasks add tasks at once, including tasks of the group while it is being waited on. A
@@ -59,7 +60,7 @@
 //!   new task is admitted at once and queued, and starts when a slot frees. (A task that
 //!   then waits for its child's end while holding its slot still deadlocks at the limit:
 //!   let the parent return instead.)
-//! * **Panics as values.** A panicking task is reported by the panic hook on its own thread,
+//! * **Panics as values.** A panicking task is reported by the panic hook on the thread it ran on,
 //!   with its own backtrace, and its payload becomes [`TaskError::Panicked`], which cancels
 //!   the rest. Nothing is re-raised unless you call
 //!   [`resume_if_panicked`](TaskError::resume_if_panicked) (or `resume_unwind`).
@@ -74,7 +75,46 @@
 //!   up. With the `tracing` feature, each task runs in a span carrying its index and name,
 //!   with an event for its outcome (`ok`, `failed`, `panicked`, `cancelled`, `abandoned`).
 //! * **Dropping** a group whose tasks still run cancels the token and does not wait (see
-//!   [`TaskGroup`]); scoped tasks are joined by their scope.
+//!   [`TaskGroup`]); scoped tasks are joined by their scope; pool workers outlive no group by
+//!   more than their idle time (see **Threads**).
+//!
+//! # Threads
+//!
+//! `'static` thread tasks ([`spawn`](TaskGroup::spawn), [`try_spawn`](TaskGroup::try_spawn))
+//! run on the process's task pool, shared by every group:
+//!
+//! * A worker that finishes a task takes the next queued one; with none queued it parks, and
+//!   **exits after five seconds without a task**. The pool starts no thread before the first
+//!   `spawn` and keeps none once it has been idle that long. A group holds no thread: dropping
+//!   it (waited or not) leaves nothing behind but the workers still running its tasks, which
+//!   park when done and exit on the same terms.
+//! * **Every task gets a thread promptly, even if others block.** While fewer workers than
+//!   cores are running tasks, a new task wakes (or starts) one at once; beyond that it waits
+//!   for a worker to come free, and a watcher thread (started when first needed, gone after
+//!   five idle seconds) gives every waiting task a worker of its own as soon as the queue has
+//!   not moved for a millisecond. So tasks that block (on I/O, a lock, a channel, a barrier
+//!   with each other) all run, as with a thread each, while tiny tasks cost about what a pool
+//!   task costs (a few hundred nanoseconds here, against tens of microseconds for a thread:
+//!   `benches/task_group.rs`).
+//! * **Under a limit** at most `n` tasks run at once, as before: `spawn` takes a slot before it
+//!   hands the task to the pool, and the slot is given back when the task's outcome is
+//!   recorded.
+//! * A panic in a task is caught on the worker (after the panic hook reported it there), is
+//!   the task's outcome, and the worker goes on with the next task.
+//! * **Thread-local state outlives the task**: a worker's thread-locals set by one task are
+//!   seen by the next task it runs (of any group), and are dropped only when the worker exits.
+//!   Worker threads are named `groupwait-task`. [`pool_threads`] counts them.
+//!
+//! Which work belongs here: tasks that block or whose length is unknown, such as file and
+//! network I/O, subprocesses, calls into blocking libraries, and mixes of I/O and computing,
+//! with results, errors, a limit and cancellation per group. Many small pieces of pure
+//! computation belong on `rayon` (work stealing, no lock per task, the caller's thread
+//! helps): a task here costs a few lock round trips and, when workers park between tasks, a
+//! wake-up. Futures belong on their executor, through [`track`](TaskGroup::track).
+//!
+//! [`spawn_scoped`](TaskGroup::spawn_scoped) still starts a thread per task: its tasks borrow
+//! the scope, and a queue of such tasks could not be kept between calls without `unsafe`
+//! lifetime erasure (see its docs).
 //!
 //! # From errgroup / conc / JoinSet / TaskTracker
 //!
@@ -114,6 +154,7 @@ mod group;
 mod limit;
 mod named;
 mod pending;
+mod pool;
 mod thread;
 #[cfg(feature = "tracing")]
 mod tracing;
@@ -123,6 +164,7 @@ pub use error::{Payload, TaskError, TrySpawnError};
 pub use group::{Builder, TaskGroup};
 pub use named::Named;
 pub use pending::{PendingTask, TaskState};
+pub use pool::{pool_threads, PoolThreads};
 
 /// Compile-time checks: the group, its token and the futures cross threads.
 const _: () = {

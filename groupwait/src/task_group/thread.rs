@@ -3,8 +3,9 @@
 use super::error::{TaskError, TrySpawnError};
 use super::group::{Admit, InTask, Refused, TaskGroup, Ticket};
 use super::pending::Name;
+use super::pool;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::thread::{self, Scope};
+use std::thread::Scope;
 
 /// Runs `f` for `ticket` (unless the group was cancelled first) and records its outcome.
 /// A panic is caught here, after the panic hook has reported it on this thread.
@@ -29,7 +30,10 @@ const CLOSED: &str = "TaskGroup: task added after the group was waited on and al
                       had finished (the group is closed)";
 
 impl<T, E> TaskGroup<T, E> {
-    /// Runs `f` on a new thread as a task of the group: Go's `errgroup.Go`.
+    /// Runs `f` as a task of the group on a worker thread of the process's task pool: Go's
+    /// `errgroup.Go`. A worker that finishes a task takes the next one; a task never waits
+    /// long behind busy workers (see the [module docs](super), **Threads**: which work belongs
+    /// here, when idle workers exit, and the thread-locals a task leaves behind).
     ///
     /// At the limit, blocks until a slot is free or the group is cancelled; called from one of
     /// the group's own tasks, it does not block: the task is queued and its thread starts
@@ -40,9 +44,9 @@ impl<T, E> TaskGroup<T, E> {
     ///
     /// # Panics
     ///
-    /// If the group is closed: a wait has begun and every task has finished. Also if the
-    /// thread cannot be created (as `std::thread::spawn`); the task is then recorded as
-    /// [`TaskError::Cancelled`].
+    /// If the group is closed: a wait has begun and every task has finished. Also if no
+    /// worker thread is left and none can be created (as `std::thread::spawn`); the queued
+    /// tasks are then recorded as [`TaskError::Cancelled`].
     ///
     /// # Examples
     ///
@@ -76,7 +80,7 @@ impl<T, E> TaskGroup<T, E> {
     {
         match self.shared.admit(Admit::Block, name) {
             Ok(Some(ticket)) => {
-                thread::spawn(move || run(ticket, f));
+                pool::submit(Box::new(move || run(ticket, f)));
             }
             Ok(None) => drop(f),
             Err(_) => panic!("{CLOSED}"),
@@ -119,7 +123,7 @@ impl<T, E> TaskGroup<T, E> {
     {
         match self.shared.admit(Admit::Try, name) {
             Ok(Some(ticket)) => {
-                thread::spawn(move || run(ticket, f));
+                pool::submit(Box::new(move || run(ticket, f)));
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -128,8 +132,15 @@ impl<T, E> TaskGroup<T, E> {
         }
     }
 
-    /// Runs `f` on a thread of `scope`, so it may borrow locals: the group form of
+    /// Runs `f` on a new thread of `scope`, so it may borrow locals: the group form of
     /// `WaitGroup::go_scoped`. Otherwise as [`spawn`](Self::spawn).
+    ///
+    /// Each scoped task is a new OS thread (tens of microseconds), not a worker of the pool:
+    /// a queue of jobs that borrow the scope would have to live as long as the scope and be
+    /// reachable from each call, and neither `std::thread::Scope` nor the group (whose type
+    /// does not name the scope) can hold one without `unsafe` lifetime erasure, which this
+    /// crate forbids. For many small borrowing tasks, give each thread a share of the work
+    /// (chunks), or use `rayon::scope`; for `'static` tasks, [`spawn`](Self::spawn).
     ///
     /// # Panics
     ///
