@@ -157,16 +157,38 @@ fn churn<A: Side, B: Side>(a: &mut A, b: &mut B, n: usize, samples: usize) -> (f
     (per(median(times_a), CHURN), per(median(times_b), CHURN))
 }
 
-/// One sample of `side`: (release + poll to completion + drop, drop pending) of `n` futures.
-fn complete_and_drop_once<S: Side>(side: &mut S, n: usize) -> (Duration, Duration) {
+/// One sample of `side`, in total time for `n` futures.
+struct Sample {
+    /// `n` futures made and polled once each (each registers) on a fresh group.
+    register: Duration,
+    /// The release alone (`done` / the last token's drop), waking the `n`.
+    release: Duration,
+    /// The release, every future polled to completion and dropped.
+    completion: Duration,
+    /// `n` pending futures dropped.
+    dropping: Duration,
+}
+
+/// `n` futures of `side`, each polled once (pending), and the time that took.
+fn register<S: Side>(side: &S, n: usize) -> (Vec<Boxed<'_>>, Duration) {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut futures: Vec<Boxed<'_>> = Vec::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut f = side.future();
+        pend(f.as_mut(), &mut cx);
+        futures.push(f);
+    }
+    (futures, start.elapsed())
+}
+
+/// One sample of `side`: register, release, completion and drop pending of `n` futures.
+fn complete_and_drop_once<S: Side>(side: &mut S, n: usize) -> Sample {
     let mut cx = Context::from_waker(Waker::noop());
     side.arm();
     let dropping = {
         let side = &*side;
-        let mut futures: Vec<Boxed<'_>> = (0..n).map(|_| side.future()).collect();
-        for f in &mut futures {
-            pend(f.as_mut(), &mut cx);
-        }
+        let (futures, _) = register(side, n);
         let start = Instant::now();
         drop(black_box(futures));
         let dropping = start.elapsed();
@@ -175,41 +197,54 @@ fn complete_and_drop_once<S: Side>(side: &mut S, n: usize) -> (Duration, Duratio
     };
     side.arm();
     let side = &*side;
-    let mut futures: Vec<Boxed<'_>> = (0..n).map(|_| side.future()).collect();
-    for f in &mut futures {
-        pend(f.as_mut(), &mut cx);
-    }
+    let (mut futures, register) = register(side, n);
     let start = Instant::now();
     side.release();
+    let release = start.elapsed();
     for f in &mut futures {
         ready(f.as_mut(), &mut cx);
     }
     drop(futures);
-    (start.elapsed(), dropping)
+    Sample {
+        register,
+        release,
+        completion: start.elapsed(),
+        dropping,
+    }
 }
 
-/// Median ns per future of (release + poll to completion + drop) and of dropping `n` pending
-/// futures, for both sides, samples interleaved: ((a completion, a drop), (b completion, b drop)).
+/// Medians in ns per future of each column of [`Sample`], for one side.
+#[derive(Clone, Copy)]
+struct PerFuture {
+    register: f64,
+    release: f64,
+    completion: f64,
+    dropping: f64,
+}
+
+fn per_future(samples: &[Sample], n: usize) -> PerFuture {
+    let column = |f: fn(&Sample) -> Duration| per(median(samples.iter().map(f).collect()), n);
+    PerFuture {
+        register: column(|s| s.register),
+        release: column(|s| s.release),
+        completion: column(|s| s.completion),
+        dropping: column(|s| s.dropping),
+    }
+}
+
+/// [`complete_and_drop_once`]'s medians per future for both sides, samples interleaved.
 fn complete_and_drop<A: Side, B: Side>(
     a: &mut A,
     b: &mut B,
     n: usize,
     samples: usize,
-) -> ((f64, f64), (f64, f64)) {
-    let (mut a_complete, mut a_drop, mut b_complete, mut b_drop) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+) -> (PerFuture, PerFuture) {
+    let (mut a_samples, mut b_samples) = (Vec::new(), Vec::new());
     for _ in 0..samples {
-        let (c, d) = complete_and_drop_once(a, n);
-        a_complete.push(c);
-        a_drop.push(d);
-        let (c, d) = complete_and_drop_once(b, n);
-        b_complete.push(c);
-        b_drop.push(d);
+        a_samples.push(complete_and_drop_once(a, n));
+        b_samples.push(complete_and_drop_once(b, n));
     }
-    (
-        (per(median(a_complete), n), per(median(a_drop), n)),
-        (per(median(b_complete), n), per(median(b_drop), n)),
-    )
+    (per_future(&a_samples, n), per_future(&b_samples, n))
 }
 
 /// Unboxed groupwait: the same three measurements with `Wait` itself in the `Vec`.
@@ -293,18 +328,42 @@ fn unrelated_release(n: usize, samples: usize) -> f64 {
     median(slowest).as_secs_f64() * 1e9
 }
 
+/// `--profile N`: each side's register, release + completion, register + drop pending and
+/// cancel + re-register of `n` futures, a few times and untimed, for callgrind (each phase is a
+/// function of its own in the report).
+fn profile(n: usize) {
+    let mut gw = Groupwait(WaitGroup::new());
+    let mut tt = Tracker {
+        tracker: TaskTracker::new(),
+        token: RefCell::new(None),
+    };
+    for _ in 0..3 {
+        black_box(complete_and_drop_once(&mut gw, n));
+        black_box(complete_and_drop_once(&mut tt, n));
+    }
+    black_box(churn(&mut gw, &mut tt, n, 3));
+}
+
 fn main() {
-    // Filter arguments from `cargo bench` (`--bench`) are ignored.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        let n = args.get(i + 1).and_then(|n| n.parse().ok());
+        profile(n.expect("--profile N (a number of futures)"));
+        return;
+    }
+    // Other arguments (cargo's `--bench`) are ignored.
     println!(
-        "pending_waiters: ns per future, medians (cancel+re-register: 41 samples of the last \
-         {CHURN}; completion and drop: 21 samples, 11 at 100,000; the sides interleaved)"
+        "pending_waiters: ns per future, medians (register, release, completion and drop: 21 \
+         samples, 11 at 100,000; cancel+re-register: 41 samples of the last {CHURN}; the sides \
+         interleaved)"
     );
     println!(
-        "| N | cancel+re-register: groupwait | TaskTracker | ratio | groupwait unboxed | \
+        "| N | register: groupwait | TaskTracker | ratio | release: groupwait | TaskTracker | \
+         ratio | cancel+re-register: groupwait | TaskTracker | ratio | groupwait unboxed | \
          completion: groupwait | TaskTracker | ratio | groupwait unboxed | drop pending: \
-         groupwait | TaskTracker | unrelated release (ns, worst of 65) |"
+         groupwait | TaskTracker | ratio | unrelated release (ns, worst of 65) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for n in [1_000, 10_000, 100_000] {
         let big = if n >= 100_000 { 11 } else { 21 };
         let mut gw = Groupwait(WaitGroup::new());
@@ -313,16 +372,26 @@ fn main() {
             token: RefCell::new(None),
         };
         let (gw_churn, tt_churn) = churn(&mut gw, &mut tt, n, 41);
-        let ((gw_complete, gw_drop), (tt_complete, tt_drop)) =
-            complete_and_drop(&mut gw, &mut tt, n, big);
+        let (g, t) = complete_and_drop(&mut gw, &mut tt, n, big);
         let (unboxed_churn, unboxed_complete, _) = groupwait_unboxed(n, 21, big);
         let unrelated = unrelated_release(n, 21);
         println!(
-            "| {n} | {gw_churn:.1} | {tt_churn:.1} | {:.2} | {unboxed_churn:.1} | \
-             {gw_complete:.1} | {tt_complete:.1} | {:.2} | {unboxed_complete:.1} | \
-             {gw_drop:.1} | {tt_drop:.1} | {unrelated:.0} |",
+            "| {n} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {:.2} | {gw_churn:.1} | \
+             {tt_churn:.1} | {:.2} | {unboxed_churn:.1} | {:.1} | {:.1} | {:.2} | \
+             {unboxed_complete:.1} | {:.1} | {:.1} | {:.2} | {unrelated:.0} |",
+            g.register,
+            t.register,
+            g.register / t.register,
+            g.release,
+            t.release,
+            g.release / t.release,
             gw_churn / tt_churn,
-            gw_complete / tt_complete,
+            g.completion,
+            t.completion,
+            g.completion / t.completion,
+            g.dropping,
+            t.dropping,
+            g.dropping / t.dropping,
         );
     }
 }

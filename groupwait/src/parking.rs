@@ -714,7 +714,9 @@ impl Waiting {
             .ok()
             .filter(|&i| i != NIL)
             .expect("groupwait: more than 2^32 - 1 pending wait_async futures in one bucket");
-        if index as usize >= INLINE && (index as usize - INLINE) % TICKETS == 0 {
+        // A new block when the slot's is not kept from an earlier peak (`give_back` keeps them
+        // with the vector's capacity).
+        if index as usize >= INLINE && (index as usize - INLINE) / TICKETS == self.tickets.len() {
             self.tickets.push(Arc::new(Tickets(std::array::from_fn(|_| {
                 AtomicU64::new(0)
             }))));
@@ -728,8 +730,9 @@ impl Waiting {
         index
     }
 
-    /// Frees slot `index` (its waker already taken out): bumps its ticket, puts it on the free
-    /// list, and gives storage back when the slab is mostly empty.
+    /// Frees slot `index` (its waker already taken out): bumps its ticket, and drops the slot if
+    /// it ends the slab (with the free slots below it: no free slot ends the slab), else puts it
+    /// on the free list.
     fn free_slot(&mut self, index: u32) {
         let ticket = self.ticket(index);
         // Release: pairs with the Acquire load in `Registration::released`; for a release,
@@ -737,8 +740,17 @@ impl Waiting {
         // section or an earlier one of the same `release` call), so a waiter that sees the
         // new number also sees the round's writes. (Relaxed load: only changed under the lock.)
         ticket.store(ticket.load(Ordering::Relaxed) + 1, Ordering::Release);
+        self.used -= 1;
+        debug_assert!({
+            let slot = &self.slots[index as usize];
+            slot.waker.is_none() && slot.list != FREE
+        });
+        if index as usize + 1 == self.slots.len() {
+            self.slots.pop();
+            self.trim();
+            return;
+        }
         let slot = &mut self.slots[index as usize];
-        debug_assert!(slot.waker.is_none() && slot.list != FREE);
         slot.list = FREE;
         slot.prev = NIL;
         slot.next = self.free;
@@ -746,8 +758,6 @@ impl Waiting {
             self.slots[self.free as usize].prev = index;
         }
         self.free = index;
-        self.used -= 1;
-        self.shrink();
     }
 
     /// Takes free slot `index` off the free list.
@@ -766,25 +776,41 @@ impl Waiting {
         }
     }
 
-    /// When fewer than a quarter of the slots are used, drops the free slots at the end and
-    /// shrinks the vector (amortized O(1): each slot is dropped at most once per push).
-    fn shrink(&mut self) {
+    /// After the last slot was dropped: drops the free slots that now end the slab, and gives
+    /// storage back (amortized O(1): each slot is dropped at most once per push).
+    fn trim(&mut self) {
+        if self.used == 0 {
+            // Every slot left is free, so the free list is exactly them: no unlinking.
+            self.slots.clear();
+            self.free = NIL;
+        } else {
+            while self.slots.last().is_some_and(|s| s.list == FREE) {
+                let last = self.slots.len() as u32 - 1;
+                self.unlink_free(last);
+                self.slots.pop();
+            }
+        }
+        self.give_back();
+    }
+
+    /// Shrinks the vector when its capacity is over three times its length (or `KEEP_SLOTS`), to
+    /// twice, or, once it is empty, over twice `KEEP_SLOTS`, to `KEEP_SLOTS`; the blocks of tickets
+    /// past its end go with it. After a shrink to twice the length, growing again takes as many
+    /// pushes as that length, and shrinking again a third of it in pops; after a growth to twice
+    /// the length, shrinking takes a third of it in pops: each reallocation is paid for by
+    /// pushes or pops in proportion, so a length going back and forth costs amortized O(1).
+    fn give_back(&mut self) {
         let len = self.slots.len();
-        if len <= KEEP_SLOTS || self.used * 4 >= len {
-            return;
-        }
-        while self.slots.last().is_some_and(|s| s.list == FREE) {
-            let last = self.slots.len() as u32 - 1;
-            self.unlink_free(last);
-            self.slots.pop();
-        }
-        // Blocks of tickets past the end go too (an `Arc` of our own, not user code); a stale
-        // `Wait` may still hold one and sees its number changed.
-        let past_inline = self.slots.len().saturating_sub(INLINE);
-        self.tickets.truncate(past_inline.div_ceil(TICKETS));
-        let len = self.slots.len().max(KEEP_SLOTS);
-        if self.slots.capacity() > 2 * len {
-            self.slots.shrink_to(len);
+        let (limit, to) = match len {
+            0 => (2 * KEEP_SLOTS, KEEP_SLOTS),
+            _ => (3 * len.max(KEEP_SLOTS), 2 * len.max(KEEP_SLOTS)),
+        };
+        if self.slots.capacity() > limit {
+            self.slots.shrink_to(to);
+            // Blocks of tickets past the end go too (an `Arc` of our own, not user code); a
+            // stale `Wait` may still hold one and sees its number changed.
+            self.tickets
+                .truncate(len.saturating_sub(INLINE).div_ceil(TICKETS));
             self.tickets.shrink_to_fit();
         }
     }
@@ -1119,11 +1145,16 @@ pub(crate) mod tests {
     fn check_bucket(key: usize, live: &[(usize, Registration)], stale: &[Registration]) {
         let waiting = lock(&bucket(key).waiting);
         let len = waiting.slots.len();
-        assert_eq!(
-            waiting.tickets.len(),
-            len.saturating_sub(INLINE).div_ceil(TICKETS),
-            "ticket blocks for {len} slots"
+        // Blocks for every slot, and none past the vector's capacity (kept from a peak until
+        // the vector shrinks).
+        let blocks = |slots: usize| slots.saturating_sub(INLINE).div_ceil(TICKETS);
+        assert!(
+            (blocks(len)..=blocks(waiting.slots.capacity())).contains(&waiting.tickets.len()),
+            "{} ticket blocks for {len} slots",
+            waiting.tickets.len()
         );
+        // No free slot ends the slab.
+        assert!(waiting.slots.last().is_none_or(|s| s.list != FREE));
         // Free list.
         let mut on_free = vec![false; len];
         let (mut prev, mut at, mut n) = (NIL, waiting.free, 0);
@@ -1272,12 +1303,13 @@ pub(crate) mod tests {
             {
                 let waiting = lock(&bucket(key).waiting);
                 assert!(waiting.slots.len() <= KEEP_SLOTS);
-                assert_eq!(
-                    waiting.tickets.len(),
-                    waiting.slots.len().saturating_sub(INLINE).div_ceil(TICKETS)
+                assert!(
+                    waiting.tickets.len()
+                        <= waiting.slots.capacity().saturating_sub(INLINE).div_ceil(TICKETS)
                 );
             }
-            // The same slot indices are registered again (fresh blocks, same inline tickets).
+            // The same slot indices are registered again (in fresh blocks, or in blocks kept
+            // with the vector's capacity; the same inline tickets).
             let fresh: Vec<_> = (0..(INLINE + 2 * TICKETS + 5))
                 .map(|_| pend(key, &waker))
                 .collect();

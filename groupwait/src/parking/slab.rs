@@ -55,6 +55,12 @@ impl<T, const N: usize> Slab<T, N> {
         }
     }
 
+    /// Removes every element (the inline ones stay as placeholders, as in [`pop`](Self::pop)).
+    pub(super) fn clear(&mut self) {
+        self.heap.clear();
+        self.inline_len = 0;
+    }
+
     /// Shrinks the heap part so that the whole holds at least `min_capacity` elements (and the
     /// heap part no more than it needs for that).
     pub(super) fn shrink_to(&mut self, min_capacity: usize) {
