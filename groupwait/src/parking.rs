@@ -634,6 +634,7 @@ impl Waiting {
         }
         let waker = self.slots[index as usize].waker.take();
         self.free_slot(index);
+        self.give_back();
         Some(waker)
     }
 
@@ -659,7 +660,7 @@ impl Waiting {
     ) {
         for entry in batch.iter_mut() {
             if *next == NIL {
-                return;
+                break;
             }
             let index = *next;
             let slot = &mut self.slots[index as usize];
@@ -673,6 +674,11 @@ impl Waiting {
                 self.late.insert((index, seq), Arc::clone(report));
             }
             self.free_slot(index);
+        }
+        if *next == NIL {
+            // Once, at the end of the release, rather than as the slab empties: shrinking step by
+            // step on the way down would copy the vector each time.
+            self.give_back();
         }
     }
 
@@ -732,7 +738,7 @@ impl Waiting {
 
     /// Frees slot `index` (its waker already taken out): bumps its ticket, and drops the slot if
     /// it ends the slab (with the free slots below it: no free slot ends the slab), else puts it
-    /// on the free list.
+    /// on the free list. The caller then gives storage back ([`give_back`](Self::give_back)).
     fn free_slot(&mut self, index: u32) {
         let ticket = self.ticket(index);
         // Release: pairs with the Acquire load in `Registration::released`; for a release,
@@ -776,8 +782,8 @@ impl Waiting {
         }
     }
 
-    /// After the last slot was dropped: drops the free slots that now end the slab, and gives
-    /// storage back (amortized O(1): each slot is dropped at most once per push).
+    /// After the last slot was dropped: drops the free slots that now end the slab (amortized
+    /// O(1): each slot is dropped at most once per push).
     fn trim(&mut self) {
         if self.used == 0 {
             // Every slot left is free, so the free list is exactly them: no unlinking.
@@ -790,7 +796,6 @@ impl Waiting {
                 self.slots.pop();
             }
         }
-        self.give_back();
     }
 
     /// Shrinks the vector when its capacity is over three times its length (or `KEEP_SLOTS`), to
