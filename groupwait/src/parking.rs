@@ -785,14 +785,22 @@ impl Waiting {
     /// After the last slot was dropped: drops the free slots that now end the slab (amortized
     /// O(1): each slot is dropped at most once per push).
     fn trim(&mut self) {
-        if self.used == 0 {
-            // Every slot left is free, so the free list is exactly them: no unlinking.
-            self.slots.clear();
+        let len = self.slots.len();
+        let mut end = len;
+        while end > 0 && self.slots[end - 1].list == FREE {
+            end -= 1;
+        }
+        if end == len {
+            return;
+        }
+        if len - end == len - self.used {
+            // They are all the free slots, so the free list is exactly them: no unlinking (the
+            // common case of the most recent waiters cancelled, or of an emptied slab).
+            self.slots.truncate(end);
             self.free = NIL;
         } else {
-            while self.slots.last().is_some_and(|s| s.list == FREE) {
-                let last = self.slots.len() as u32 - 1;
-                self.unlink_free(last);
+            for last in (end..len).rev() {
+                self.unlink_free(last as u32);
                 self.slots.pop();
             }
         }
@@ -1310,7 +1318,11 @@ pub(crate) mod tests {
                 assert!(waiting.slots.len() <= KEEP_SLOTS);
                 assert!(
                     waiting.tickets.len()
-                        <= waiting.slots.capacity().saturating_sub(INLINE).div_ceil(TICKETS)
+                        <= waiting
+                            .slots
+                            .capacity()
+                            .saturating_sub(INLINE)
+                            .div_ceil(TICKETS)
                 );
             }
             // The same slot indices are registered again (in fresh blocks, or in blocks kept
