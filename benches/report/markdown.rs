@@ -239,6 +239,7 @@ pub fn markdown(d: &Data, sections: &[Section], svg_link: &str) -> String {
     writeln!(w).unwrap();
 
     crate::sweep::section(w, d);
+    crate::pending::section(w, d);
 
     writeln!(w, "## Memory\n").unwrap();
     writeln!(
