@@ -69,13 +69,15 @@
 //! free of that memory does more work (BENCHMARKS.md, async fan-out). Past the inline part, storage
 //! is reused: once a bucket's slab has grown to its peak of pending tasks, registering allocates
 //! nothing (the slot vector, blocks of 64 tickets and the per-group map, each grown by doubling).
-//! It is also given back: when fewer than a quarter of a bucket's slots are in use, the free slots
-//! at its end (and their ticket blocks) are dropped and the vector shrunk. After any cancellation
-//! or release a bucket therefore holds at most max([`KEEP_SLOTS`], 4 x its pending tasks, 1 + the
-//! highest slot index still in use) slots of about 40 bytes each with their ticket (plus a vector's
-//! usual growth slack, at most as much again); once all its tasks are gone it is back to
-//! [`KEEP_SLOTS`]. The per-group map shrinks the same way. The bound is on the highest slot in use,
-//! not on the count: a few long-lived waiters registered at a peak keep the slots below them.
+//! It is also given back: a freed slot that ends the slab is dropped at once, with the free slots
+//! below it, and the vector (with the ticket blocks past its end) is shrunk when its capacity is
+//! over three times its length or [`KEEP_SLOTS`] (to twice), or, once empty, over twice
+//! [`KEEP_SLOTS`]; a release does this once, after its last batch. After any cancellation or
+//! release a bucket therefore holds 1 + the highest slot index still in use slots of about 40
+//! bytes each with their ticket, in a vector of at most three times that capacity (or three times
+//! [`KEEP_SLOTS`]); once all its tasks are gone, at most twice [`KEEP_SLOTS`]. The per-group map
+//! shrinks when a quarter full. The bound is on the highest slot in use, not on the count: a few
+//! long-lived waiters registered at a peak keep the slots below them.
 
 mod lists;
 mod slab;
@@ -102,7 +104,7 @@ const BUCKETS: usize = if cfg!(groupwait_loom) { 1 } else { 64 };
 /// How many wakers `release` takes out per lock acquisition; they are woken outside the lock.
 const WAKE_BATCH: usize = 32;
 
-/// The slab size below which a bucket never shrinks.
+/// The slab capacity below which a bucket never shrinks.
 pub(crate) const KEEP_SLOTS: usize = 16;
 
 /// "No slot": the end of a list.
