@@ -148,6 +148,10 @@ mod tests {
         assert_eq!((0..3).map(|i| slab[i]).collect::<Vec<_>>(), [10, 21, 22]);
         slab.truncate(0);
         assert_eq!((slab.len(), slab.last()), (0, None));
+        // Longer than it is while the inline part is not full: nothing added either.
+        slab.push(31);
+        slab.truncate(2);
+        assert_eq!((slab.len(), slab.last()), (1, Some(&31)));
     }
 
     #[test]
