@@ -675,8 +675,10 @@ impl Waiting {
                 let seq = self.ticket(index).load(Ordering::Relaxed);
                 self.late.insert((index, seq), Arc::clone(report));
             }
-            self.free_slot(index);
+            self.free_slot_untrimmed(index);
         }
+        // Once per batch rather than per slot.
+        self.trim();
         if *next == NIL {
             // Once, at the end of the release, rather than as the slab empties: shrinking step by
             // step on the way down would copy the vector each time.
@@ -742,6 +744,15 @@ impl Waiting {
     /// it ends the slab (with the free slots below it: no free slot ends the slab), else puts it
     /// on the free list. The caller then gives storage back ([`give_back`](Self::give_back)).
     fn free_slot(&mut self, index: u32) {
+        if self.free_slot_untrimmed(index) {
+            self.trim();
+        }
+    }
+
+    /// [`free_slot`](Self::free_slot) but for the free slots below a dropped last slot, which the
+    /// caller drops with [`trim`](Self::trim) before it lets the lock go (a release, once per
+    /// batch). Returns whether the slot was the last one.
+    fn free_slot_untrimmed(&mut self, index: u32) -> bool {
         let ticket = self.ticket(index);
         // Release: pairs with the Acquire load in `Registration::released`; for a release,
         // this store comes after the group's releasing compare-exchange (in this critical
@@ -755,8 +766,7 @@ impl Waiting {
         });
         if index as usize + 1 == self.slots.len() {
             self.slots.pop();
-            self.trim();
-            return;
+            return true;
         }
         let slot = &mut self.slots[index as usize];
         slot.list = FREE;
@@ -766,6 +776,7 @@ impl Waiting {
             self.slots[self.free as usize].prev = index;
         }
         self.free = index;
+        false
     }
 
     /// Takes free slot `index` off the free list.
@@ -784,7 +795,7 @@ impl Waiting {
         }
     }
 
-    /// After the last slot was dropped: drops the free slots that now end the slab (amortized
+    /// Drops the free slots that end the slab, if any (after the last slot was dropped; amortized
     /// O(1): each slot is dropped at most once per push).
     fn trim(&mut self) {
         let len = self.slots.len();
