@@ -69,12 +69,14 @@
 //! free of that memory does more work (BENCHMARKS.md, async fan-out). Past the inline part, storage
 //! is reused: once a bucket's slab has grown to its peak of pending tasks, registering allocates
 //! nothing (the slot vector, blocks of 64 tickets and the per-group map, each grown by doubling).
-//! It is also given back: a freed slot that ends the slab is dropped at once, with the free slots
-//! below it, and the vector (with the ticket blocks past its end) is shrunk when its capacity is
-//! over three times its length or [`KEEP_SLOTS`] (to twice), or, once empty, over twice
-//! [`KEEP_SLOTS`]; a release does this once, after its last batch. After any cancellation or
-//! release a bucket therefore holds 1 + the highest slot index still in use slots of about 40
-//! bytes each with their ticket, in a vector of at most three times that capacity (or three times
+//! It is also given back: a slot freed by a release that ends the slab is dropped at once (the free
+//! slots below it with each batch), a cancelled one goes to the free list, and the free slots that
+//! end the slab are dropped when fewer than a quarter of the slots are in use; the vector (with
+//! the ticket blocks past its end) is shrunk when its capacity is over three times its length or
+//! [`KEEP_SLOTS`] (to twice), or, once empty, over twice [`KEEP_SLOTS`], a release doing this once,
+//! after its last batch. After any cancellation or release a bucket therefore holds at most
+//! max(4 x its pending tasks, 1 + the highest slot index still in use) slots of about 40 bytes
+//! each with their ticket, in a vector of at most three times that capacity (or three times
 //! [`KEEP_SLOTS`]); once all its tasks are gone, at most twice [`KEEP_SLOTS`]. The per-group map
 //! shrinks when a quarter full. The bound is on the highest slot in use, not on the count: a few
 //! long-lived waiters registered at a peak keep the slots below them.
@@ -219,7 +221,7 @@ impl Registration {
 
     /// Whether a release has taken this waiter out of the table. Lock-free.
     pub(crate) fn released(&self, key: usize) -> bool {
-        // Acquire: pairs with the Release store in `Waiting::free_slot`, made by the release
+        // Acquire: pairs with the Release store in `Waiting::free_slot_untrimmed`, made by the release
         // under the bucket lock after its compare-exchange on the group's word (which read
         // every `done` of the round): the round's writes are visible to the released waiter.
         // (A cancellation also bumps the number, but only from the `Wait`'s own drop.)
@@ -675,7 +677,7 @@ impl Waiting {
                 let seq = self.ticket(index).load(Ordering::Relaxed);
                 self.late.insert((index, seq), Arc::clone(report));
             }
-            self.free_slot_untrimmed(index);
+            self.free_slot_untrimmed(index, true);
         }
         // Once per batch rather than per slot.
         self.trim();
@@ -740,19 +742,23 @@ impl Waiting {
         index
     }
 
-    /// Frees slot `index` (its waker already taken out): bumps its ticket, and drops the slot if
-    /// it ends the slab (with the free slots below it: no free slot ends the slab), else puts it
-    /// on the free list. The caller then gives storage back ([`give_back`](Self::give_back)).
+    /// Frees slot `index` for a cancellation (its waker already taken out): bumps its ticket and
+    /// puts it on the free list, where a next registration finds it, and when fewer than a
+    /// quarter of the slots are in use, drops the free slots that end the slab. The caller then
+    /// gives storage back ([`give_back`](Self::give_back)).
     fn free_slot(&mut self, index: u32) {
-        if self.free_slot_untrimmed(index) {
+        self.free_slot_untrimmed(index, false);
+        if self.used * 4 < self.slots.len() {
             self.trim();
         }
     }
 
-    /// [`free_slot`](Self::free_slot) but for the free slots below a dropped last slot, which the
-    /// caller drops with [`trim`](Self::trim) before it lets the lock go (a release, once per
-    /// batch). Returns whether the slot was the last one.
-    fn free_slot_untrimmed(&mut self, index: u32) -> bool {
+    /// Frees slot `index` (its waker already taken out): bumps its ticket, and drops the slot if
+    /// it ends the slab and `drop_last` (a release: dropping costs less than the free list, and
+    /// the slab is emptying), else puts it on the free list. The free slots below a dropped slot
+    /// are left to the caller's [`trim`](Self::trim), before it lets the lock go (a release trims
+    /// once per batch).
+    fn free_slot_untrimmed(&mut self, index: u32, drop_last: bool) {
         let ticket = self.ticket(index);
         // Release: pairs with the Acquire load in `Registration::released`; for a release,
         // this store comes after the group's releasing compare-exchange (in this critical
@@ -764,9 +770,9 @@ impl Waiting {
             let slot = &self.slots[index as usize];
             slot.waker.is_none() && slot.list != FREE
         });
-        if index as usize + 1 == self.slots.len() {
+        if drop_last && index as usize + 1 == self.slots.len() {
             self.slots.pop();
-            return true;
+            return;
         }
         let slot = &mut self.slots[index as usize];
         slot.list = FREE;
@@ -776,7 +782,6 @@ impl Waiting {
             self.slots[self.free as usize].prev = index;
         }
         self.free = index;
-        false
     }
 
     /// Takes free slot `index` off the free list.
@@ -795,8 +800,8 @@ impl Waiting {
         }
     }
 
-    /// Drops the free slots that end the slab, if any (after the last slot was dropped; amortized
-    /// O(1): each slot is dropped at most once per push).
+    /// Drops the free slots that end the slab, if any (amortized O(1): each slot is dropped at
+    /// most once per push).
     fn trim(&mut self) {
         let len = self.slots.len();
         let mut end = len;
@@ -1179,8 +1184,12 @@ pub(crate) mod tests {
             "{} ticket blocks for {len} slots",
             waiting.tickets.len()
         );
-        // No free slot ends the slab.
-        assert!(waiting.slots.last().is_none_or(|s| s.list != FREE));
+        // When fewer than a quarter of the slots are in use, no free slot ends the slab.
+        assert!(
+            waiting.used * 4 >= len || waiting.slots.last().is_none_or(|s| s.list != FREE),
+            "a free slot ends a slab of {len} with {} in use",
+            waiting.used
+        );
         // Free list.
         let mut on_free = vec![false; len];
         let (mut prev, mut at, mut n) = (NIL, waiting.free, 0);
