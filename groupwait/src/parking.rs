@@ -221,9 +221,9 @@ impl Registration {
 
     /// Whether a release has taken this waiter out of the table. Lock-free.
     pub(crate) fn released(&self, key: usize) -> bool {
-        // Acquire: pairs with the Release store in `Waiting::free_slot_untrimmed`, made by the release
-        // under the bucket lock after its compare-exchange on the group's word (which read
-        // every `done` of the round): the round's writes are visible to the released waiter.
+        // Acquire: pairs with the Release store in `Waiting::free_slot_untrimmed`, made by the
+        // release under the bucket lock after its compare-exchange on the group's word (which
+        // read every `done` of the round): the round's writes are visible to the released waiter.
         // (A cancellation also bumps the number, but only from the `Wait`'s own drop.)
         self.ticket(key).load(Ordering::Acquire) != self.seq
     }
