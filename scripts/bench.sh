@@ -13,7 +13,8 @@
 # package `benches`, so each command below is `cargo bench -p benches --bench NAME`):
 #   1. `shapes` (Go's six benchmark shapes) and Go's `go test -bench WaitGroup -cpu 1,2 sync`,
 #      alternating for several passes, so a busy period on the machine hits both;
-#   2. `wake` (wake latency), `fanout` (threads), `async_fanout` (tokio tasks), `memory`;
+#   2. `wake` (wake latency), `fanout` (threads), `async_fanout` (tokio tasks),
+#      `pending_waiters` (many pending `wait_async` futures against TaskTracker's), `memory`;
 #      `task_group` (TaskGroup's per-task cost against JoinSet, TaskTracker, thread::scope,
 #      rayon and, with Go, an errgroup-shaped group in benches/go/; its tables go to the
 #      terminal and to target/bench-results/task_group.md, not into BENCHMARKS.md, except its
@@ -117,7 +118,7 @@ bench() { # NAME [ARGS...]: one bench of the package `benches`, quietly built
   shift
   cargo bench -q -p benches --bench "$name" -- "$@"
 }
-benches=(shapes wake fanout async_fanout memory task_group report)
+benches=(shapes wake fanout async_fanout pending_waiters memory task_group report)
 build_log=$(cargo bench --no-run -p benches "${benches[@]/#/--bench=}" 2>&1) || {
   echo "$build_log" >&2
   exit 1
@@ -177,7 +178,7 @@ for pass in $(seq "$passes"); do
   fi
 done
 
-for name in wake fanout async_fanout; do
+for name in wake fanout async_fanout pending_waiters; do
   say "Rust: $name"
   bench "$name" "${quick_flags[@]}" --out "$results/compare.tsv"
 done

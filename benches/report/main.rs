@@ -5,24 +5,26 @@
 //! ```
 //!
 //! Relative paths are taken from the workspace root (`cargo bench` runs this in `benches/`).
-//! Reads from `--dir`: `compare.tsv` (the raw samples of the `shapes`, `wake`, `fanout` and
-//! `async_fanout` benches), `go.txt` (the output of `go test -bench WaitGroup sync`, any number
-//! of runs), `memory.tsv` (the `memory` bench), and, when present, `machine.txt` (`key: value`
-//! lines about the run), `go-size.txt` (Go's `unsafe.Sizeof(sync.WaitGroup{})`) and
-//! `callgrind.tsv` (instructions per operation). Every number is the median of its samples.
+//! Reads from `--dir`: `compare.tsv` (the raw samples of the `shapes`, `wake`, `fanout`,
+//! `async_fanout` and `pending_waiters` benches), `go.txt` (the output of `go test -bench
+//! WaitGroup sync`, any number of runs), `memory.tsv` (the `memory` bench), and, when present,
+//! `machine.txt` (`key: value` lines about the run), `go-size.txt` (Go's
+//! `unsafe.Sizeof(sync.WaitGroup{})`) and `callgrind.tsv` (instructions per operation). Every
+//! number is the median of its samples.
 //! Run by plain `cargo bench` (no `--dir`), it does nothing.
 //!
 //! The parts: [`data`] reads the results, [`rows`] picks the comparisons the report leads
 //! with (the same calls on each side first), [`chart`] draws them, [`lead`] and [`markdown`]
 //! write BENCHMARKS.md ([`sweep`] its section on the captured-state sweep, [`thread_tasks`]
-//! its section on thread tasks), [`targets`] judges
-//! the project's targets, [`format`] writes numbers.
+//! its section on thread tasks, [`pending`] the one on many pending async waiters),
+//! [`targets`] judges the project's targets, [`format`] writes numbers.
 
 mod chart;
 mod data;
 mod format;
 mod lead;
 mod markdown;
+mod pending;
 mod rows;
 mod sweep;
 mod targets;

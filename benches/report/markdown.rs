@@ -240,6 +240,7 @@ pub fn markdown(d: &Data, sections: &[Section], svg_link: &str) -> String {
 
     crate::sweep::section(w, d);
     crate::thread_tasks::section(w, d);
+    crate::pending::section(w, d);
 
     writeln!(w, "## Memory\n").unwrap();
     writeln!(

@@ -126,6 +126,19 @@ pub fn targets(d: &Data) -> Vec<Target> {
             }
         }
     }
+    // Issue 21, part 3: with 10,000 and 100,000 futures pending on one group, registering,
+    // releasing and cancelling + re-registering each within 1.5x TaskTracker.
+    for operation in crate::pending::TARGETED {
+        for n in &crate::pending::SIZES[1..] {
+            let per = |imp| crate::pending::per_future(d, operation, *n, imp);
+            let what = format!(
+                "Pending async waiters, {operation}, N = {}: ≤ 1.5x TaskTracker (ns per future)",
+                crate::format::group_digits(*n as u64)
+            );
+            let (gw, tt) = (per("groupwait"), per("TaskTracker"));
+            out.push(Target::at_most(what, gw, "TaskTracker ", tt, 1.5));
+        }
+    }
     for t in [1, 2] {
         let gw = shape("Uncontended", t, "groupwait");
         let cb = shape("Uncontended", t, "crossbeam");

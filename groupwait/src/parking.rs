@@ -69,13 +69,17 @@
 //! free of that memory does more work (BENCHMARKS.md, async fan-out). Past the inline part, storage
 //! is reused: once a bucket's slab has grown to its peak of pending tasks, registering allocates
 //! nothing (the slot vector, blocks of 64 tickets and the per-group map, each grown by doubling).
-//! It is also given back: when fewer than a quarter of a bucket's slots are in use, the free slots
-//! at its end (and their ticket blocks) are dropped and the vector shrunk. After any cancellation
-//! or release a bucket therefore holds at most max([`KEEP_SLOTS`], 4 x its pending tasks, 1 + the
-//! highest slot index still in use) slots of about 40 bytes each with their ticket (plus a vector's
-//! usual growth slack, at most as much again); once all its tasks are gone it is back to
-//! [`KEEP_SLOTS`]. The per-group map shrinks the same way. The bound is on the highest slot in use,
-//! not on the count: a few long-lived waiters registered at a peak keep the slots below them.
+//! It is also given back: a slot freed by a release that ends the slab is dropped at once (the free
+//! slots below it with each batch), a cancelled one goes to the free list, and the free slots that
+//! end the slab are dropped when fewer than a quarter of the slots are in use; the vector (with
+//! the ticket blocks past its end) is shrunk when its capacity is over three times its length or
+//! [`KEEP_SLOTS`] (to twice), or, once empty, over twice [`KEEP_SLOTS`], a release doing this once,
+//! after its last batch. After any cancellation or release a bucket therefore holds at most
+//! max(4 x its pending tasks, 1 + the highest slot index still in use) slots of about 40 bytes
+//! each with their ticket, in a vector of at most three times that capacity (or three times
+//! [`KEEP_SLOTS`]); once all its tasks are gone, at most twice [`KEEP_SLOTS`]. The per-group map
+//! shrinks when a quarter full. The bound is on the highest slot in use, not on the count: a few
+//! long-lived waiters registered at a peak keep the slots below them.
 
 mod lists;
 mod slab;
@@ -102,7 +106,7 @@ const BUCKETS: usize = if cfg!(groupwait_loom) { 1 } else { 64 };
 /// How many wakers `release` takes out per lock acquisition; they are woken outside the lock.
 const WAKE_BATCH: usize = 32;
 
-/// The slab size below which a bucket never shrinks.
+/// The slab capacity below which a bucket never shrinks.
 pub(crate) const KEEP_SLOTS: usize = 16;
 
 /// "No slot": the end of a list.
@@ -217,9 +221,9 @@ impl Registration {
 
     /// Whether a release has taken this waiter out of the table. Lock-free.
     pub(crate) fn released(&self, key: usize) -> bool {
-        // Acquire: pairs with the Release store in `Waiting::free_slot`, made by the release
-        // under the bucket lock after its compare-exchange on the group's word (which read
-        // every `done` of the round): the round's writes are visible to the released waiter.
+        // Acquire: pairs with the Release store in `Waiting::free_slot_untrimmed`, made by the
+        // release under the bucket lock after its compare-exchange on the group's word (which
+        // read every `done` of the round): the round's writes are visible to the released waiter.
         // (A cancellation also bumps the number, but only from the `Wait`'s own drop.)
         self.ticket(key).load(Ordering::Acquire) != self.seq
     }
@@ -634,6 +638,7 @@ impl Waiting {
         }
         let waker = self.slots[index as usize].waker.take();
         self.free_slot(index);
+        self.give_back();
         Some(waker)
     }
 
@@ -659,7 +664,7 @@ impl Waiting {
     ) {
         for entry in batch.iter_mut() {
             if *next == NIL {
-                return;
+                break;
             }
             let index = *next;
             let slot = &mut self.slots[index as usize];
@@ -672,7 +677,14 @@ impl Waiting {
                 let seq = self.ticket(index).load(Ordering::Relaxed);
                 self.late.insert((index, seq), Arc::clone(report));
             }
-            self.free_slot(index);
+            self.free_slot_untrimmed(index, true);
+        }
+        // Once per batch rather than per slot.
+        self.trim();
+        if *next == NIL {
+            // Once, at the end of the release, rather than as the slab empties: shrinking step by
+            // step on the way down would copy the vector each time.
+            self.give_back();
         }
     }
 
@@ -714,7 +726,9 @@ impl Waiting {
             .ok()
             .filter(|&i| i != NIL)
             .expect("groupwait: more than 2^32 - 1 pending wait_async futures in one bucket");
-        if index as usize >= INLINE && (index as usize - INLINE) % TICKETS == 0 {
+        // A new block when the slot's is not kept from an earlier peak (`give_back` keeps them
+        // with the vector's capacity).
+        if index as usize >= INLINE && (index as usize - INLINE) / TICKETS == self.tickets.len() {
             self.tickets.push(Arc::new(Tickets(std::array::from_fn(|_| {
                 AtomicU64::new(0)
             }))));
@@ -728,17 +742,39 @@ impl Waiting {
         index
     }
 
-    /// Frees slot `index` (its waker already taken out): bumps its ticket, puts it on the free
-    /// list, and gives storage back when the slab is mostly empty.
+    /// Frees slot `index` for a cancellation (its waker already taken out): bumps its ticket and
+    /// puts it on the free list, where a next registration finds it, and when fewer than a
+    /// quarter of the slots are in use, drops the free slots that end the slab. The caller then
+    /// gives storage back ([`give_back`](Self::give_back)).
     fn free_slot(&mut self, index: u32) {
+        self.free_slot_untrimmed(index, false);
+        if self.used * 4 < self.slots.len() {
+            self.trim();
+        }
+    }
+
+    /// Frees slot `index` (its waker already taken out): bumps its ticket, and drops the slot if
+    /// it ends the slab and `drop_last` (a release: dropping costs less than the free list, and
+    /// the slab is emptying), else puts it on the free list. The free slots below a dropped slot
+    /// are left to the caller's [`trim`](Self::trim), before it lets the lock go (a release trims
+    /// once per batch).
+    fn free_slot_untrimmed(&mut self, index: u32, drop_last: bool) {
         let ticket = self.ticket(index);
         // Release: pairs with the Acquire load in `Registration::released`; for a release,
         // this store comes after the group's releasing compare-exchange (in this critical
         // section or an earlier one of the same `release` call), so a waiter that sees the
         // new number also sees the round's writes. (Relaxed load: only changed under the lock.)
         ticket.store(ticket.load(Ordering::Relaxed) + 1, Ordering::Release);
+        self.used -= 1;
+        debug_assert!({
+            let slot = &self.slots[index as usize];
+            slot.waker.is_none() && slot.list != FREE
+        });
+        if drop_last && index as usize + 1 == self.slots.len() {
+            self.slots.pop();
+            return;
+        }
         let slot = &mut self.slots[index as usize];
-        debug_assert!(slot.waker.is_none() && slot.list != FREE);
         slot.list = FREE;
         slot.prev = NIL;
         slot.next = self.free;
@@ -746,8 +782,6 @@ impl Waiting {
             self.slots[self.free as usize].prev = index;
         }
         self.free = index;
-        self.used -= 1;
-        self.shrink();
     }
 
     /// Takes free slot `index` off the free list.
@@ -766,25 +800,48 @@ impl Waiting {
         }
     }
 
-    /// When fewer than a quarter of the slots are used, drops the free slots at the end and
-    /// shrinks the vector (amortized O(1): each slot is dropped at most once per push).
-    fn shrink(&mut self) {
+    /// Drops the free slots that end the slab, if any (amortized O(1): each slot is dropped at
+    /// most once per push).
+    fn trim(&mut self) {
         let len = self.slots.len();
-        if len <= KEEP_SLOTS || self.used * 4 >= len {
+        let mut end = len;
+        while end > 0 && self.slots[end - 1].list == FREE {
+            end -= 1;
+        }
+        if end == len {
             return;
         }
-        while self.slots.last().is_some_and(|s| s.list == FREE) {
-            let last = self.slots.len() as u32 - 1;
-            self.unlink_free(last);
-            self.slots.pop();
+        if len - end == len - self.used {
+            // They are all the free slots, so the free list is exactly them: no unlinking (the
+            // common case of the most recent waiters cancelled, or of an emptied slab).
+            self.slots.truncate(end);
+            self.free = NIL;
+        } else {
+            for last in (end..len).rev() {
+                self.unlink_free(last as u32);
+                self.slots.pop();
+            }
         }
-        // Blocks of tickets past the end go too (an `Arc` of our own, not user code); a stale
-        // `Wait` may still hold one and sees its number changed.
-        let past_inline = self.slots.len().saturating_sub(INLINE);
-        self.tickets.truncate(past_inline.div_ceil(TICKETS));
-        let len = self.slots.len().max(KEEP_SLOTS);
-        if self.slots.capacity() > 2 * len {
-            self.slots.shrink_to(len);
+    }
+
+    /// Shrinks the vector when its capacity is over three times its length (or `KEEP_SLOTS`), to
+    /// twice, or, once it is empty, over twice `KEEP_SLOTS`, to `KEEP_SLOTS`; the blocks of tickets
+    /// past its end go with it. After a shrink to twice the length, growing again takes as many
+    /// pushes as that length, and shrinking again a third of it in pops; after a growth to twice
+    /// the length, shrinking takes a third of it in pops: each reallocation is paid for by
+    /// pushes or pops in proportion, so a length going back and forth costs amortized O(1).
+    fn give_back(&mut self) {
+        let len = self.slots.len();
+        let (limit, to) = match len {
+            0 => (2 * KEEP_SLOTS, KEEP_SLOTS),
+            _ => (3 * len.max(KEEP_SLOTS), 2 * len.max(KEEP_SLOTS)),
+        };
+        if self.slots.capacity() > limit {
+            self.slots.shrink_to(to);
+            // Blocks of tickets past the end go too (an `Arc` of our own, not user code); a
+            // stale `Wait` may still hold one and sees its number changed.
+            self.tickets
+                .truncate(len.saturating_sub(INLINE).div_ceil(TICKETS));
             self.tickets.shrink_to_fit();
         }
     }
@@ -1124,10 +1181,19 @@ pub(crate) mod tests {
     fn check_bucket(key: usize, live: &[(usize, Registration)], stale: &[Registration]) {
         let waiting = lock(&bucket(key).waiting);
         let len = waiting.slots.len();
-        assert_eq!(
-            waiting.tickets.len(),
-            len.saturating_sub(INLINE).div_ceil(TICKETS),
-            "ticket blocks for {len} slots"
+        // Blocks for every slot, and none past the vector's capacity (kept from a peak until
+        // the vector shrinks).
+        let blocks = |slots: usize| slots.saturating_sub(INLINE).div_ceil(TICKETS);
+        assert!(
+            (blocks(len)..=blocks(waiting.slots.capacity())).contains(&waiting.tickets.len()),
+            "{} ticket blocks for {len} slots",
+            waiting.tickets.len()
+        );
+        // When fewer than a quarter of the slots are in use, no free slot ends the slab.
+        assert!(
+            waiting.used * 4 >= len || waiting.slots.last().is_none_or(|s| s.list != FREE),
+            "a free slot ends a slab of {len} with {} in use",
+            waiting.used
         );
         // Free list.
         let mut on_free = vec![false; len];
@@ -1277,12 +1343,17 @@ pub(crate) mod tests {
             {
                 let waiting = lock(&bucket(key).waiting);
                 assert!(waiting.slots.len() <= KEEP_SLOTS);
-                assert_eq!(
-                    waiting.tickets.len(),
-                    waiting.slots.len().saturating_sub(INLINE).div_ceil(TICKETS)
+                assert!(
+                    waiting.tickets.len()
+                        <= waiting
+                            .slots
+                            .capacity()
+                            .saturating_sub(INLINE)
+                            .div_ceil(TICKETS)
                 );
             }
-            // The same slot indices are registered again (fresh blocks, same inline tickets).
+            // The same slot indices are registered again (in fresh blocks, or in blocks kept
+            // with the vector's capacity; the same inline tickets).
             let fresh: Vec<_> = (0..(INLINE + 2 * TICKETS + 5))
                 .map(|_| pend(key, &waker))
                 .collect();

@@ -43,6 +43,8 @@ impl<T, const N: usize> Slab<T, N> {
         }
     }
 
+    /// The last element: for the tests (and the table's tests of its invariants).
+    #[cfg(test)]
     pub(super) fn last(&self) -> Option<&T> {
         self.len().checked_sub(1).map(|i| &self[i])
     }
@@ -53,6 +55,13 @@ impl<T, const N: usize> Slab<T, N> {
         if self.heap.pop().is_none() {
             self.inline_len = self.inline_len.saturating_sub(1);
         }
+    }
+
+    /// Keeps the first `len` elements (if there are more); the inline ones removed stay as
+    /// placeholders, as in [`pop`](Self::pop).
+    pub(super) fn truncate(&mut self, len: usize) {
+        self.heap.truncate(len.saturating_sub(N));
+        self.inline_len = self.inline_len.min(len);
     }
 
     /// Shrinks the heap part so that the whole holds at least `min_capacity` elements (and the
@@ -120,6 +129,29 @@ mod tests {
         assert_eq!(slab.len(), 0);
         slab.push(7); // over a placeholder left by a pop
         assert_eq!((slab.len(), slab[0]), (1, 7));
+    }
+
+    #[test]
+    fn truncating_keeps_the_first_elements_across_the_inline_and_heap_parts() {
+        let mut slab = Slab::<u32, 2>::new([0, 0]);
+        for v in 10..15 {
+            slab.push(v);
+        }
+        slab.truncate(9); // longer than it is: nothing removed
+        assert_eq!(slab.len(), 5);
+        slab.truncate(3); // within the heap part
+        assert_eq!((slab.len(), slab.last()), (3, Some(&12)));
+        slab.truncate(1); // into the inline part
+        assert_eq!((slab.len(), slab.last()), (1, Some(&10)));
+        slab.push(21); // over a placeholder left by the truncation
+        slab.push(22);
+        assert_eq!((0..3).map(|i| slab[i]).collect::<Vec<_>>(), [10, 21, 22]);
+        slab.truncate(0);
+        assert_eq!((slab.len(), slab.last()), (0, None));
+        // Longer than it is while the inline part is not full: nothing added either.
+        slab.push(31);
+        slab.truncate(2);
+        assert_eq!((slab.len(), slab.last()), (1, Some(&31)));
     }
 
     #[test]
