@@ -71,12 +71,13 @@ pub(crate) struct State<T, E> {
     /// refuses).
     running: usize,
     /// One entry per submitted task, in submission order; `None` while it runs.
-    outcomes: Vec<Option<Result<T, TaskError<E>>>>,
+    pub(crate) outcomes: Vec<Option<Result<T, TaskError<E>>>>,
     /// The submission index of the first task that failed, panicked or was abandoned.
     first_error: Option<usize>,
     /// The outcomes were handed to a waiter.
     taken: bool,
-    /// The unfinished tasks: index, name, state, since when (`TaskGroup::pending`).
+    /// The named and the queued unfinished tasks (`TaskGroup::pending`; the others are the
+    /// `None` entries of `outcomes`).
     pub(crate) pending: Table,
 }
 
@@ -905,7 +906,9 @@ impl<T, E> Shared<T, E> {
         #[cfg(feature = "tracing")]
         let span_name = name.clone();
         let queued = matches!(slot, Slot::Queued(_));
-        state.pending.admit(index, now, name, queued);
+        if name.is_some() || queued {
+            state.pending.admit(index, name.zip(now), queued);
+        }
         drop(state);
         // After the lock: a subscriber's code runs here.
         #[cfg(feature = "tracing")]

@@ -1,80 +1,49 @@
 //! Which tasks have not finished: the bookkeeping behind [`TaskGroup::pending`] and the
 //! snapshot it returns (issue 23).
 //!
-//! Kept under the group's state lock, written at admission and when a task's outcome is
-//! recorded (both already take that lock), and when a queued task gets its slot (a slow path).
-//! Per task: one 16-byte entry in a window that starts at the oldest unfinished task. A named
-//! task also gets its name and a clock read (before the admission's lock); an unnamed one
-//! gets neither, so naming nothing costs (almost) nothing: its state is known, not since when.
+//! The group's outcome slots already say which tasks have finished (`None` while a task
+//! runs), so an unnamed task that never waited for a slot costs the table nothing: it is
+//! found by the snapshot, which walks the slots from the oldest task it last saw unfinished.
+//! Only a named task (its name and a clock read, taken before the admission's lock) and a task
+//! admitted without a slot have entries, under the group's state lock.
 
 use super::group::TaskGroup;
 use crate::sync::lock;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 /// A task's name, as given to [`TaskGroup::named`].
 pub(crate) type Name = Cow<'static, str>;
 
-/// The unfinished tasks of a group, by submission index.
+/// The named and the queued unfinished tasks of a group, by submission index.
 pub(crate) struct Table {
-    /// The submission index of `since[0]`: every task before it has finished.
+    /// Every task before this submission index has finished: where the next snapshot starts
+    /// its walk. Advanced by the snapshots only (a finishing task does not touch it).
     base: usize,
-    /// From the oldest unfinished task to the newest admitted one. Finished tasks at the
-    /// front are popped at once, so the window holds only the tasks finished after the oldest
-    /// unfinished one.
-    since: VecDeque<Entry>,
-    /// The names given, of the unfinished tasks only.
-    names: BTreeMap<usize, Name>,
+    /// The unfinished named tasks: the name, and when the task entered its present state.
+    named: BTreeMap<usize, (Name, Instant)>,
     /// The unfinished tasks admitted without a slot (queued by one of the group's own tasks
     /// at the limit) that have not got one yet.
     queued: BTreeMap<usize, ()>,
-}
-
-/// One task of the window.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Entry {
-    Finished,
-    /// Unfinished, unnamed: no clock was read for it.
-    Untimed,
-    /// Unfinished, named: when it entered its present state.
-    Since(Instant),
 }
 
 impl Table {
     pub(crate) const fn new() -> Self {
         Table {
             base: 0,
-            since: VecDeque::new(),
-            names: BTreeMap::new(),
+            named: BTreeMap::new(),
             queued: BTreeMap::new(),
         }
     }
 
-    /// Task `index` (the next submission index) was admitted at `now`, waiting for a slot if
-    /// `queued`. Tasks recorded as `Cancelled` at admission are never entered.
+    /// Task `index` was admitted, named (with the moment of its admission) if `named`,
+    /// waiting for a slot if `queued`. An unnamed task with a slot needs no entry.
     #[inline]
-    pub(crate) fn admit(
-        &mut self,
-        index: usize,
-        now: Option<Instant>,
-        name: Option<Name>,
-        queued: bool,
-    ) {
-        if self.since.is_empty() {
-            // Every earlier task has finished (or was never entered): start the window here.
-            self.base = index;
-        }
-        debug_assert!(index >= self.base + self.since.len());
-        // Indices of tasks cancelled at admission are skipped: filled as finished.
-        while self.base + self.since.len() < index {
-            self.since.push_back(Entry::Finished);
-        }
-        self.since
-            .push_back(now.map_or(Entry::Untimed, Entry::Since));
-        if let Some(name) = name {
-            self.names.insert(index, name);
+    pub(crate) fn admit(&mut self, index: usize, named: Option<(Name, Instant)>, queued: bool) {
+        if let Some(named) = named {
+            self.named.insert(index, named);
         }
         if queued {
             self.queued.insert(index, ());
@@ -84,53 +53,56 @@ impl Table {
     /// A queued task got its slot (or the group's cancellation) at `now`.
     pub(crate) fn got_slot(&mut self, index: usize, now: Instant) {
         if self.queued.remove(&index).is_some() {
-            if let Some(entry @ Entry::Since(_)) = self.since.get_mut(index - self.base) {
-                *entry = Entry::Since(now);
+            if let Some((_, since)) = self.named.get_mut(&index) {
+                *since = now;
             }
         }
     }
 
-    /// Task `index` finished. Returns its name, to be dropped after the lock.
+    /// Task `index` finished (its outcome slot is set). Returns its name, to be dropped after
+    /// the lock.
     #[inline]
     pub(crate) fn finish(&mut self, index: usize) -> Option<Name> {
-        if let Some(entry) = self.since.get_mut(index.wrapping_sub(self.base)) {
-            *entry = Entry::Finished;
-        }
-        while let Some(Entry::Finished) = self.since.front() {
-            self.since.pop_front();
-            self.base += 1;
-        }
         if !self.queued.is_empty() {
             self.queued.remove(&index);
         }
-        if self.names.is_empty() {
+        if self.named.is_empty() {
             None
         } else {
-            self.names.remove(&index)
+            self.named.remove(&index).map(|(name, _)| name)
         }
     }
 
-    /// The unfinished tasks, oldest submission first, as seen at `now`.
-    fn snapshot(&self, now: Instant) -> Vec<PendingTask> {
-        let unfinished = self.since.iter().enumerate().filter_map(|(i, entry)| {
-            let since = match *entry {
-                Entry::Finished => return None,
-                Entry::Untimed => None,
-                Entry::Since(at) => Some(at),
-            };
-            let index = self.base + i;
-            Some(PendingTask {
-                index,
-                name: self.names.get(&index).cloned(),
-                state: if self.queued.contains_key(&index) {
-                    TaskState::WaitingForSlot
-                } else {
-                    TaskState::Running
-                },
-                since,
-                elapsed: since.map(|at| now.saturating_duration_since(at)),
-            })
-        });
+    /// The unfinished tasks, oldest submission first, as seen at `now`: the `None` slots of
+    /// `outcomes` (one per submitted task, set once the task finished).
+    fn snapshot<O>(&mut self, outcomes: &[Option<O>], now: Instant) -> Vec<PendingTask> {
+        let from = self.base.min(outcomes.len());
+        // The finished tasks before the oldest unfinished one are not walked again.
+        self.base = from
+            + outcomes[from..]
+                .iter()
+                .position(Option::is_none)
+                .unwrap_or(outcomes.len() - from);
+        let unfinished = outcomes[self.base..]
+            .iter()
+            .enumerate()
+            .filter(|(_, outcome)| outcome.is_none())
+            .map(|(i, _)| {
+                let index = self.base + i;
+                let named = self.named.get(&index);
+                let since = named.map(|&(_, since)| since);
+                PendingTask {
+                    index,
+                    name: named.map(|(name, _)| name.clone()),
+                    state: if self.queued.contains_key(&index) {
+                        TaskState::WaitingForSlot
+                    } else {
+                        TaskState::Running
+                    },
+                    since,
+                    elapsed: since.map(|at| now.saturating_duration_since(at)),
+                }
+            });
         unfinished.collect()
     }
 }
@@ -254,7 +226,9 @@ impl<T, E> TaskGroup<T, E> {
     #[must_use]
     pub fn pending(&self) -> Vec<PendingTask> {
         let now = Instant::now();
-        lock(&self.shared.state).pending.snapshot(now)
+        let mut state = lock(&self.shared.state);
+        let state = &mut *state;
+        state.pending.snapshot(&state.outcomes, now)
     }
 
     /// The `pending` field of the group's `Debug`.
@@ -271,56 +245,65 @@ mod tests {
     use super::{Table, TaskState};
     use std::time::{Duration, Instant};
 
-    fn indices(table: &Table) -> Vec<usize> {
+    fn indices(table: &mut Table, outcomes: &[Option<()>]) -> Vec<usize> {
         table
-            .snapshot(Instant::now())
+            .snapshot(outcomes, Instant::now())
             .iter()
             .map(|t| t.index)
             .collect()
     }
 
     #[test]
-    fn finished_tasks_leave_the_window() {
+    fn finished_tasks_leave_the_snapshot() {
         let now = Instant::now();
         let mut table = Table::new();
+        let mut outcomes = vec![None; 4];
         for i in 0..4 {
-            table.admit(i, None, None, false);
+            table.admit(i, None, false);
         }
-        table.finish(1);
-        table.finish(2);
-        assert_eq!(indices(&table), [0, 3]);
-        assert_eq!(table.since.len(), 4); // 1 and 2 wait behind 0
-        table.finish(0);
-        assert_eq!(table.since.len(), 1); // then leave with it
-        assert_eq!((table.base, indices(&table)), (3, vec![3]));
-        table.finish(3);
-        assert!(table.since.is_empty() && indices(&table).is_empty());
-        // A cancelled admission (index 4) is never entered; the window restarts at 5.
-        table.admit(5, Some(now), Some("five".into()), false);
-        assert_eq!(indices(&table), [5]);
-        table.admit(7, None, None, false);
-        assert_eq!(indices(&table), [5, 7]);
+        outcomes[1] = Some(());
+        outcomes[2] = Some(());
+        assert_eq!(indices(&mut table, &outcomes), [0, 3]);
+        assert_eq!(table.base, 0); // 1 and 2 wait behind 0
+        outcomes[0] = Some(());
+        assert_eq!(indices(&mut table, &outcomes), [3]);
+        assert_eq!(table.base, 3); // then are passed with it
+        outcomes[3] = Some(());
+        assert!(indices(&mut table, &outcomes).is_empty());
+        assert_eq!(table.base, 4);
+        // A cancelled admission (index 4) is set at once; 5 is named, 6 unnamed.
+        outcomes.extend([Some(()), None, None]);
+        table.admit(5, Some(("five".into(), now)), false);
+        table.admit(6, None, false);
+        assert_eq!(indices(&mut table, &outcomes), [5, 6]);
+        outcomes[5] = Some(());
         assert_eq!(table.finish(5).as_deref(), Some("five"));
-        assert!(table.names.is_empty());
-        assert_eq!(indices(&table), [7]);
+        assert!(table.named.is_empty());
+        assert_eq!(indices(&mut table, &outcomes), [6]);
+        // The outcomes taken by a wait: nothing is listed.
+        assert!(indices(&mut table, &[]).is_empty());
     }
 
     #[test]
     fn a_queued_task_waits_until_it_gets_its_slot() {
         let admitted = Instant::now();
         let mut table = Table::new();
-        table.admit(0, None, None, false);
-        table.admit(1, Some(admitted), Some("child".into()), true);
-        let states = |t: &Table| -> Vec<TaskState> {
-            t.snapshot(Instant::now()).iter().map(|p| p.state).collect()
+        let outcomes: [Option<()>; 2] = [None, None];
+        table.admit(0, None, false);
+        table.admit(1, Some(("child".into(), admitted)), true);
+        let states = |t: &mut Table| -> Vec<TaskState> {
+            t.snapshot(&outcomes, Instant::now())
+                .iter()
+                .map(|p| p.state)
+                .collect()
         };
         assert_eq!(
-            states(&table),
+            states(&mut table),
             [TaskState::Running, TaskState::WaitingForSlot]
         );
         let slot = admitted + Duration::from_millis(5);
         table.got_slot(1, slot);
-        let snapshot = table.snapshot(slot);
+        let snapshot = table.snapshot(&outcomes, slot);
         assert_eq!(snapshot[1].state, TaskState::Running);
         assert_eq!(
             (snapshot[1].since, snapshot[1].elapsed),
