@@ -254,6 +254,18 @@ async fn idle_script_round_trip(url: &str, n: usize) -> Vec<Duration> {
     v
 }
 
+/// The bare `XADD` both stream measures send: one one-field entry.
+async fn bare_xadd(conn: &mut MultiplexedConnection, key: &str) {
+    let _: String = redis::cmd("XADD")
+        .arg(key)
+        .arg("*")
+        .arg("n")
+        .arg("2")
+        .query_async(conn)
+        .await
+        .unwrap();
+}
+
 /// The stream wake-up alone: `XADD` on one connection to a waiter blocked in `XREAD BLOCK`
 /// on another (from an explicit id, so an entry added before the block is not missed).
 async fn xread_latency(url: &str, rounds: usize) -> Vec<Duration> {
@@ -285,14 +297,7 @@ async fn xread_latency(url: &str, rounds: usize) -> Vec<Duration> {
         });
         tokio::time::sleep(Duration::from_millis(5)).await;
         let t = Instant::now();
-        let _: String = redis::cmd("XADD")
-            .arg(key)
-            .arg("*")
-            .arg("n")
-            .arg("2")
-            .query_async(&mut worker)
-            .await
-            .unwrap();
+        bare_xadd(&mut worker, key).await;
         let woke = waiter.await.unwrap();
         v.push(woke.saturating_duration_since(t));
     }
@@ -343,14 +348,7 @@ async fn server_time_from_idle(url: &str, rounds: usize) -> (f64, f64) {
     reset(&mut admin).await;
     for _ in 0..rounds {
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let _: String = redis::cmd("XADD")
-            .arg("bench:server-time")
-            .arg("*")
-            .arg("n")
-            .arg("2")
-            .query_async(&mut worker)
-            .await
-            .unwrap();
+        bare_xadd(&mut worker, "bench:server-time").await;
     }
     let xadd = server_usec_per_call(&mut admin, "xadd").await;
     let group = Group::open_with(url, "server-time", options())

@@ -36,6 +36,18 @@ pub(crate) struct Report {
     pub(crate) kind: TaskKind,
 }
 
+impl Report {
+    /// The report of a round's first panic.
+    pub(crate) fn first(payload: Payload, message: Option<Arc<str>>, kind: TaskKind) -> Report {
+        Report {
+            payload: Some(payload),
+            message,
+            count: 1,
+            kind,
+        }
+    }
+}
+
 /// A report shared by the map and the released async waiters of its rounds. Its lock is taken
 /// only to read or change the report (no user code under it; a payload is dropped outside).
 pub(crate) type SharedReport = Arc<Mutex<Report>>;

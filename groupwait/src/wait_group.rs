@@ -1035,15 +1035,7 @@ impl WaitGroup {
                     // round whose first `add` has not cleared it yet (it does so under this
                     // lock, after its write: `clear_delivered_report`). This round's report
                     // replaces it; the released async waiters of its round keep the old one.
-                    let old = slots.replace(
-                        id,
-                        Report {
-                            payload: Some(payload),
-                            message,
-                            count: 1,
-                            kind,
-                        },
-                    );
+                    let old = slots.replace(id, Report::first(payload, message, kind));
                     Discarded::Report(old)
                 }
                 None => {
@@ -1051,15 +1043,7 @@ impl WaitGroup {
                         id = slots.new_id();
                         self.panic_id.store(id, Ordering::Relaxed);
                     }
-                    slots.put(
-                        id,
-                        Report {
-                            payload: Some(payload),
-                            message,
-                            count: 1,
-                            kind,
-                        },
-                    );
+                    slots.put(id, Report::first(payload, message, kind));
                     self.state.fetch_or(PANICKED, Ordering::Relaxed);
                     Discarded::Nothing
                 }
