@@ -1,11 +1,13 @@
 //! `TaskGroup`: tasks, their outcomes in submission order, the first error, the waits.
 
+use super::admissions::{Admissions, Refusal};
 use super::cancel::{CancelToken, Cause};
 use super::error::{payload_message, TaskError};
 use super::limit::{Acquired, Limit};
 use super::pending::{Name, Table};
+use super::slots::Slots;
 use crate::first_panic::FirstPanic;
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, AtomicU64, Mutex, Ordering};
 use crate::WaitGroup;
 use std::convert::Infallible;
 use std::fmt;
@@ -51,33 +53,39 @@ pub struct TaskGroup<T = (), E = Infallible> {
 }
 
 /// The part shared with the tasks.
+///
+/// `repr(C)` with `admissions` first: in the `Arc`'s allocation it then follows the reference
+/// counts at once, usually on their cache line, which every admission and end also update
+/// (the ticket's clone and drop): one line passes between the spawning and the running
+/// thread per step instead of two.
+#[repr(C)]
 pub(crate) struct Shared<T, E> {
-    /// Counts the admitted tasks that have not finished; the waits are its waits.
+    /// Closed, running, next index: admissions and ends (see `admissions`).
+    pub(crate) admissions: Admissions,
+    /// The gate the waits wait on: one unit from the creation until the group is closed with
+    /// no task running (opened by whoever's update of `admissions` made that state).
     wg: WaitGroup,
+    /// One outcome per admitted task, by submission index; `None` while it runs.
+    pub(crate) slots: Slots<Result<T, TaskError<E>>>,
+    /// The submission index of the first task that failed, panicked or was abandoned
+    /// (`NO_ERROR`: none yet).
+    first_error: AtomicU64,
     pub(crate) token: CancelToken,
     pub(crate) limit: Option<Arc<Limit>>,
     cancel_on_error: bool,
-    pub(crate) state: Mutex<State<T, E>>,
+    pub(crate) state: Mutex<State>,
 }
 
-pub(crate) struct State<T, E> {
-    /// A wait has begun: once `running` is zero the group takes no more tasks.
-    closed: bool,
-    /// Admitted tasks that have not finished. Changed only under this lock, and always on
-    /// the same side of the `WaitGroup` update: `+1` before `wg.add(1)` in the same critical
-    /// section, `-1` before the `wg.done()` that follows the critical section. So the group's
-    /// counter is never below `running`, and a task admitted while `running > 0` adds to a
-    /// counter that is at least one (never the `add` racing a release that `WaitGroup`
-    /// refuses).
-    running: usize,
-    /// One entry per submitted task, in submission order; `None` while it runs.
-    pub(crate) outcomes: Vec<Option<Result<T, TaskError<E>>>>,
-    /// The submission index of the first task that failed, panicked or was abandoned.
-    first_error: Option<usize>,
+/// `first_error` before any error.
+const NO_ERROR: u64 = u64::MAX;
+
+/// What only the slow paths share: taken by the wait, by a snapshot, and by the admission and
+/// end of a named or queued task; never by an unnamed task's admission or end.
+pub(crate) struct State {
     /// The outcomes were handed to a waiter.
-    taken: bool,
+    pub(crate) taken: bool,
     /// The named and the queued unfinished tasks (`TaskGroup::pending`; the others are the
-    /// `None` entries of `outcomes`).
+    /// empty outcome slots).
     pub(crate) pending: Table,
 }
 
@@ -245,17 +253,18 @@ impl<T, E> Builder<T, E> {
                 })
                 .expect("groupwait: failed to start the task group's deadline thread");
         }
+        let gate = WaitGroup::new();
+        gate.add(1);
         TaskGroup {
             shared: Arc::new(Shared {
-                wg: WaitGroup::new(),
+                admissions: Admissions::new(),
+                wg: gate,
+                slots: Slots::new(),
+                first_error: AtomicU64::new(NO_ERROR),
                 token,
                 limit,
                 cancel_on_error: !self.keep_going,
                 state: Mutex::new(State {
-                    closed: false,
-                    running: 0,
-                    outcomes: Vec::new(),
-                    first_error: None,
                     taken: false,
                     pending: Table::new(),
                 }),
@@ -382,7 +391,7 @@ impl<T, E> TaskGroup<T, E> {
     /// ```
     #[must_use]
     pub fn running(&self) -> usize {
-        lock(&self.shared.state).running
+        self.shared.admissions.running()
     }
 
     /// Waits until every task has finished, then returns their values in submission order,
@@ -625,30 +634,37 @@ impl<T, E> TaskGroup<T, E> {
                  itself forever"
             );
         }
-        lock(&self.shared.state).closed = true;
+        self.shared.close();
     }
 
     /// Takes the outcomes (after the group's counter reached zero).
     #[track_caller]
     fn take(&self) -> (Vec<Result<T, TaskError<E>>>, Option<usize>) {
-        let (outcomes, first) = {
-            let mut state = lock(&self.shared.state);
-            let taken = std::mem::replace(&mut state.taken, true);
-            if taken {
-                drop(state);
-                panic!(
-                    "TaskGroup: the outcomes were already taken by an earlier wait \
-                     (use wait_idle for additional waiters)"
-                );
-            }
-            debug_assert_eq!(state.running, 0);
-            (std::mem::take(&mut state.outcomes), state.first_error)
-        };
-        // Every admitted task has finished (the counter was zero), so every entry is set.
-        let outcomes = outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or(Err(TaskError::Abandoned)))
+        let shared = &*self.shared;
+        let mut state = lock(&shared.state);
+        let taken = std::mem::replace(&mut state.taken, true);
+        if taken {
+            drop(state);
+            panic!(
+                "TaskGroup: the outcomes were already taken by an earlier wait \
+                 (use wait_idle for additional waiters)"
+            );
+        }
+        debug_assert!(shared.admissions.finished());
+        // The gate is open: every admitted task has ended, so every slot is set (the wait's
+        // Acquire saw their ends), and no task is admitted any more. Taken under the state
+        // lock, so that a snapshot sees either every slot or `taken`. Only moves: the
+        // outcomes are dropped by the caller, after the lock.
+        let outcomes = (0..shared.admissions.submitted())
+            .map(|i| shared.slots.take(i).unwrap_or(Err(TaskError::Abandoned)))
             .collect();
+        drop(state);
+        // Relaxed: written before the end of the task that set it (Release), seen through
+        // the gate like the outcomes.
+        let first = match shared.first_error.load(Ordering::Relaxed) {
+            NO_ERROR => None,
+            index => Some(index as usize),
+        };
         (outcomes, first)
     }
 }
@@ -680,11 +696,7 @@ impl<T, E> Default for TaskGroup<T, E> {
 
 impl<T, E> Drop for TaskGroup<T, E> {
     fn drop(&mut self) {
-        let running = {
-            let mut state = lock(&self.shared.state);
-            state.closed = true;
-            state.running
-        };
+        let running = self.shared.close();
         let mut panic = FirstPanic::new();
         if running > 0 {
             self.shared
@@ -700,15 +712,13 @@ impl<T, E> Drop for TaskGroup<T, E> {
 
 impl<T, E> fmt::Debug for TaskGroup<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (running, submitted, closed, taken) = {
-            let state = lock(&self.shared.state);
-            (
-                state.running,
-                state.outcomes.len(),
-                state.closed,
-                state.taken,
-            )
-        };
+        let admissions = &self.shared.admissions;
+        let (running, submitted, closed) = (
+            admissions.running(),
+            admissions.submitted(),
+            admissions.closed(),
+        );
+        let taken = lock(&self.shared.state).taken;
         f.debug_struct("TaskGroup")
             .field("running", &running)
             .field("submitted", &submitted)
@@ -757,7 +767,8 @@ pub(crate) struct Ticket<T, E> {
 /// | 0-1 | the slot's kind: 0 none, 1 held, 2 queued |
 /// | 2 | started |
 /// | 3 | finished |
-/// | 4-63 | a queued task's key in the limit's line, plus one (0: no key yet) |
+/// | 4 | listed in the pending table (named, or admitted queued) |
+/// | 5-63 | a queued task's key in the limit's line, plus one (0: no key yet) |
 #[derive(Clone, Copy)]
 struct TicketState(u64);
 
@@ -765,12 +776,17 @@ impl TicketState {
     const KIND: u64 = 0b11;
     const STARTED: u64 = 1 << 2;
     const FINISHED: u64 = 1 << 3;
-    const KEY_SHIFT: u32 = 4;
+    const LISTED: u64 = 1 << 4;
+    const KEY_SHIFT: u32 = 5;
 
-    fn new(slot: Slot) -> Self {
-        let mut state = TicketState(0);
+    fn new(slot: Slot, listed: bool) -> Self {
+        let mut state = TicketState(if listed { Self::LISTED } else { 0 });
         state.set_slot(slot);
         state
+    }
+
+    fn listed(self) -> bool {
+        self.0 & Self::LISTED != 0
     }
 
     fn slot(self) -> Slot {
@@ -786,13 +802,13 @@ impl TicketState {
             Slot::None => 0,
             Slot::Held => 1,
             Slot::Queued(key) => {
-                // Keys count the line's waiters from zero: 2^60 of them never come.
+                // Keys count the line's waiters from zero: 2^59 of them never come.
                 let key = key.map_or(0, |k| k + 1);
                 assert!(key < 1 << (64 - Self::KEY_SHIFT), "limit line key overflow");
                 2 | key << Self::KEY_SHIFT
             }
         };
-        self.0 = (self.0 & (Self::STARTED | Self::FINISHED)) | bits;
+        self.0 = (self.0 & (Self::STARTED | Self::FINISHED | Self::LISTED)) | bits;
     }
 
     fn started(self) -> bool {
@@ -874,52 +890,67 @@ impl<T, E> Shared<T, E> {
         if acquired == Acquired::Cancelled {
             slot = Slot::None;
         }
-        // Only a named task is timed (see `pending`); read before the lock, to keep the
-        // critical section as it was.
+        // Only a named task is timed (see `pending`).
         let now = name.is_some().then(Instant::now);
-        let mut state = lock(&self.state);
-        if state.closed && state.running == 0 {
-            drop(state);
-            if slot == Slot::Held {
-                self.release_slot();
+        let index = match self.admissions.admit() {
+            Ok(index) => index,
+            Err(refusal) => {
+                if slot == Slot::Held {
+                    self.release_slot();
+                }
+                match refusal {
+                    Refusal::Closed => return Err(Refused::Closed),
+                    Refusal::Overflow(why) => {
+                        panic!("TaskGroup: cannot admit another task: {why}")
+                    }
+                }
             }
-            return Err(Refused::Closed);
-        }
-        let index = state.outcomes.len();
+        };
         if acquired == Acquired::Cancelled {
-            state.outcomes.push(Some(Err(TaskError::Cancelled)));
-            drop(state);
+            // Never runs: admitted and ended at once, with its outcome.
+            self.slots.set(index, Err(TaskError::Cancelled));
+            self.end();
             #[cfg(feature = "tracing")]
             super::tracing::cancelled_at_admission(index, name.as_deref());
             return Ok(None);
         }
-        // `running > 0` or no wait has begun (no waiter registered): see `State::running`.
-        if let Err(error) = self.wg.try_add(1) {
-            drop(state);
-            if slot == Slot::Held {
-                self.release_slot();
-            }
-            panic!("TaskGroup: cannot admit another task: {error}");
-        }
-        state.running += 1;
-        state.outcomes.push(None);
         #[cfg(feature = "tracing")]
         let span_name = name.clone();
         let queued = matches!(slot, Slot::Queued(_));
-        if name.is_some() || queued {
-            state.pending.admit(index, name.zip(now), queued);
+        let listed = name.is_some() || queued;
+        if listed {
+            lock(&self.state).pending.admit(index, name.zip(now), queued);
         }
-        drop(state);
-        // After the lock: a subscriber's code runs here.
+        // After any lock: a subscriber's code runs here.
         #[cfg(feature = "tracing")]
         let span = super::tracing::span(index, span_name.as_deref());
         Ok(Some(Ticket {
             shared: Arc::clone(self),
             index,
-            state: TicketState::new(slot),
+            state: TicketState::new(slot, listed),
             #[cfg(feature = "tracing")]
             span,
         }))
+    }
+
+    /// An admitted task has ended (its outcome is in its slot): the last end after the
+    /// close opens the gate, releasing the waits.
+    fn end(&self) {
+        if self.admissions.end() {
+            self.wg.done();
+        }
+    }
+
+    /// Closes the group (a wait begins, or the group is dropped); opens the gate if no task
+    /// runs. Returns how many tasks were running.
+    fn close(&self) -> usize {
+        let (opened, running) = self.admissions.close();
+        if opened {
+            // No waiter is registered yet (each closes first, and this is the first close):
+            // this wakes nobody.
+            self.wg.done();
+        }
+        running
     }
 
     /// Whether this thread is running (or polling) one of this group's own tasks.
@@ -929,8 +960,7 @@ impl<T, E> Shared<T, E> {
     }
 
     fn finished(&self) -> bool {
-        let state = lock(&self.state);
-        state.closed && state.running == 0
+        self.admissions.finished()
     }
 
     /// Gives the slot back (a waker's panic continues after every waiter was woken).
@@ -1054,21 +1084,26 @@ impl<T, E> Ticket<T, E> {
         };
         #[cfg(feature = "tracing")]
         super::tracing::outcome(&self.span, &outcome);
-        let (first, name) = {
-            let mut state = lock(&shared.state);
-            state.outcomes[self.index] = Some(outcome);
-            let name = state.pending.finish(self.index);
-            let first = cause.is_some() && state.first_error.is_none();
-            if first {
-                state.first_error = Some(self.index);
-            }
-            state.running -= 1;
-            (first, name)
-        };
-        drop(name); // outside the lock
-                    // Every step runs whatever a waker does (issue 20, item 5): a panicking `wake` in the
-                    // cancellation or the slot's release is kept until the `done` has run, then continues
-                    // (not while unwinding: a ticket dropped by a panic, item 6).
+        shared.slots.set(self.index, outcome);
+        if self.state.listed() {
+            let name = lock(&shared.state).pending.finish(self.index);
+            drop(name); // outside the lock
+        }
+        // Relaxed: which error is first is this exchange's order alone; the index is read by
+        // the wait through the gate (this task's end is a Release after it).
+        let first = cause.is_some()
+            && shared
+                .first_error
+                .compare_exchange(
+                    NO_ERROR,
+                    self.index as u64,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+        // Every step runs whatever a waker does (issue 20, item 5): a panicking `wake` in the
+        // cancellation or the slot's release is kept until the end has run, then continues
+        // (not while unwinding: a ticket dropped by a panic, item 6).
         let mut panic = FirstPanic::new();
         // Cancel before the `done`: a waiter released by it sees the group cancelled.
         if first && shared.cancel_on_error {
@@ -1086,13 +1121,13 @@ impl<T, E> Ticket<T, E> {
             }
             Slot::Queued(None) | Slot::None => {}
         }
-        // Release: `WaitGroup::done` publishes the outcome written above to the waiter whose
-        // `wait` it releases, which then takes it under the state lock.
+        // The end publishes the outcome written above (its Release, see `Admissions::end`)
+        // to the wait that the gate releases.
         if panic.panicked() {
-            panic.run(|| shared.wg.done());
+            panic.run(|| shared.end());
             panic.resume();
         } else {
-            shared.wg.done();
+            shared.end();
         }
     }
 }
@@ -1123,16 +1158,19 @@ mod tests {
             Slot::Queued(None),
             Slot::Queued(Some(0)),
             Slot::Queued(Some(12_345)),
-            Slot::Queued(Some((1 << 60) - 2)),
+            Slot::Queued(Some((1 << 59) - 2)),
         ] {
-            let mut state = TicketState::new(slot);
-            assert!(slot == state.slot());
-            assert!(!state.started() && !state.finished());
-            state.set_started();
-            state.set_slot(Slot::Queued(Some(7)));
-            state.set_slot(slot);
-            state.set_finished();
-            assert!(slot == state.slot() && state.started() && state.finished());
+            for listed in [false, true] {
+                let mut state = TicketState::new(slot, listed);
+                assert!(slot == state.slot() && state.listed() == listed);
+                assert!(!state.started() && !state.finished());
+                state.set_started();
+                state.set_slot(Slot::Queued(Some(7)));
+                state.set_slot(slot);
+                state.set_finished();
+                assert!(slot == state.slot() && state.started() && state.finished());
+                assert!(state.listed() == listed);
+            }
         }
     }
 }

@@ -147,6 +147,7 @@
 //! Everything a task did happens-before the return of the wait that reports its outcome, and
 //! whatever a canceller wrote before cancelling is visible to a task that sees the token fired.
 
+mod admissions;
 mod cancel;
 mod error;
 mod future;
@@ -155,6 +156,7 @@ mod limit;
 mod named;
 mod pending;
 mod pool;
+mod slots;
 mod thread;
 #[cfg(feature = "tracing")]
 mod tracing;

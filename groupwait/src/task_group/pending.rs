@@ -73,22 +73,22 @@ impl Table {
         }
     }
 
-    /// The unfinished tasks, oldest submission first, as seen at `now`: the `None` slots of
-    /// `outcomes` (one per submitted task, set once the task finished).
-    fn snapshot<O>(&mut self, outcomes: &[Option<O>], now: Instant) -> Vec<PendingTask> {
-        let from = self.base.min(outcomes.len());
+    /// The unfinished tasks, oldest submission first, as seen at `now`, of the `submitted`
+    /// tasks: those whose outcome is not written (`finished(index)` false).
+    fn snapshot(
+        &mut self,
+        submitted: usize,
+        finished: impl Fn(usize) -> bool,
+        now: Instant,
+    ) -> Vec<PendingTask> {
         // The finished tasks before the oldest unfinished one are not walked again.
-        self.base = from
-            + outcomes[from..]
-                .iter()
-                .position(Option::is_none)
-                .unwrap_or(outcomes.len() - from);
-        let unfinished = outcomes[self.base..]
-            .iter()
-            .enumerate()
-            .filter(|(_, outcome)| outcome.is_none())
-            .map(|(i, _)| {
-                let index = self.base + i;
+        let from = self.base.min(submitted);
+        self.base = (from..submitted)
+            .find(|&i| !finished(i))
+            .unwrap_or(submitted);
+        let unfinished = (self.base..submitted)
+            .filter(|&i| !finished(i))
+            .map(|index| {
                 let named = self.named.get(&index);
                 let since = named.map(|&(_, since)| since);
                 PendingTask {
@@ -226,9 +226,17 @@ impl<T, E> TaskGroup<T, E> {
     #[must_use]
     pub fn pending(&self) -> Vec<PendingTask> {
         let now = Instant::now();
-        let mut state = lock(&self.shared.state);
-        let state = &mut *state;
-        state.pending.snapshot(&state.outcomes, now)
+        let shared = &*self.shared;
+        let mut state = lock(&shared.state);
+        if state.taken {
+            // A wait took the outcomes: every task had finished.
+            return Vec::new();
+        }
+        // Read under the lock: a task admitted after it is not listed (it was not yet).
+        let submitted = shared.admissions.submitted();
+        state
+            .pending
+            .snapshot(submitted, |i| shared.slots.is_set(i), now)
     }
 
     /// The `pending` field of the group's `Debug`.
@@ -247,7 +255,7 @@ mod tests {
 
     fn indices(table: &mut Table, outcomes: &[Option<()>]) -> Vec<usize> {
         table
-            .snapshot(outcomes, Instant::now())
+            .snapshot(outcomes.len(), |i| outcomes[i].is_some(), Instant::now())
             .iter()
             .map(|t| t.index)
             .collect()
@@ -292,7 +300,7 @@ mod tests {
         table.admit(0, None, false);
         table.admit(1, Some(("child".into(), admitted)), true);
         let states = |t: &mut Table| -> Vec<TaskState> {
-            t.snapshot(&outcomes, Instant::now())
+            t.snapshot(outcomes.len(), |i| outcomes[i].is_some(), Instant::now())
                 .iter()
                 .map(|p| p.state)
                 .collect()
@@ -303,7 +311,7 @@ mod tests {
         );
         let slot = admitted + Duration::from_millis(5);
         table.got_slot(1, slot);
-        let snapshot = table.snapshot(&outcomes, slot);
+        let snapshot = table.snapshot(outcomes.len(), |i| outcomes[i].is_some(), slot);
         assert_eq!(snapshot[1].state, TaskState::Running);
         assert_eq!(
             (snapshot[1].since, snapshot[1].elapsed),
