@@ -429,7 +429,7 @@ impl<T, E> TaskGroup<T, E> {
     pub fn wait(&self) -> Result<Vec<T>, TaskError<E>> {
         self.close();
         self.shared.wg.wait();
-        first_error(self.take())
+        self.take_values()
     }
 
     /// Like [`wait`](Self::wait), but returns every outcome, in submission order.
@@ -454,7 +454,7 @@ impl<T, E> TaskGroup<T, E> {
     pub fn wait_all(&self) -> Vec<Result<T, TaskError<E>>> {
         self.close();
         self.shared.wg.wait();
-        self.take().0
+        self.take_all()
     }
 
     /// [`wait`](Self::wait), giving up after `timeout`: `None` if tasks were still running
@@ -506,7 +506,7 @@ impl<T, E> TaskGroup<T, E> {
     pub fn wait_deadline(&self, deadline: Instant) -> Option<Result<Vec<T>, TaskError<E>>> {
         self.close();
         if self.shared.wg.wait_deadline(deadline) {
-            Some(first_error(self.take()))
+            Some(self.take_values())
         } else {
             None
         }
@@ -537,7 +537,7 @@ impl<T, E> TaskGroup<T, E> {
     pub async fn wait_async(&self) -> Result<Vec<T>, TaskError<E>> {
         self.close();
         self.shared.wg.wait_async().await;
-        first_error(self.take())
+        self.take_values()
     }
 
     /// The async [`wait_all`](Self::wait_all).
@@ -562,7 +562,7 @@ impl<T, E> TaskGroup<T, E> {
     pub async fn wait_all_async(&self) -> Vec<Result<T, TaskError<E>>> {
         self.close();
         self.shared.wg.wait_async().await;
-        self.take().0
+        self.take_all()
     }
 
     /// Waits until every task has finished, without taking the outcomes: for any number of
@@ -637,54 +637,71 @@ impl<T, E> TaskGroup<T, E> {
         self.shared.close();
     }
 
-    /// Takes the outcomes (after the group's counter reached zero).
+    /// Marks the outcomes taken (after the gate opened) and returns how many there are and
+    /// the first error's index, if any.
     #[track_caller]
-    fn take(&self) -> (Vec<Result<T, TaskError<E>>>, Option<usize>) {
+    fn begin_take(&self) -> (usize, Option<usize>) {
         let shared = &*self.shared;
-        let mut state = lock(&shared.state);
-        let taken = std::mem::replace(&mut state.taken, true);
+        let taken = std::mem::replace(&mut lock(&shared.state).taken, true);
         if taken {
-            drop(state);
             panic!(
                 "TaskGroup: the outcomes were already taken by an earlier wait \
                  (use wait_idle for additional waiters)"
             );
         }
         debug_assert!(shared.admissions.finished());
-        // The gate is open: every admitted task has ended, so every slot is set (the wait's
-        // Acquire saw their ends), and no task is admitted any more. Taken under the state
-        // lock, so that a snapshot sees either every slot or `taken`. Only moves: the
-        // outcomes are dropped by the caller, after the lock.
-        let outcomes = (0..shared.admissions.submitted())
-            .map(|i| shared.slots.take(i).unwrap_or(Err(TaskError::Abandoned)))
-            .collect();
-        drop(state);
         // Relaxed: written before the end of the task that set it (Release), seen through
         // the gate like the outcomes.
         let first = match shared.first_error.load(Ordering::Relaxed) {
             NO_ERROR => None,
             index => Some(index as usize),
         };
-        (outcomes, first)
+        (shared.admissions.submitted(), first)
     }
-}
 
-/// The values, or the error that cancelled the group, or the first non-`Ok` outcome.
-/// Everything else is dropped here, outside any lock.
-fn first_error<T, E>(
-    (outcomes, first): (Vec<Result<T, TaskError<E>>>, Option<usize>),
-) -> Result<Vec<T>, TaskError<E>> {
-    let index = first.or_else(|| outcomes.iter().position(Result::is_err));
-    match index {
-        None => Ok(outcomes
-            .into_iter()
-            .map(|o| o.ok().expect("no error"))
-            .collect()),
-        Some(i) => Err(outcomes
-            .into_iter()
-            .nth(i)
-            .and_then(Result::err)
-            .expect("the first error is an error")),
+    /// Task `index`'s outcome. The gate is open: every admitted task has ended, so its slot
+    /// is set (the wait's Acquire saw the end), and no task is admitted any more.
+    fn take_outcome(&self, index: usize) -> Result<T, TaskError<E>> {
+        self.shared
+            .slots
+            .take(index)
+            .unwrap_or(Err(TaskError::Abandoned))
+    }
+
+    /// Every outcome, in submission order.
+    #[track_caller]
+    fn take_all(&self) -> Vec<Result<T, TaskError<E>>> {
+        let (submitted, _) = self.begin_take();
+        (0..submitted).map(|i| self.take_outcome(i)).collect()
+    }
+
+    /// The values, or the error that cancelled the group, or the first non-`Ok` outcome, in
+    /// one pass over the slots. Everything else is dropped here, each outcome after its
+    /// slot's lock.
+    #[track_caller]
+    fn take_values(&self) -> Result<Vec<T>, TaskError<E>> {
+        let (submitted, first) = self.begin_take();
+        if let Some(first) = first {
+            let error = self.take_outcome(first);
+            for i in (0..submitted).filter(|&i| i != first) {
+                drop(self.take_outcome(i));
+            }
+            return Err(error.err().expect("the first error is an error"));
+        }
+        let mut values = Vec::with_capacity(submitted);
+        for i in 0..submitted {
+            match self.take_outcome(i) {
+                Ok(value) => values.push(value),
+                Err(error) => {
+                    drop(values);
+                    for rest in i + 1..submitted {
+                        drop(self.take_outcome(rest));
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        Ok(values)
     }
 }
 
