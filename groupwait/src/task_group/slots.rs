@@ -31,6 +31,12 @@ fn locate(index: usize) -> (usize, usize) {
     (block, index - FIRST * ((1 << block) - 1))
 }
 
+/// How many slots block `block` holds (on a 32-bit target the last block could not be
+/// allocated anyway: its length does not fit).
+fn block_len(block: usize) -> usize {
+    usize::try_from((FIRST as u64) << block).expect("an outcome block's length fits in usize")
+}
+
 impl<O> Slots<O> {
     pub(crate) fn new() -> Self {
         Slots {
@@ -60,7 +66,7 @@ impl<O> Slots<O> {
         // Another end that needs the block while it is made waits for it: a moment, no user
         // code runs there.
         let block = self.blocks[block].get_or_init(|| {
-            (0..FIRST << block)
+            (0..block_len(block))
                 .map(|_| Mutex::new(None))
                 .collect::<Vec<_>>()
                 .into_boxed_slice()
@@ -125,7 +131,7 @@ mod once {
 
 #[cfg(test)]
 mod tests {
-    use super::{locate, Slots, BLOCKS, FIRST};
+    use super::{block_len, locate, Slots, BLOCKS, FIRST};
 
     #[test]
     fn each_index_has_its_own_place() {
@@ -133,13 +139,13 @@ mod tests {
         for index in 0..FIRST * 40 {
             assert_eq!(locate(index), expected, "index {index}");
             expected.1 += 1;
-            if expected.1 == FIRST << expected.0 {
+            if expected.1 == block_len(expected.0) {
                 expected = (expected.0 + 1, 0);
             }
         }
         // The last index a group hands out fits in the last block.
         let (block, at) = locate(u32::MAX as usize - 1);
-        assert!(block < BLOCKS && at < FIRST << block);
+        assert!(block < BLOCKS && (at as u64) < (FIRST as u64) << block);
     }
 
     #[test]
