@@ -32,7 +32,8 @@
 //! | 12 | an outside `try_track` races the wait while the only task ends: refused `Closed` and absent, or admitted and in the values | | |
 //! | 13 | two tasks end at once after the close: one opens the gate, the wait returns both values and sees both tasks' writes | | |
 //! | 13b | 13 with both tasks failing: the error returned is the one that cancelled the group | | |
-//! | 14 | a snapshot (`pending`) races a named task's admission: listed with its name or not at all | | |
+//! | 14 | a snapshot (`pending`) on a thread races a named task's admission: listed with its name or not at all | | |
+//! | 14b | a snapshot races an admission into a cancelled group: the task, recorded `Cancelled` at once, is never listed | | |
 //!
 //! (The table's numbers are in DESIGN.md, "Task groups", measured on the project machine.)
 
@@ -589,12 +590,12 @@ fn m13b_the_first_of_two_concurrent_errors_is_reported() {
 fn m14_a_named_task_is_never_listed_without_its_name() {
     let outcomes = explore("14 a snapshot races a named admission", || {
         let group = Arc::new(TaskGroup::<u8, ()>::new());
-        let adder = {
+        let snapshot = {
             let group = Arc::clone(&group);
-            thread::spawn(move || group.named("child").track(async { Ok(1) }))
+            thread::spawn(move || group.pending())
         };
-        let listed = group.pending();
-        let task = adder.join().unwrap();
+        let task = group.named("child").track(async { Ok(1) });
+        let listed = snapshot.join().unwrap();
         for entry in &listed {
             assert_eq!(entry.name.as_deref(), Some("child"), "{entry}");
         }
@@ -610,4 +611,29 @@ fn m14_a_named_task_is_never_listed_without_its_name() {
         &outcomes,
         &["not listed (not admitted yet)", "listed with its name"],
     );
+}
+
+/// Model 14b: a snapshot racing an admission into a cancelled group. The task is recorded
+/// `Cancelled` by its admission and never runs: no snapshot lists it.
+///
+/// In 14 and 14b the snapshot runs on the spawned thread and the admission on the main one.
+/// The other way round, loom (which learns a spawned thread's next operation only once it
+/// has run) explored one schedule of 14b, the snapshot before the admission, and passed.
+#[test]
+fn m14b_a_task_cancelled_at_admission_is_never_listed() {
+    let outcomes = explore("14b a snapshot races a cancelled admission", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::new());
+        group.cancel();
+        let snapshot = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || group.pending())
+        };
+        let task = group.track(async { Ok(1) });
+        let listed = snapshot.join().unwrap();
+        assert_eq!(listed, [], "a task that never runs is listed");
+        block_on(task);
+        assert_eq!(group.wait(), Err(TaskError::Cancelled));
+        "not listed"
+    });
+    assert_reached(&outcomes, &["not listed"]);
 }
