@@ -1,4 +1,4 @@
-//! Model checking the task group's limit and cancellation paths with loom.
+//! Model checking the task group's admission, limit and cancellation paths with loom.
 //!
 //! `#![cfg(groupwait_loom)]`: a plain `cargo test` compiles this to nothing. Run it with
 //!
@@ -28,6 +28,12 @@
 //! | 8 | FIFO: two futures in line (A, B); task 0 ends (hands the slot to A) while A is dropped: B runs | | |
 //! | 9 | task 0 adds a child with `track_async` at limit 1: the child is queued, run while task 0 ends | | |
 //! | 10 | the task pool: a `spawn`ed task ends, its worker parks and times out while a second `spawn` hands it a job: the job runs (issue 21) | | |
+//! | 11 | a running task adds a child (polled inline) while the wait begins: never refused, the wait returns both values | | |
+//! | 12 | an outside `try_track` races the wait while the only task ends: refused `Closed` and absent, or admitted and in the values | | |
+//! | 13 | two tasks end at once after the close: one opens the gate, the wait returns both values and sees both tasks' writes | | |
+//! | 13b | 13 with both tasks failing: the error returned is the one that cancelled the group | | |
+//! | 14 | a snapshot (`pending`) on a thread races a named task's admission: listed with its name or not at all | | |
+//! | 14b | a snapshot races an admission into a cancelled group: the task, recorded `Cancelled` at once, is never listed | | |
 //!
 //! (The table's numbers are in DESIGN.md, "Task groups", measured on the project machine.)
 
@@ -35,7 +41,7 @@
 
 mod loom_support;
 
-use groupwait::task_group::{Cause, TaskError, TaskGroup};
+use groupwait::task_group::{Cause, TaskError, TaskGroup, TrySpawnError};
 use loom::sync::Arc;
 use loom::thread;
 use loom_support::{block_on, explore};
@@ -422,4 +428,212 @@ fn m10_a_task_handed_to_an_exiting_worker_runs() {
         &outcomes,
         &["the parked worker took it", "a new worker took it"],
     );
+}
+
+/// Model 11: a running task adds a child (polled inline, inside its own poll) while the main
+/// thread begins the wait. The parent runs, so the group cannot finish before the child's
+/// admission: the child is admitted whether the close came first or not, and the wait returns
+/// both values (a child refused while its parent runs would panic `track`; a gate opened by
+/// the child's end while its parent still ran would report the parent `Abandoned`). The
+/// parent reads the group's `Debug` (its only public view of the close) just before adding
+/// the child: "closed: true" there means the close came before the child's admission.
+#[test]
+fn m11_a_running_task_adds_a_child_while_the_wait_begins() {
+    let outcomes = explore("11 a running task's child races the wait", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::new());
+        let task0 = {
+            let inner = Arc::clone(&group);
+            group.track(async move {
+                let closed = format!("{inner:?}").contains("closed: true");
+                inner.track(async { Ok(1) }).await;
+                Ok(u8::from(closed))
+            })
+        };
+        let parent = thread::spawn(move || block_on(task0));
+        let values = group.wait().expect("both tasks succeed");
+        parent.join().unwrap();
+        match values[..] {
+            [1, 1] => "child added after the close",
+            [0, 1] => "child added before the close (or not seen)",
+            _ => panic!("unexpected values {values:?}"),
+        }
+    });
+    assert_reached(
+        &outcomes,
+        &[
+            "child added after the close",
+            "child added before the close (or not seen)",
+        ],
+    );
+}
+
+/// Model 12: an outside thread's `try_track` races the wait on a group whose only task is
+/// ending on a third thread. Either the admission came before the group was closed with no
+/// task running, and the wait waits for the new task and returns its value, or it came after
+/// and is refused `Closed`, and the wait's values are task 0's alone. Never admitted and
+/// missing from the values, never a hang.
+#[test]
+fn m12_an_outside_admission_races_the_wait_on_the_ending_task() {
+    let outcomes = explore("12 an outside admission races the wait", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::new());
+        let task0 = group.track(async { Ok(0) });
+        let runner = thread::spawn(move || block_on(task0));
+        let adder = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || match group.try_track(async { Ok(1) }) {
+                Ok(task1) => {
+                    block_on(task1);
+                    true
+                }
+                Err(TrySpawnError::Closed(_)) => false,
+                Err(TrySpawnError::Full(_)) => panic!("a group without a limit is never full"),
+            })
+        };
+        let values = group.wait();
+        let admitted = adder.join().unwrap();
+        runner.join().unwrap();
+        if admitted {
+            assert_eq!(values, Ok(vec![0, 1]));
+            "admitted, and waited for"
+        } else {
+            assert_eq!(values, Ok(vec![0]));
+            "refused Closed"
+        }
+    });
+    assert_reached(&outcomes, &["admitted, and waited for", "refused Closed"]);
+}
+
+/// Closes `group` (a wait begins) while its tasks have not run: under loom a timed wait gives
+/// up instead of sleeping, so this returns `None` with the group closed and nothing taken.
+fn close_early<T: std::fmt::Debug, E: std::fmt::Debug>(group: &TaskGroup<T, E>) {
+    let deadline = std::time::Instant::now() + loom_support::TIMEOUT;
+    assert!(
+        group.wait_deadline(deadline).is_none(),
+        "no task has run yet"
+    );
+}
+
+/// Model 13: two tasks end concurrently after the group was closed. Exactly one of the two
+/// ends opens the gate (a second opening is a `negative WaitGroup counter` panic on a task's
+/// thread, none is a loom deadlock), and only the second end in time may: the wait returns
+/// both values. Each task also writes a [`Slot`](loom_support::Slot) instrument that the
+/// waiter reads after the wait and before the joins: everything a task did happens-before the
+/// wait's return (the group's documented ordering). Loom orders the outcome slots' locks by
+/// its schedule, and the waiter takes each slot's lock, so here that edge does not rest on
+/// `Admissions::end`'s Release alone: a relaxed `end` passes this model.
+#[test]
+fn m13_two_ends_after_the_close_open_the_gate_once() {
+    let outcomes = explore("13 two ends after the close", || {
+        let group = TaskGroup::<u8, ()>::new();
+        let writes = [
+            Arc::new(loom_support::Slot::new()),
+            Arc::new(loom_support::Slot::new()),
+        ];
+        let tasks = [0, 1].map(|i| {
+            let write = Arc::clone(&writes[i]);
+            group.track(async move {
+                write.write();
+                Ok(i as u8)
+            })
+        });
+        close_early(&group);
+        let ends = tasks.map(|task| thread::spawn(move || block_on(task)));
+        assert_eq!(group.wait(), Ok(vec![0, 1]));
+        for write in &writes {
+            write.read(); // before the joins, which would order it anyway
+        }
+        for end in ends {
+            end.join().unwrap();
+        }
+        "both values, both writes seen"
+    });
+    assert_reached(&outcomes, &["both values, both writes seen"]);
+}
+
+/// Model 13b: model 13 with both tasks failing. The error `wait` returns is the one that
+/// cancelled the group (the first in time, written with a relaxed exchange before its task's
+/// end and read by the wait through the gate): either task's, by the schedule. The other task
+/// failed too, or was cancelled before it started.
+#[test]
+fn m13b_the_first_of_two_concurrent_errors_is_reported() {
+    let outcomes = explore("13b the first of two concurrent errors", || {
+        let group = TaskGroup::<u8, &'static str>::new();
+        let (task0, task1) = (
+            group.track(async { Err("zero") }),
+            group.track(async { Err("one") }),
+        );
+        close_early(&group);
+        let ends = [
+            thread::spawn(move || block_on(task0)),
+            thread::spawn(move || block_on(task1)),
+        ];
+        let error = group.wait().expect_err("both tasks fail or are cancelled");
+        for end in ends {
+            end.join().unwrap();
+        }
+        match (group.token().cause(), error) {
+            (Some(Cause::Failed { task: 0 }), TaskError::Failed("zero")) => "task 0's error first",
+            (Some(Cause::Failed { task: 1 }), TaskError::Failed("one")) => "task 1's error first",
+            (cause, error) => {
+                panic!("reported {error:?}, but the group was cancelled by {cause:?}")
+            }
+        }
+    });
+    assert_reached(&outcomes, &["task 0's error first", "task 1's error first"]);
+}
+
+/// Model 14: a snapshot (`pending`) racing the admission of a named task. The task is listed
+/// with the name it was given, or not at all (not admitted yet): never as an unnamed task.
+/// (The same holds for a queued task's `WaitingForSlot`: both are entered in the pending
+/// table by the admission.)
+#[test]
+fn m14_a_named_task_is_never_listed_without_its_name() {
+    let outcomes = explore("14 a snapshot races a named admission", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::new());
+        let snapshot = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || group.pending())
+        };
+        let task = group.named("child").track(async { Ok(1) });
+        let listed = snapshot.join().unwrap();
+        for entry in &listed {
+            assert_eq!(entry.name.as_deref(), Some("child"), "{entry}");
+        }
+        block_on(task);
+        assert_eq!(group.wait(), Ok(vec![1]));
+        if listed.is_empty() {
+            "not listed (not admitted yet)"
+        } else {
+            "listed with its name"
+        }
+    });
+    assert_reached(
+        &outcomes,
+        &["not listed (not admitted yet)", "listed with its name"],
+    );
+}
+
+/// Model 14b: a snapshot racing an admission into a cancelled group. The task is recorded
+/// `Cancelled` by its admission and never runs: no snapshot lists it.
+///
+/// In 14 and 14b the snapshot runs on the spawned thread and the admission on the main one.
+/// The other way round, loom (which learns a spawned thread's next operation only once it
+/// has run) explored one schedule of 14b, the snapshot before the admission, and passed.
+#[test]
+fn m14b_a_task_cancelled_at_admission_is_never_listed() {
+    let outcomes = explore("14b a snapshot races a cancelled admission", || {
+        let group = Arc::new(TaskGroup::<u8, ()>::new());
+        group.cancel();
+        let snapshot = {
+            let group = Arc::clone(&group);
+            thread::spawn(move || group.pending())
+        };
+        let task = group.track(async { Ok(1) });
+        let listed = snapshot.join().unwrap();
+        assert_eq!(listed, [], "a task that never runs is listed");
+        block_on(task);
+        assert_eq!(group.wait(), Err(TaskError::Cancelled));
+        "not listed"
+    });
+    assert_reached(&outcomes, &["not listed"]);
 }
