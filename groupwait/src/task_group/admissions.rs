@@ -59,29 +59,38 @@ impl Admissions {
     ///
     /// [`Refusal`]: the word is left unchanged.
     pub(crate) fn admit(&self) -> Result<usize, Refusal> {
-        // Relaxed: a first guess for the exchange, which reads the word afresh.
+        // Relaxed, here and in the exchange: an admission publishes nothing through the word.
+        // The task it admits is handed to its runner by the caller (a spawn, a queue), and
+        // that task's end is the Release the gate's opener acquires; the refusal below needs
+        // no ordering either, since the final state never changes once written (a stale read
+        // of it is no read of it: the exchange then fails and reads the word afresh).
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
             if finished(word) {
                 return Err(Refusal::Closed);
             }
-            if running(word) == RUNNING_MAX {
-                return Err(Refusal::Overflow("2^31 - 1 tasks are running"));
-            }
-            if index(word) == INDEX_MAX {
-                return Err(Refusal::Overflow("the group has admitted 2^32 - 1 tasks"));
-            }
-            // AcqRel on success: this admission is then part of the release sequence that the
-            // gate's opener acquires (`end`, `close`), so a task admitted by another task (with
-            // the group closed) is ordered before the final end that covers it; Acquire on
-            // failure: the word read afresh decides the next attempt.
-            match self.word.compare_exchange_weak(
-                word,
-                word + RUNNING_ONE + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Ok(index(word) as usize),
+            let overflow = if running(word) == RUNNING_MAX {
+                Some("2^31 - 1 tasks are running")
+            } else if index(word) == INDEX_MAX {
+                Some("the group has admitted 2^32 - 1 tasks")
+            } else {
+                None
+            };
+            // An overflow is confirmed on the word's latest value (an exchange that changes
+            // nothing), not on a read that may be stale.
+            let new = if overflow.is_some() {
+                word
+            } else {
+                word + RUNNING_ONE + 1
+            };
+            match self
+                .word
+                .compare_exchange_weak(word, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => match overflow {
+                    Some(why) => return Err(Refusal::Overflow(why)),
+                    None => return Ok(index(word) as usize),
+                },
                 Err(now) => word = now,
             }
         }
@@ -93,7 +102,7 @@ impl Admissions {
         // AcqRel: Release publishes this task's outcome slot and everything the task did to
         // the one who opens the gate (this call, or a later end or close, whose Acquire reads
         // a value of this release sequence); Acquire, when this end opens the gate, takes in
-        // every earlier end and admission, so the wait released by the gate sees them all.
+        // every earlier end, so the wait released by the gate sees them all.
         let old = self.word.fetch_sub(RUNNING_ONE, Ordering::AcqRel);
         debug_assert!(running(old) > 0, "an end without an admission");
         old & CLOSED != 0 && running(old) == 1
@@ -102,9 +111,9 @@ impl Admissions {
     /// Closes the group (a wait begins). Returns whether this close found no task running and
     /// so made the final state (the caller opens the gate), and how many tasks were running.
     pub(crate) fn close(&self) -> (bool, usize) {
-        // AcqRel: Acquire takes in every end and admission before (the wait that follows sees
-        // their outcomes); Release orders this close before any end that reads it.
-        let old = self.word.fetch_or(CLOSED, Ordering::AcqRel);
+        // Acquire: when this close opens the gate, it takes in every end before it (the ends'
+        // Release), and its `done` hands them on to the waits. The close publishes nothing.
+        let old = self.word.fetch_or(CLOSED, Ordering::Acquire);
         (
             old & CLOSED == 0 && running(old) == 0,
             running(old) as usize,

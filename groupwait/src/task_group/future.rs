@@ -21,8 +21,8 @@ pin_project! {
     #[project = TaskProj]
     enum Task<T, E, F> {
         // `fut` before `ticket`: dropped unfinished, the fields drop in this order, so `fut`
-        // is gone before the ticket records `Cancelled` or `Abandoned` and gives back its
-        // unit of the counter.
+        // is gone before the ticket records `Cancelled` or `Abandoned` and ends (the end that
+        // may release the wait).
         Running { #[pin] fut: F, ticket: Option<Ticket<T, E>> },
         Done,
     }

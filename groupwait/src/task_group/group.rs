@@ -402,7 +402,8 @@ impl<T, E> TaskGroup<T, E> {
     ///
     /// Waiting closes the group: once the wait has begun and no task is running, the group
     /// takes no more tasks (tasks may still add tasks while any is running). Cost: one slot
-    /// per task, kept until the wait (one `Option<Result<T, TaskError<E>>>`).
+    /// per task (a `Mutex<Option<Result<T, TaskError<E>>>>`), kept until the group is
+    /// dropped; the wait empties them.
     ///
     /// # Errors
     ///
@@ -662,10 +663,9 @@ impl<T, E> TaskGroup<T, E> {
     /// Task `index`'s outcome. The gate is open: every admitted task has ended, so its slot
     /// is set (the wait's Acquire saw the end), and no task is admitted any more.
     fn take_outcome(&self, index: usize) -> Result<T, TaskError<E>> {
-        self.shared
-            .slots
-            .take(index)
-            .unwrap_or(Err(TaskError::Abandoned))
+        let outcome = self.shared.slots.take(index);
+        debug_assert!(outcome.is_some(), "task {index} ended without an outcome");
+        outcome.unwrap_or(Err(TaskError::Abandoned))
     }
 
     /// Every outcome, in submission order.
@@ -764,7 +764,7 @@ pub(crate) enum Refused {
     Closed,
 }
 
-/// An admitted task's place in the group: its index, its slot, its unit of the counter.
+/// An admitted task's place in the group: its index, its slot, its share of the running count.
 /// Finishing (or dropping) it records the outcome.
 pub(crate) struct Ticket<T, E> {
     shared: Arc<Shared<T, E>>,
@@ -859,7 +859,7 @@ enum Slot {
 }
 
 impl<T, E> Shared<T, E> {
-    /// Admits a task: a limit slot (unless cancelled), an index, a unit of the counter.
+    /// Admits a task: a limit slot (unless cancelled), an index, one more running.
     /// `Ok(None)`: the group is cancelled; the task was recorded as `Cancelled` and must not
     /// run.
     ///
@@ -909,9 +909,18 @@ impl<T, E> Shared<T, E> {
         }
         // Only a named task is timed (see `pending`).
         let now = name.is_some().then(Instant::now);
+        let cancelled = acquired == Acquired::Cancelled;
+        let queued = matches!(slot, Slot::Queued(_));
+        let listed = !cancelled && (name.is_some() || queued);
+        // A snapshot (`pending`) reads how many tasks were admitted under the state lock: a
+        // task with a table entry (named, queued) or an outcome written at once (cancelled)
+        // is admitted under it too, so that no snapshot sees its index without the rest.
+        // An unnamed task with a slot takes no lock: the snapshot lists it as it is.
+        let mut state = (listed || cancelled).then(|| lock(&self.state));
         let index = match self.admissions.admit() {
             Ok(index) => index,
             Err(refusal) => {
+                drop(state); // before the slot's release, which may wake
                 if slot == Slot::Held {
                     self.release_slot();
                 }
@@ -923,9 +932,10 @@ impl<T, E> Shared<T, E> {
                 }
             }
         };
-        if acquired == Acquired::Cancelled {
+        if cancelled {
             // Never runs: admitted and ended at once, with its outcome.
             self.slots.set(index, Err(TaskError::Cancelled));
+            drop(state); // before the end, which may open the gate and wake
             self.end();
             #[cfg(feature = "tracing")]
             super::tracing::cancelled_at_admission(index, name.as_deref());
@@ -933,12 +943,11 @@ impl<T, E> Shared<T, E> {
         }
         #[cfg(feature = "tracing")]
         let span_name = name.clone();
-        let queued = matches!(slot, Slot::Queued(_));
-        let listed = name.is_some() || queued;
-        if listed {
-            lock(&self.state).pending.admit(index, name.zip(now), queued);
+        if let Some(state) = &mut state {
+            state.pending.admit(index, name.zip(now), queued);
         }
-        // After any lock: a subscriber's code runs here.
+        drop(state);
+        // After the lock: a subscriber's code runs here.
         #[cfg(feature = "tracing")]
         let span = super::tracing::span(index, span_name.as_deref());
         Ok(Some(Ticket {
@@ -1080,8 +1089,8 @@ impl<T, E> Ticket<T, E> {
         self.state.started()
     }
 
-    /// Records the outcome, cancels the group if it is the first error, gives the slot and
-    /// the counter unit back.
+    /// Records the outcome, cancels the group if it is the first error, gives the slot back
+    /// and ends the task (one less running; the last end after a wait began opens the gate).
     pub(crate) fn finish(mut self, outcome: Result<T, TaskError<E>>) {
         self.state.set_finished();
         self.record(outcome);

@@ -2,8 +2,9 @@
 //! cancellation and panics as values, for threads and for futures on any executor.
 //!
 //! A [`TaskGroup<T, E>`](TaskGroup) runs tasks returning `Result<T, E>` and waits for them.
-//! It is built on a [`WaitGroup`](crate::WaitGroup) (which counts the running tasks and
-//! provides the blocking, timed and async waits) plus one small lock holding the outcomes.
+//! It is built on a [`WaitGroup`](crate::WaitGroup) (which provides the blocking, timed and
+//! async waits), one atomic word counting the running tasks, and a slot per task for its
+//! outcome.
 //!
 //! ```
 //! use groupwait::task_group::{TaskError, TaskGroup};
@@ -36,8 +37,10 @@
 //!   tasks add tasks at once, including tasks of the group while it is being waited on. A
 //!   task that adds to its own group never waits for a slot (see **Limit**).
 //! * **Results in submission order.** [`wait`](TaskGroup::wait) returns `Vec<T>` indexed
-//!   like the submissions. Cost: one `Option<Result<T, TaskError<E>>>` per task, kept until
-//!   the wait; two uncontended lock acquisitions per task (admit, record).
+//!   like the submissions. Cost: one slot (a `Mutex<Option<Result<T, TaskError<E>>>>`) per
+//!   task, kept until the group is dropped (the wait empties them); no lock shared between
+//!   tasks: an unnamed task's admission and end are one atomic update each (named tasks also
+//!   take a lock, for [`pending`](TaskGroup::pending)).
 //! * **First error.** The first task to fail or panic cancels the group and is what `wait`
 //!   returns; the other outcomes are dropped. [`wait_all`](TaskGroup::wait_all) returns every
 //!   outcome instead, and [`Builder::keep_going`] stops errors from cancelling. No error is

@@ -232,7 +232,8 @@ impl<T, E> TaskGroup<T, E> {
             // A wait took the outcomes: every task had finished.
             return Vec::new();
         }
-        // Read under the lock: a task admitted after it is not listed (it was not yet).
+        // Read under the lock, which a named, queued or cancelled task's admission holds from
+        // taking its index to recording the rest: such a task is seen whole or not at all.
         let submitted = shared.admissions.submitted();
         state
             .pending

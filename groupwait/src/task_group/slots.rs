@@ -44,7 +44,6 @@ impl<O> Slots<O> {
         }
     }
 
-
     /// Runs `f` on slot `index`, under its own lock (held by nobody else but a snapshot or
     /// the wait, each for a moment); `None` if its block is not made yet. `f` must not run
     /// user code: it only moves values.
