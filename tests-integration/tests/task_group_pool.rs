@@ -1,6 +1,6 @@
 //! The task pool behind `TaskGroup::spawn` (issue 21, part 2): workers are reused, tasks that
-//! wait for each other all run, a task's panic leaves its worker in the pool, idle workers
-//! and the watcher exit.
+//! wait for each other all run, a stall adds workers by doubling (not one per queued task), a
+//! task's panic leaves its worker in the pool, idle workers and the watcher exit.
 //!
 //! The pool is one per process, so every test of this file takes `SERIAL` first: no other
 //! test's tasks change the counts these tests read. (The other task group files share the
@@ -11,8 +11,10 @@ mod support;
 use groupwait::task_group::{pool_threads, PoolThreads, TaskError, TaskGroup};
 use std::cell::RefCell;
 use std::convert::Infallible;
-use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 use support::{wait_for, wait_until, PATIENCE};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -86,6 +88,129 @@ fn tasks_that_wait_for_each_other_all_run() {
         .expect("every task reached the barrier: none was left queued behind blocked workers")
         .unwrap();
     assert_eq!(values, (0..n).collect::<Vec<_>>());
+}
+
+/// A barrier of 64 tasks, far more than the cores: the watcher must go on adding workers,
+/// stall after stall, until every one of them has a thread (at most doubling per stall, so
+/// about log2(64 / cores) stalls; a watcher that stopped after its first additions would
+/// leave the rest queued behind the blocked ones, and the bounded wait would fail).
+#[test]
+#[cfg_attr(miri, ignore)] // 64 threads; the test above runs a barrier under Miri
+fn a_barrier_of_64_tasks_all_get_threads() {
+    let _serial = serial();
+    let n = 64;
+    let barrier = Arc::new(Barrier::new(n));
+    let group = TaskGroup::<usize, Infallible>::new();
+    for i in 0..n {
+        let barrier = Arc::clone(&barrier);
+        group.spawn(move || {
+            barrier.wait();
+            Ok(i)
+        });
+    }
+    let values = group
+        .wait_timeout(PATIENCE)
+        .expect("all 64 tasks reached the barrier: the watcher kept adding workers")
+        .unwrap();
+    assert_eq!(values, (0..n).collect::<Vec<_>>());
+    assert!(pool_threads().workers >= n);
+}
+
+/// Holds tasks until the test opens it. A task waits at most [`PATIENCE`], then fails, so a
+/// test that panics before opening it leaves no task blocked for ever.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    fn pass(&self) -> Result<(), &'static str> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err("the gate was never opened");
+            }
+            open = self.opened.wait_timeout(open, deadline - now).unwrap().0;
+        }
+        Ok(())
+    }
+}
+
+/// The stall rule: when nothing is taken from the queue for a millisecond, the watcher adds
+/// as many workers as are alive (at least one), never one per queued task. Here the cores'
+/// workers are all held at a gate, so the queue cannot move without the watcher, and
+/// thousands of tiny tasks are queued behind them: the first stall doubles the pool, the new
+/// workers run the tiny tasks and the stall is over. The pool grows past `held × 2^k` only
+/// after `k` stalled milliseconds in a row in which not one new worker took a task; the bound
+/// allows seven (`held × 128`, 256 on 2 cores), and the queue is eight times that, so a
+/// worker per queued task (the rule before) fails.
+#[test]
+#[cfg_attr(miri, ignore)] // thousands of tasks
+fn a_stall_adds_workers_by_doubling_not_one_per_queued_task() {
+    let _serial = serial();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    // Workers left by an earlier test of this process would take the tiny tasks without a
+    // stall: wait for them to leave (after their idle time; at once in a process of its own).
+    wait_until("the pool to shrink to the cores' workers", || {
+        std::thread::sleep(Duration::from_millis(10));
+        pool_threads().workers <= cores
+    });
+
+    // Every core's worker blocked at the gate.
+    let gate = Arc::new(Gate::default());
+    let running = Arc::new(AtomicUsize::new(0));
+    let blockers = TaskGroup::<(), &'static str>::new();
+    for _ in 0..cores {
+        let (gate, running) = (Arc::clone(&gate), Arc::clone(&running));
+        blockers.spawn(move || {
+            running.fetch_add(1, Ordering::Relaxed);
+            gate.pass()
+        });
+    }
+    wait_until("every core's worker to be held at the gate", || {
+        running.load(Ordering::Relaxed) == cores
+    });
+    let held = pool_threads().workers;
+    assert_eq!(held, cores, "one worker per blocked task");
+
+    let bound = held * 128;
+    let queued = bound * 8;
+    let tiny = TaskGroup::<(), Infallible>::new();
+    for _ in 0..queued {
+        tiny.spawn(|| Ok(()));
+    }
+    // Several stall periods with the gate shut, sampling the pool.
+    let mut peak = pool_threads().workers;
+    let hold = Instant::now() + Duration::from_millis(10);
+    while Instant::now() < hold {
+        std::thread::sleep(Duration::from_micros(200));
+        peak = peak.max(pool_threads().workers);
+    }
+    tiny.wait_timeout(PATIENCE)
+        .expect("the tiny tasks ran while every core's worker was held: the watcher added workers")
+        .unwrap();
+    // Workers stay alive for seconds after their last task: this counts every one started.
+    peak = peak.max(pool_threads().workers);
+    gate.open();
+    blockers
+        .wait_timeout(PATIENCE)
+        .expect("the held tasks ended once the gate opened")
+        .unwrap();
+
+    assert!(peak > held, "the tiny tasks ran on added workers: {peak}");
+    assert!(
+        peak <= bound,
+        "a stall with {queued} tiny tasks queued behind {held} held workers grew the pool to \
+         {peak} workers (at most doubling per stalled millisecond allows {bound} here)"
+    );
 }
 
 thread_local! {
