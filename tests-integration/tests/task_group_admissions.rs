@@ -63,7 +63,8 @@ fn add_until_refused(
 ) -> Adder {
     let mut held: VecDeque<TaskFuture> = VecDeque::new();
     // This adder's pool tasks not run yet: kept to a few, so that adders on every core do not
-    // queue thousands of jobs, which the pool would give a thread each once its queue stalls.
+    // queue thousands of jobs and the pool's growth stays out of this test (the pool's first
+    // version gave each job queued at a stall a thread; now a stall at most doubles it).
     let queued = Arc::new(AtomicUsize::new(0));
     let mut done = Adder {
         admitted: 0,
