@@ -340,7 +340,13 @@ fn watch() {
             let plans = state.stall();
             drop(state);
             for plan in plans {
-                plan.run();
+                // A worker that cannot be started (the process is out of threads) with none
+                // left drops the queued jobs (their tasks are recorded, so the waits return)
+                // and panics, reported by the hook: the watcher goes on watching, or later
+                // stalls would find no watcher (its state says one is running).
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| plan.run())) {
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+                }
             }
             state = lock(&pool.state);
         }
