@@ -8,8 +8,8 @@
 //!
 //! Under that cfg the limit's and the token's `Mutex`/`Condvar` and atomics, and the
 //! `WaitGroup` underneath, come from loom. Threads here are loom threads; tasks are the
-//! future form (`track`, `track_async`), driven by `loom::future::block_on`, except in model
-//! 10, where `spawn` runs tasks on the task pool, whose workers are loom threads under the cfg. Each model runs under
+//! future form (`track`, `track_async`), driven by `loom::future::block_on`, except in models
+//! 10 and 15, where `spawn` runs tasks on the task pool, whose workers are loom threads under the cfg. Each model runs under
 //! `preemption_bound = Some(3)`, explored to the end, prints its number of executions and the
 //! outcomes it saw, and asserts that every outcome it names was reached. Any hang (a lost
 //! wake-up) is reported by loom as a deadlock.
@@ -34,6 +34,7 @@
 //! | 13b | 13 with both tasks failing: the error returned is the one that cancelled the group | | |
 //! | 14 | a snapshot (`pending`) on a thread races a named task's admission: listed with its name or not at all | | |
 //! | 14b | a snapshot races an admission into a cancelled group: the task, recorded `Cancelled` at once, is never listed | | |
+//! | 15 | a pool task blocks at a gate another thread opens while main waits on its group: main's wait is not taken for one from inside the task | | |
 //!
 //! (The table's numbers are in DESIGN.md, "Task groups", measured on the project machine.)
 
@@ -428,6 +429,35 @@ fn m10_a_task_handed_to_an_exiting_worker_runs() {
         &outcomes,
         &["the parked worker took it", "a new worker took it"],
     );
+}
+
+/// Model 15: the thread-local that marks "this thread runs a task of group G" is per model
+/// thread. A `spawn`ed task blocks at a gate, opened by another thread, while the main thread
+/// waits on the group: the wait must not be taken for a wait from inside the group's own
+/// task (which panics). With a thread-local shared by every model thread (loom runs them on
+/// one OS thread), the main thread saw the blocked worker's mark and panicked; an admission
+/// at the limit would likewise have taken itself for a task's child.
+#[test]
+fn m15_a_wait_beside_a_blocked_pool_task_is_not_taken_for_its_own() {
+    let outcomes = explore("15 a wait beside a blocked pool task", || {
+        let group = TaskGroup::<u8, ()>::new();
+        let (entered, gate) = (Arc::new(Gate::default()), Arc::new(Gate::default()));
+        let (in_task, inner) = (Arc::clone(&entered), Arc::clone(&gate));
+        group.spawn(move || {
+            in_task.open();
+            inner.pass();
+            Ok(7)
+        });
+        let opener = thread::spawn(move || gate.open());
+        // The task is running (at its gate, or just past it) when the wait begins.
+        entered.pass();
+        let values = group.wait().expect("the task ran");
+        opener.join().unwrap();
+        pool_gone();
+        assert_eq!(values, [7]);
+        "waited"
+    });
+    assert_reached(&outcomes, &["waited"]);
 }
 
 /// Model 11: a running task adds a child (polled inline, inside its own poll) while the main

@@ -1003,10 +1003,18 @@ impl<T, E> Shared<T, E> {
     }
 }
 
+// The group whose thread task runs on this thread (its address; 0: none), so that a wait
+// from inside one of its own tasks panics instead of waiting for itself forever. Under loom,
+// whose model threads are coroutines on one OS thread, loom's thread-local: with std's, a
+// model's threads would share it, and a wait on the main thread would see a blocked worker's
+// group (and an admission at the limit would take itself for a task's child).
+#[cfg(not(groupwait_loom))]
 std::thread_local! {
-    /// The group whose thread task runs on this thread (its address; 0: none), so that a
-    /// wait from inside one of its own tasks panics instead of waiting for itself forever.
     static CURRENT_GROUP: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+#[cfg(groupwait_loom)]
+loom::thread_local! {
+    static CURRENT_GROUP: std::cell::Cell<usize> = std::cell::Cell::new(0);
 }
 
 /// Marks this thread as running a task of the group at `address` while it lives.
