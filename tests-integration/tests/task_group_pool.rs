@@ -74,6 +74,15 @@ fn tasks_that_wait_for_each_other_all_run() {
     let _serial = serial();
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let n = if cfg!(miri) { 3 } else { 2 * cores + 3 };
+    barrier_of(
+        n,
+        "every task reached the barrier: none was left queued behind blocked workers",
+    );
+}
+
+/// Spawns `n` tasks that wait for each other at a barrier, and fails with `why` unless all of
+/// them return within [`PATIENCE`].
+fn barrier_of(n: usize, why: &str) {
     let barrier = Arc::new(Barrier::new(n));
     let group = TaskGroup::<usize, Infallible>::new();
     for i in 0..n {
@@ -83,10 +92,7 @@ fn tasks_that_wait_for_each_other_all_run() {
             Ok(i)
         });
     }
-    let values = group
-        .wait_timeout(PATIENCE)
-        .expect("every task reached the barrier: none was left queued behind blocked workers")
-        .unwrap();
+    let values = group.wait_timeout(PATIENCE).expect(why).unwrap();
     assert_eq!(values, (0..n).collect::<Vec<_>>());
 }
 
@@ -99,20 +105,10 @@ fn tasks_that_wait_for_each_other_all_run() {
 fn a_barrier_of_64_tasks_all_get_threads() {
     let _serial = serial();
     let n = 64;
-    let barrier = Arc::new(Barrier::new(n));
-    let group = TaskGroup::<usize, Infallible>::new();
-    for i in 0..n {
-        let barrier = Arc::clone(&barrier);
-        group.spawn(move || {
-            barrier.wait();
-            Ok(i)
-        });
-    }
-    let values = group
-        .wait_timeout(PATIENCE)
-        .expect("all 64 tasks reached the barrier: the watcher kept adding workers")
-        .unwrap();
-    assert_eq!(values, (0..n).collect::<Vec<_>>());
+    barrier_of(
+        n,
+        "all 64 tasks reached the barrier: the watcher kept adding workers",
+    );
     assert!(pool_threads().workers >= n);
 }
 
